@@ -1,0 +1,184 @@
+"""Core commands: init, validate, schema, units, fonts, build, blank, templates."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import DocgenError, UsageError
+from ..workspace import Workspace, init_workspace
+from .app import echo, main, workspace_option
+
+
+def load_workspace_records(ws: Workspace, paths: tuple[str, ...] = ()):
+    from ..records.load import load_records
+
+    targets = [Path(p) for p in paths] if paths else [ws.records]
+    if not paths and not ws.records.is_dir():
+        raise DocgenError(f"记录目录不存在：{ws.records}")
+    return load_records(targets, base=Path.cwd() if paths else ws.root)
+
+
+def report_diagnostics(ds, quiet: bool = False) -> int:
+    for d in ds.diagnostics:
+        echo(str(d), err=True)
+    errors = len(ds.errors)
+    if not quiet:
+        echo(f"检查了 {len(ds.files)} 个文件：{len(ds.persons)} 名照管对象，{len(ds.stations)} 个站点，"
+             f"{len(ds.institutions)} 个戒毒所；{errors} 个错误。")
+    return errors
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """新建工作区 DIRECTORY（含 docgen.toml 和记录、输出、数据、档案目录）。"""
+    ws = init_workspace(directory)
+    echo(f"已新建工作区 {ws.root}。记录放在 {ws.records}，格式见 README.md（docgen schema 输出 JSON Schema）。")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@workspace_option
+def validate(ws: Workspace, paths: tuple[str, ...]) -> None:
+    """检查工作区的记录，或给定的文件、目录；有错误时返回非零。"""
+    ds = load_workspace_records(ws, paths)
+    if report_diagnostics(ds):
+        sys.exit(1)
+
+
+@main.command()
+def schema() -> None:
+    """输出记录格式的 JSON Schema（供 YAML 编辑器补全和检查）。"""
+    from ..records.schema import record_schema
+
+    click.echo(json.dumps(record_schema(), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@workspace_option
+def units(ws: Workspace, as_json: bool) -> None:
+    """列出站点和戒毒所（编号、类型、名称、上级）。"""
+    ds = load_workspace_records(ws)
+    rows = []
+    for st in sorted(ds.stations.values(), key=lambda s: (("指导站", "工作站", "服务站").index(s.kind), s.id)):
+        rows.append({"id": st.id, "kind": st.kind, "name": st.display_name, "parent": st.parent or ""})
+    for inst in sorted(ds.institutions.values(), key=lambda i: i.id):
+        rows.append({"id": inst.id, "kind": "戒毒所", "name": inst.name, "parent": "", "code": inst.code})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        width = max((len(r["id"]) for r in rows), default=4)
+        echo(f"{'编号'.ljust(width)}  类型    上级      名称")
+        for r in rows:
+            echo(f"{r['id'].ljust(width)}  {r['kind']}  {r['parent'].ljust(8)}  {r['name']}")
+    for d in ds.errors:
+        echo(str(d), err=True)
+    if ds.errors:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--prepare", is_flag=True, help="预先转换字体（每台机器一次，之后生成 PDF 不再转换）")
+def fonts(prepare: bool) -> None:
+    """显示每个字体角色由哪个字体文件提供，以及是否为替代字体。"""
+    from ..render.fonts import all_roles, prepare_all
+
+    for rf in all_roles():
+        flag = "替代字体（官方字体未安装）" if rf.substitute else "官方字体"
+        echo(f"{rf.label}：要求 {rf.requested}；使用 {rf.face.label}（{rf.face.path}"
+             f"{'#' + str(rf.face.index) if rf.face.path.endswith(('.ttc', '.otc')) else ''}）—— {flag}")
+        if rf.fallback is not None and rf.fallback != rf.face:
+            echo(f"    缺字时改用：{rf.fallback.label}（{rf.fallback.path}）")
+    if prepare:
+        paths = prepare_all()
+        echo(f"已准备 {len(paths)} 个字体文件（缓存）。")
+
+
+def parse_period(month: str | None):
+    from ..documents.base import Period
+
+    return Period.parse(month) if month else None
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="输出目录（默认：工作区配置的输出目录）")
+@click.option("--forms", "forms", help="只生成这些表单，如 D,E,P（默认：全部）")
+@click.option("--month", "month", help="期间：月份 2026-11、季度 2026-Q4 或年度 2026（按单位、按期间的表单需要）")
+@click.option("--format", "formats", default="pdf,docx,xlsx", show_default=True, help="输出格式")
+@click.option("--quiet", "-q", is_flag=True, help="只输出错误")
+@workspace_option
+def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None, formats: str, quiet: bool) -> None:
+    """生成文书：每人的表单、各单位各期间的表单，以及 manifest.json。"""
+    from ..build import build as run_build
+    from ..documents.registry import parse_forms
+
+    selected = parse_forms(forms)
+    period = parse_period(month)
+    want = {f.strip().lower() for f in formats.split(",") if f.strip()}
+    bad = want - {"pdf", "docx", "xlsx"}
+    if bad:
+        raise UsageError(f"不支持的格式：{'、'.join(sorted(bad))}（可用 pdf、docx、xlsx）")
+    ds = load_workspace_records(ws)
+    for d in ds.diagnostics:
+        echo(str(d), err=True)
+    out_dir = out or ws.output
+    skipped = [f.code for f in selected if f.periodic and period is None]
+    result = run_build(ds, selected, out_dir, period, want)
+    if skipped and not quiet and forms:
+        echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month 2026-11）。", err=True)
+    for e in result.errors:
+        if e.get("form"):
+            echo(f"错误：表单 {e['form']}，{e['record']}：{e['message']}", err=True)
+        elif "line" not in e:
+            echo(f"错误：{e['record']}：{e['message']}", err=True)
+    if not quiet:
+        echo(f"已生成 {len(result.documents)} 份文书到 {out_dir}（清单：{out_dir / 'manifest.json'}）；"
+             f"{len(result.errors)} 个错误。")
+    if result.errors:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("form")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="输出目录")
+@click.option("--format", "formats", default="pdf,docx,xlsx", show_default=True, help="输出格式")
+def blank(form: str, out: Path, formats: str) -> None:
+    """打印空白表 FORM（供手工填写），如 docgen blank P --out 目录。"""
+    from ..build import render_target
+    from ..documents.base import Target
+    from ..documents.registry import get_form
+
+    f = get_form(form)
+    want = {x.strip().lower() for x in formats.split(",") if x.strip()}
+    target = Target(form=f.code, key="blank", path=f"{f.code}-{f.name}-空白", view=f.blank_view(), context=f"空白表 {f.code}")
+    entry = render_target(f, target, out, want)
+    for rel in entry["files"].values():
+        echo(str(out / rel))
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="只检查 templates/ 是否与表单定义一致")
+def templates(check: bool) -> None:
+    """由表单定义重新生成 templates/ 中的 DOCX 模板（开发用）。"""
+    from ..documents.registry import all_forms
+    from ..fsutil import atomic_write
+    from ..render.docx import build_template
+
+    stale = []
+    for code, form in all_forms().items():
+        data = build_template(form.layout)
+        path = form.template_path
+        if path.exists() and path.read_bytes() == data:
+            continue
+        stale.append(code)
+        if not check:
+            atomic_write(path, data)
+            path.chmod(0o644)
+    if check and stale:
+        echo(f"模板与表单定义不一致：{' '.join(stale)}（运行 docgen templates 重新生成）", err=True)
+        sys.exit(1)
+    echo("模板已是最新。" if not stale else f"已重新生成模板：{' '.join(stale)}")

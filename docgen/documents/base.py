@@ -1,0 +1,209 @@
+"""What every form module provides, and helpers for building views.
+
+A form module defines one ``Form`` subclass (or several) with a ``code`` (``D``, ``E`` …).
+The registry (``documents.registry``) finds them by importing every module of this
+package, so adding a form touches its module and its template only.
+
+``targets(ds, period)`` yields one ``Target`` per document to produce: the view (a dict
+of display strings the layout's Jinja texts read), where it goes, whom it is about and
+which record files it was made from (for incremental builds and the watch service).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel
+
+from ..records.load import Dataset
+from ..records.model import Person
+from ..render.fonts import PACKAGE_ROOT, MissingGlyph, missing_chars
+from .layout import Layout
+
+TEMPLATE_DIR = PACKAGE_ROOT / "templates"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: a month (``2026-11``), a quarter (``2026-Q4``) or a year (``2026``)."""
+
+    year: int
+    month: int | None = None
+    quarter: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        import re
+
+        from ..errors import UsageError
+
+        t = text.strip()
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
+            if 1 <= int(m[2]) <= 12:
+                return cls(int(m[1]), month=int(m[2]))
+        if m := re.fullmatch(r"(\d{4})-?[Qq]([1-4])", t):
+            return cls(int(m[1]), quarter=int(m[2]))
+        if re.fullmatch(r"\d{4}", t):
+            return cls(int(t))
+        raise UsageError(f"期间“{text}”格式不对：月份写 2026-11，季度写 2026-Q4，年度写 2026")
+
+    @property
+    def key(self) -> str:
+        if self.month:
+            return f"{self.year:04d}-{self.month:02d}"
+        if self.quarter:
+            return f"{self.year:04d}-Q{self.quarter}"
+        return f"{self.year:04d}"
+
+    @property
+    def first_day(self) -> dt.date:
+        if self.month:
+            return dt.date(self.year, self.month, 1)
+        if self.quarter:
+            return dt.date(self.year, 3 * self.quarter - 2, 1)
+        return dt.date(self.year, 1, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        if self.month:
+            nxt = dt.date(self.year + (self.month == 12), self.month % 12 + 1, 1)
+        elif self.quarter:
+            m = 3 * self.quarter
+            nxt = dt.date(self.year + (m == 12), m % 12 + 1, 1)
+        else:
+            nxt = dt.date(self.year + 1, 1, 1)
+        return nxt - dt.timedelta(days=1)
+
+    def months(self) -> list["Period"]:
+        if self.month:
+            return [self]
+        if self.quarter:
+            return [Period(self.year, month=m) for m in range(3 * self.quarter - 2, 3 * self.quarter + 1)]
+        return [Period(self.year, month=m) for m in range(1, 13)]
+
+    def as_month(self) -> "Period":
+        """The last month of the period (quarterly/annual forms report as of its end)."""
+        return Period(self.year, month=self.last_day.month)
+
+    def previous_month(self) -> "Period":
+        m = self.as_month()
+        return Period(m.year - (m.month == 1), month=12 if m.month == 1 else m.month - 1)
+
+    def __str__(self) -> str:
+        if self.month:
+            return f"{self.year}年{self.month}月"
+        if self.quarter:
+            return f"{self.year}年第{self.quarter}季度"
+        return f"{self.year}年"
+
+
+@dataclass
+class Target:
+    form: str
+    key: str  # unique within the form
+    path: str  # output path stem relative to OUT_DIR, without suffix: "D/NJ001-张三"
+    view: dict
+    context: str  # names the record in messages: "照管对象 NJ001（张三）"
+    person: str | None = None
+    unit: str | None = None
+    period: str | None = None
+    deps: list[Path] = field(default_factory=list)
+
+
+class Form:
+    code: str = ""
+    name: str = ""
+    kind: str = "record_form"  # record_form | table | agreement | cover | triple | card
+    scope: str = "person"  # person | unit | institution | none
+    periodic: bool = False  # needs --month / period
+    xlsx: bool = False  # also produce an XLSX (tables)
+    designed: bool = False  # docgen design, not a form of the standard (X1-X4)
+
+    def build_layout(self) -> Layout:  # pragma: no cover - every form overrides
+        raise NotImplementedError
+
+    @cached_property
+    def layout(self) -> Layout:
+        return self.build_layout()
+
+    @property
+    def template_path(self) -> Path:
+        return TEMPLATE_DIR / f"{self.code}.docx"
+
+    def blank_view(self) -> dict:
+        return {}
+
+    def targets(self, ds: Dataset, period: Period | None) -> Iterable[Target]:  # pragma: no cover
+        raise NotImplementedError
+
+    def render_pdf(self, view: dict, context: str = "") -> bytes:
+        from ..render.pdf import render_pdf
+
+        return render_pdf(self.layout, view, context)
+
+    def render_docx(self, view: dict) -> bytes:
+        from ..render.docx import render_docx
+
+        return render_docx(self.template_path, view)
+
+    def render_xlsx(self, view: dict) -> bytes | None:
+        return None
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def s(value: Any) -> str:
+    """Display string of a value: '' for None, never 'None'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def cn_date(d: dt.date | None) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+def iso(d: dt.date | None) -> str:
+    return d.isoformat() if d else ""
+
+
+def cn_month(ym: str | None) -> str:
+    if not ym:
+        return ""
+    y, m = ym.split("-")
+    return f"{int(y)}年{int(m)}月"
+
+
+def person_label(p: Person) -> str:
+    return f"照管对象 {p.id}（{p.name}）"
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a name (keeps Chinese, drops path separators)."""
+    return "".join("_" if ch in '/\\:*?"<>|\0' or ord(ch) < 32 else ch for ch in text).strip() or "_"
+
+
+def check_record_chars(record: BaseModel, roles: Iterable[str], context: str, prefix: str = "") -> None:
+    """Raise MissingGlyph naming the field when a text of ``record`` has a character no font has."""
+    for name, fld in type(record).model_fields.items():
+        value = getattr(record, name)
+        label = f"{prefix}{fld.alias or name}"
+        if isinstance(value, str):
+            for role in roles:
+                bad = missing_chars(value, role)
+                if bad:
+                    raise MissingGlyph(bad[0], role, f"{context}，字段“{label}”")
+        elif isinstance(value, BaseModel):
+            check_record_chars(value, roles, context, f"{label} / ")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    check_record_chars(item, roles, context, f"{label} / 第{i + 1}项 / ")

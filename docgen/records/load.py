@@ -1,0 +1,408 @@
+"""Load and validate a workspace's records.
+
+``load_records(paths)`` reads every ``*.yaml`` / ``*.yml`` file, validates each against the
+record model and then across records (references, duplicates, event order). It never
+stops at the first problem: every error of every file is collected as a ``Diagnostic``,
+and a bad file is skipped while the good ones are kept.
+"""
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .idcard import mask_id
+from .model import (RECORD_TYPES, Event, EventFile, Institution, LogEntry, Person, Record, Station,
+                    WorkLog)
+from .yamlsrc import Position, YamlSource, YamlSyntaxError, load_yaml
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+    severity: str = "错误"  # 错误 | 警告
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        what = f"【{self.field}】" if self.field else ""
+        return f"{where}: {self.severity}: {what}{self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "field": self.field,
+                "message": self.message, "severity": self.severity}
+
+
+@dataclass
+class Origin:
+    """Where a record (or an event) came from."""
+
+    path: Path
+    loc: tuple
+    position: Position
+
+
+@dataclass
+class Dataset:
+    persons: dict[str, Person] = field(default_factory=dict)
+    stations: dict[str, Station] = field(default_factory=dict)
+    institutions: dict[str, Institution] = field(default_factory=dict)
+    logs: dict[str, list[LogEntry]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # provenance: record id -> files it was read from (a person's own file plus event files)
+    sources: dict[str, list[Path]] = field(default_factory=lambda: defaultdict(list))
+    files: list[Path] = field(default_factory=list)
+    bad_files: set[Path] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "错误"]
+
+    # ---- navigation helpers used by documents and statistics
+    def station_chain(self, station_id: str) -> list[Station]:
+        """The station and its parents up to the 指导站."""
+        chain: list[Station] = []
+        seen: set[str] = set()
+        sid: str | None = station_id
+        while sid and sid in self.stations and sid not in seen:
+            seen.add(sid)
+            st = self.stations[sid]
+            chain.append(st)
+            sid = st.parent
+        return chain
+
+    def guidance_station(self, station_id: str) -> Station | None:
+        for st in self.station_chain(station_id):
+            if st.kind == "指导站":
+                return st
+        return None
+
+    def children(self, station_id: str) -> list[Station]:
+        return sorted((s for s in self.stations.values() if s.parent == station_id), key=lambda s: s.id)
+
+    def service_stations_under(self, station_id: str) -> list[str]:
+        st = self.stations.get(station_id)
+        if st is None:
+            return []
+        if st.kind == "服务站":
+            return [st.id]
+        out: list[str] = []
+        for child in self.children(station_id):
+            out.extend(self.service_stations_under(child.id))
+        return out
+
+    def persons_of(self, station_id: str) -> list[Person]:
+        ids = set(self.service_stations_under(station_id))
+        return sorted((p for p in self.persons.values() if p.station in ids), key=lambda p: p.id)
+
+    def unit_name(self, unit_id: str) -> str:
+        if unit_id in self.stations:
+            return self.stations[unit_id].display_name
+        if unit_id in self.institutions:
+            return self.institutions[unit_id].name
+        return unit_id
+
+
+RECORD_SUFFIXES = (".yaml", ".yml")
+
+
+def iter_record_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in RECORD_SUFFIXES and f.is_file()
+                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+        elif p.exists():
+            files.append(p)
+    return files
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+# --------------------------------------------------------------------------- pydantic errors
+
+
+def _unwrap(tp: Any) -> Any:
+    """The model class behind Optional[...] / list[...] / Annotated[...]."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (list, tuple):
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if args else tp
+            if not args:
+                return tp
+        else:
+            return tp
+
+
+def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    cls: Any = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            return None
+        for fld in cls.model_fields.values():
+            if fld.alias == part:
+                cls = _unwrap(fld.annotation)
+                break
+        else:
+            return None
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+def _aliases(cls: type[BaseModel] | None) -> list[str]:
+    if cls is None:
+        return []
+    return [f.alias for f in cls.model_fields.values() if f.alias]
+
+
+def _label(loc: tuple) -> str:
+    parts = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"第{p + 1}项")
+        else:
+            parts.append(str(p))
+    return " / ".join(parts)
+
+
+def translate_error(root: type[BaseModel], err: dict[str, Any]) -> tuple[tuple, str]:
+    """A pydantic error as (location, Chinese message)."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic puts Literal-union branch names into loc; strip anything that is not ours
+    loc = tuple(p for p in loc if isinstance(p, int) or not p.startswith(("literal[", "union[")))
+    kind = err["type"]
+    inp = err.get("input")
+    name = loc[-1] if loc and isinstance(loc[-1], str) else ""
+    if kind == "missing":
+        return loc, f"缺少必填项“{name}”"
+    if kind == "extra_forbidden":
+        candidates = _aliases(_model_at(root, loc[:-1]))
+        close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.4)
+        hint = f"，是否想写“{close[0]}”？" if close else f"。此处可填写：{'、'.join(candidates)}"
+        return loc, f"未知的项目“{name}”{hint}"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        expected = expected.replace("'", "").replace(" or ", "、").replace(", ", "、")
+        return loc, f"“{inp}”不是有效的取值，应为：{expected}"
+    if kind == "value_error":
+        exc = err.get("ctx", {}).get("error")
+        return loc, str(exc) if exc is not None else err["msg"]
+    if kind == "string_pattern_mismatch":
+        return loc, f"“{inp}”只能由英文字母、数字、连字符和下划线组成"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return loc, "此处应为若干“项目: 值”（映射），而不是单个值或列表"
+    if kind == "list_type":
+        return loc, "此处应为以“- ”开头的列表"
+    if kind in ("string_type", "str_type"):
+        return loc, "此处应为文字，而不是列表或映射"
+    if kind == "string_too_short":
+        return loc, "不能为空"
+    return loc, f"取值无效（{err.get('msg', kind)}）"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _load_file(path: Path, base: Path | None, ds: Dataset) -> tuple[Record, YamlSource] | None:
+    shown = _display(path, base)
+    try:
+        src = load_yaml(path)
+    except YamlSyntaxError as exc:
+        ds.diagnostics.append(Diagnostic(shown, exc.line, exc.column, "", exc.message))
+        return None
+    except OSError as exc:
+        ds.diagnostics.append(Diagnostic(shown, 1, 1, "", f"无法读取文件：{exc.strerror}"))
+        return None
+    data = src.data
+    if not isinstance(data, dict):
+        ds.diagnostics.append(Diagnostic(shown, 1, 1, "", "文件内容应为若干“项目: 值”（映射）"))
+        return None
+    kind = data.get("记录类型")
+    if kind not in RECORD_TYPES:
+        pos = src.position(("记录类型",))
+        known = "、".join(RECORD_TYPES)
+        msg = (f"缺少“记录类型”，应为：{known}" if kind is None
+               else f"“{kind}”不是有效的记录类型，应为：{known}")
+        ds.diagnostics.append(Diagnostic(shown, pos.line, pos.column, "记录类型", msg))
+        return None
+    cls = RECORD_TYPES[kind]
+    try:
+        record = cls.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc, msg = translate_error(cls, err)
+            pos = src.position(loc)
+            ds.diagnostics.append(Diagnostic(shown, pos.line, pos.column, _label(loc), msg))
+        return None
+    return record, src
+
+
+def load_records(paths: list[Path], base: Path | None = None) -> Dataset:
+    """Load every record file under ``paths``; ``base`` makes file names relative in messages."""
+    ds = Dataset()
+    files = iter_record_files(paths)
+    ds.files = files
+    for p in paths:
+        if not p.exists():
+            ds.diagnostics.append(Diagnostic(_display(p, base), 1, 1, "", "文件或目录不存在"))
+    loaded: list[tuple[Record, YamlSource]] = []
+    for path in files:
+        result = _load_file(path, base, ds)
+        if result is None:
+            ds.bad_files.add(path)
+        else:
+            loaded.append(result)
+    _assemble(loaded, base, ds)
+    return ds
+
+
+def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Dataset) -> None:
+    def diag(src: YamlSource, loc: tuple, msg: str, severity: str = "错误") -> None:
+        pos = src.position(loc)
+        ds.diagnostics.append(Diagnostic(_display(src.path, base), pos.line, pos.column, _label(loc), msg, severity))
+
+    first_seen: dict[tuple[str, str], YamlSource] = {}
+
+    def claim(kind: str, key: str, src: YamlSource, loc: tuple, what: str) -> bool:
+        prior = first_seen.get((kind, key))
+        if prior is not None and prior.path != src.path:
+            diag(src, loc, f"{what}与 {_display(prior.path, base)} 重复：同一{kind}只能有一个记录文件")
+            ds.bad_files.add(src.path)
+            return False
+        first_seen[(kind, key)] = src
+        return True
+
+    person_src: dict[str, YamlSource] = {}
+    event_origin: dict[int, tuple[YamlSource, tuple]] = {}
+    event_files: list[tuple[EventFile, YamlSource]] = []
+    log_files: list[tuple[WorkLog, YamlSource]] = []
+    for record, src in loaded:
+        if isinstance(record, Station):
+            if claim("站点", record.id, src, ("编号",), f"站点编号“{record.id}”"):
+                ds.stations[record.id] = record
+                ds.sources[record.id].append(src.path)
+        elif isinstance(record, Institution):
+            if claim("戒毒所", record.id, src, ("编号",), f"戒毒所编号“{record.id}”"):
+                ds.institutions[record.id] = record
+                ds.sources[record.id].append(src.path)
+        elif isinstance(record, Person):
+            ok = claim("照管对象", record.id, src, ("编号",), f"编号“{record.id}”")
+            ok = ok and claim("照管对象身份证", record.id_number, src, ("身份证号码",),
+                              f"身份证号码 {mask_id(record.id_number)} ")
+            if ok:
+                ds.persons[record.id] = record
+                person_src[record.id] = src
+                for i, ev in enumerate(record.events):
+                    event_origin[id(ev)] = (src, ("事件", i))
+                ds.sources[record.id].append(src.path)
+        elif isinstance(record, EventFile):
+            event_files.append((record, src))
+        elif isinstance(record, WorkLog):
+            log_files.append((record, src))
+
+    # units: parents and naming hierarchy
+    for st in list(ds.stations.values()):
+        src = first_seen[("站点", st.id)]
+        if st.parent:
+            parent = ds.stations.get(st.parent)
+            want = {"工作站": "指导站", "服务站": "工作站"}.get(st.kind)
+            if parent is None:
+                diag(src, ("上级",), f"上级站点“{st.parent}”不存在（可用 docgen units 查看已有站点）")
+            elif parent.kind != want:
+                diag(src, ("上级",), f"{st.kind}的上级应为{want}，“{st.parent}”是{parent.kind}")
+            elif parent.city != st.city:
+                diag(src, ("设区的市",), f"与上级站点“{parent.id}”的设区的市（{parent.city}）不一致")
+            elif st.kind == "服务站" and parent.county != st.county:
+                diag(src, ("县（市、区）",), f"与上级工作站“{parent.id}”的县（市、区）（{parent.county}）不一致")
+    # event files join their person
+    for ef, src in event_files:
+        person = ds.persons.get(ef.person)
+        if person is None:
+            diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
+            continue
+        person.events.extend(ef.events)
+        for i, ev in enumerate(ef.events):
+            event_origin[id(ev)] = (src, ("事件", i))
+        ds.sources[person.id].append(src.path)
+    for wl, src in log_files:
+        if wl.station not in ds.stations:
+            diag(src, ("站点",), f"站点“{wl.station}”不存在")
+            continue
+        ds.logs.setdefault(wl.station, []).extend(wl.entries)
+        ds.sources[f"log:{wl.station}"].append(src.path)
+    for entries in ds.logs.values():
+        entries.sort(key=lambda e: e.date)
+
+    # persons: references and event consistency
+    for pid, person in list(ds.persons.items()):
+        src = person_src[pid]
+        st = ds.stations.get(person.station)
+        if st is None:
+            diag(src, ("服务站",), f"服务站“{person.station}”不存在（可用 docgen units 查看已有站点）")
+        elif st.kind != "服务站":
+            diag(src, ("服务站",), f"“{person.station}”是{st.kind}，此处应填写服务站的编号")
+        if person.detention.institution not in ds.institutions:
+            diag(src, ("强制隔离戒毒", "戒毒所"), f"戒毒所“{person.detention.institution}”不存在")
+        if person.cultivation and person.cultivation.unit not in ds.stations \
+                and person.cultivation.unit not in ds.institutions:
+            diag(src, ("典型培育", "培育单位"), f"培育单位“{person.cultivation.unit}”不是已有的戒毒所或站点")
+        for msg, event, fld in check_events(person):
+            esrc, eloc = event_origin.get(id(event), (src, ()))
+            diag(esrc, eloc + (fld,), msg)
+        person.events.sort(key=lambda e: (e.date, EVENT_ORDER.get(e.kind, 50)))
+
+
+# Same-day events are ordered so that a report comes before the visits of that day, etc.
+EVENT_ORDER = {"报到": 0, "恢复联系": 5, "回访": 10, "帮扶": 20, "就业": 30, "未就业": 30,
+               "失联": 40, "拒访": 40, "复吸": 60, "强戒": 61, "判处刑罚": 62, "终止": 80,
+               "期满": 85, "死亡": 90}
+
+
+def check_events(person: Person) -> list[tuple[str, Event, str]]:
+    """Contradictions between a person's events: (message, offending event, field)."""
+    problems: list[tuple[str, Event, str]] = []
+    release = person.detention.release
+    events = sorted(person.events, key=lambda e: (e.date, EVENT_ORDER.get(e.kind, 50)))
+    reports = [e for e in events if e.kind == "报到"]
+    deaths = [e for e in events if e.kind == "死亡"]
+    for e in reports:
+        if e.date < release:
+            problems.append((f"报到日期 {e.date} 早于出所时间 {release}", e, "日期"))
+    if len(reports) > 1:
+        problems.append(("同一人只能有一次“报到”", reports[1], "类型"))
+    if len(deaths) > 1:
+        problems.append(("同一人不能有两次“死亡”", deaths[1], "类型"))
+    if deaths:
+        died = deaths[0].date
+        for e in events:
+            if e.kind != "死亡" and e.date > died:
+                problems.append((f"“{e.kind}”发生在死亡（{died}）之后", e, "日期"))
+    for e in events:
+        if e.kind in ("回访", "帮扶", "失联", "拒访", "恢复联系", "就业", "未就业", "期满", "终止") \
+                and e.date < release:
+            problems.append((f"“{e.kind}”日期 {e.date} 早于出所时间 {release}", e, "日期"))
+        if e.kind == "期满" and not reports:
+            problems.append(("没有“报到”就不能“期满”", e, "类型"))
+    return problems

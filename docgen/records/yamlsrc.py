@@ -1,0 +1,137 @@
+"""Position-tracking YAML loading.
+
+Records are loaded with PyYAML's composer so that every value keeps the line and
+column it came from: validation errors can then name ``file:line:column``.
+All scalars are kept as strings (YAML 1.1 implicit typing turns ``2026-02-30``
+into a crash and ``否`` into nothing useful); the record model does the typing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Path_ = tuple  # a path inside a document: keys and list indexes
+
+
+@dataclass
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class YamlSource:
+    """One loaded YAML file: the plain data plus the position of every node."""
+
+    path: Path
+    data: Any
+    positions: dict[tuple, Position] = field(default_factory=dict)
+    key_positions: dict[tuple, Position] = field(default_factory=dict)
+
+    def position(self, loc: tuple) -> Position:
+        """Best position for a location: the node itself, else its closest parent."""
+        loc = tuple(loc)
+        while True:
+            if loc in self.key_positions:
+                return self.key_positions[loc]
+            if loc in self.positions:
+                return self.positions[loc]
+            if not loc:
+                return Position(1, 1)
+            loc = loc[:-1]
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, message: str, line: int, column: int):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+_NULLS = {"", "~", "null", "Null", "NULL"}
+
+
+def load_yaml(path: Path, text: str | None = None) -> YamlSource:
+    if text is None:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise YamlSyntaxError("文件不是 UTF-8 编码，请以 UTF-8 保存", line, 1) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        col = mark.column + 1 if mark else 1
+        raise YamlSyntaxError(_yaml_problem(exc), line, col) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - other parser failures
+        raise YamlSyntaxError(f"YAML 语法错误：{exc}", 1, 1) from None
+    src = YamlSource(path=path, data=None)
+    if node is None:
+        src.data = {}
+        return src
+    src.data = _convert(node, (), src)
+    return src
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    problem = (exc.problem or "").strip()
+    translations = {
+        "mapping values are not allowed here": "此处不能出现“键: 值”（可能缺少空格、缩进不对或值中含有未加引号的冒号）",
+        "could not find expected ':'": "缺少冒号“:”",
+        "found character '\\t' that cannot start any token": "不能用制表符（Tab）缩进，请改用空格",
+        "did not find expected key": "缩进不一致，找不到预期的键",
+        "found undefined alias": "引用了未定义的别名",
+        "found unexpected end of stream": "文件意外结束（引号或括号未闭合）",
+        "did not find expected ',' or ']'": "方括号列表未闭合",
+        "did not find expected ',' or '}'": "花括号映射未闭合",
+        "found duplicate anchor": "锚点重复",
+        "expected <block end>, but found '<block mapping start>'": "缩进不一致",
+        "expected <block end>, but found '-'": "列表项“-”缩进不一致",
+        "expected <block end>, but found '<scalar>'": "缩进不一致",
+        "found unknown escape character": "双引号字符串中有无效的转义字符",
+    }
+    for en, zh in translations.items():
+        if problem.startswith(en):
+            return f"YAML 语法错误：{zh}"
+    return f"YAML 语法错误：{problem or exc}"
+
+
+def _pos(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
+    src.positions[loc] = _pos(node)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlSyntaxError("YAML 语法错误：键必须是简单文字", *_lc(key_node))
+            key = key_node.value
+            if key == "<<":
+                raise YamlSyntaxError("不支持 YAML 合并键“<<”", *_lc(key_node))
+            if key in out:
+                raise YamlSyntaxError(f"键“{key}”重复出现", *_lc(key_node))
+            src.key_positions[loc + (key,)] = _pos(key_node)
+            out[key] = _convert(value_node, loc + (key,), src)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, loc + (i,), src) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    value = node.value
+    if node.style is None and value in _NULLS:
+        return None
+    if node.style is None or node.style == "":
+        return value.strip() if isinstance(value, str) else value
+    return value
+
+
+def _lc(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1

@@ -1,0 +1,230 @@
+"""Layout -> PDF with reportlab (platypus).
+
+Deterministic output: reportlab's invariant mode (fixed dates and IDs), fixed metadata.
+Fonts are embedded as subsets; each text run is split over the role's faces so a rare
+character missing from the primary face is taken from the substitute, and a character
+no face has raises ``MissingGlyph``.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+import io
+import re
+
+from reportlab import rl_config
+from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas as rl_canvas
+from reportlab.platypus import Flowable, PageBreak as RLPageBreak, Paragraph, SimpleDocTemplate
+from reportlab.platypus import Spacer as RLSpacer, Table as RLTable, TableStyle
+
+from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill
+from .fonts import rl_font, split_runs
+
+rl_config.invariant = 1
+
+_ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT, "justify": TA_JUSTIFY}
+_TAG = re.compile(r"(<u>|</u>|<br/>)")
+
+
+def rich(text: str, role: str, context: str = "") -> str:
+    """Escaped, marked-up text -> reportlab paragraph markup with per-run fonts."""
+    out = []
+    for part in _TAG.split(text.replace("\r\n", "\n").replace("\n", "<br/>")):
+        if not part:
+            continue
+        if _TAG.fullmatch(part):
+            out.append(part)
+            continue
+        plain = html.unescape(part)
+        for font, run in split_runs(plain, role, context):
+            esc = html.escape(run, quote=False).replace("  ", " &nbsp;")
+            out.append(f'<font name="{font}">{esc}</font>')
+    return "".join(out)
+
+
+class MinHeight(Flowable):
+    """A cell flowable that is at least ``min_h`` high, content vertically aligned."""
+
+    def __init__(self, inner: Flowable, min_h: float, valign: str):
+        super().__init__()
+        self.inner = inner
+        self.min_h = min_h
+        self.valign = valign
+        self._ih = 0.0
+
+    def wrap(self, aw, ah):
+        w, h = self.inner.wrap(aw, ah)
+        self._ih = h
+        self.width = w
+        return w, max(h, self.min_h)
+
+    def draw(self):
+        h = max(self._ih, self.min_h)
+        if self.valign == "top":
+            y = h - self._ih
+        elif self.valign == "bottom":
+            y = 0
+        else:
+            y = (h - self._ih) / 2
+        self.inner.drawOn(self.canv, 0, y)
+
+    def split(self, aw, ah):
+        return []
+
+
+def _para_style(role: str, size: float, align: str, leading: float | None = None,
+                indent_chars: float = 0.0) -> ParagraphStyle:
+    return ParagraphStyle(
+        name=f"{role}-{size}-{align}", fontName=rl_font(role), fontSize=size,
+        leading=leading or size * 1.35, alignment=_ALIGN[align], wordWrap="CJK",
+        firstLineIndent=indent_chars * size, allowWidows=1, allowOrphans=1)
+
+
+def _expand(table: Table, ctx: dict) -> list[tuple[Row, dict]]:
+    """Rows with loops unrolled; a cell with ``rowspan=-1`` spans through the next loop."""
+    rows: list[tuple[Row, dict]] = []
+    items = table.rows
+    for i, item in enumerate(items):
+        if isinstance(item, Loop):
+            for value in eval_items(item.items, ctx, item.min_rows):
+                rows.append((item.row, {**ctx, item.var: value}))
+            continue
+        if any(c.rowspan == -1 for c in item.cells):
+            nxt = items[i + 1] if i + 1 < len(items) else None
+            n = len(eval_items(nxt.items, ctx, nxt.min_rows)) if isinstance(nxt, Loop) else 0
+            item = Row([replace(c, rowspan=1 + n) if c.rowspan == -1 else c for c in item.cells],
+                       item.height, item.header)
+        rows.append((item, ctx))
+    return rows
+
+
+def grid_positions(rows: list[Row], ncols: int) -> list[list[tuple[int, Cell]]]:
+    """Column index of every cell, honouring row and column spans (HTML table rules)."""
+    occupied: set[tuple[int, int]] = set()
+    placed: list[list[tuple[int, Cell]]] = []
+    for r, row in enumerate(rows):
+        c = 0
+        line = []
+        for cell in row.cells:
+            span = max(cell.rowspan, 1)
+            while (r, c) in occupied:
+                c += 1
+            if c + cell.colspan > ncols:
+                raise ValueError(f"row {r} overflows {ncols} columns")
+            line.append((c, cell))
+            for dr in range(span):
+                for dc in range(cell.colspan):
+                    occupied.add((r + dr, c + dc))
+            c += cell.colspan
+        placed.append(line)
+    return placed
+
+
+def _table(table: Table, ctx: dict, frame_width: float, context: str) -> RLTable:
+    expanded = _expand(table, ctx)
+    rows = [r for r, _ in expanded]
+    ncols = table.columns
+    placed = grid_positions(rows, ncols)
+    total = sum(table.widths)
+    col_w = [w / total * frame_width for w in table.widths]
+    data = [["" for _ in range(ncols)] for _ in rows]
+    style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONTNAME", (0, 0), (-1, -1), rl_font(table.role)),
+             ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+             ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
+    if table.border:
+        style.append(("GRID", (0, 0), (-1, -1), 0.6, "black"))
+    for r, ((row, rctx), line) in enumerate(zip(expanded, placed)):
+        for c, cell in line:
+            text = fill(cell.text, rctx)
+            size = cell.size or table.size
+            pstyle = _para_style(cell.role if cell.role != "table" else table.role, size, cell.align)
+            para = Paragraph(rich(text, cell.role if cell.role != "table" else table.role, context), pstyle)
+            min_h = row.height * mm - 3 if cell.rowspan == 1 else 0
+            data[r][c] = MinHeight(para, max(min_h, 0), cell.valign)
+            if cell.rowspan > 1 or cell.colspan > 1:
+                style.append(("SPAN", (c, r), (c + cell.colspan - 1, r + cell.rowspan - 1)))
+            if cell.valign != "middle":
+                style.append(("VALIGN", (c, r), (c, r), cell.valign.upper()))
+    header_rows = 0
+    for row, _ in expanded:
+        if not row.header:
+            break
+        header_rows += 1
+    t = RLTable(data, colWidths=col_w, repeatRows=header_rows, style=TableStyle(style), hAlign="CENTER")
+    return t
+
+
+def _numbered_canvas(page_numbers: bool, footer: str, context: str):
+    class NumberedCanvas(rl_canvas.Canvas):
+        def __init__(self, *args, **kwargs):
+            kwargs["invariant"] = 1
+            kwargs["initialFontName"] = rl_font("table")  # never reference a non-embedded base font
+            super().__init__(*args, **kwargs)
+            self._saved = []
+
+        def showPage(self):
+            self._saved.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._saved)
+            for state in self._saved:
+                self.__dict__.update(state)
+                self._decorate(total)
+                super().showPage()
+            super().save()
+
+        def _decorate(self, total: int) -> None:
+            w, _ = self._pagesize
+            y = 9 * mm
+            if page_numbers:
+                self._draw_centred(w / 2, y, f"第 {self._pageNumber} 页 共 {total} 页", 9)
+            if footer:
+                self._draw_centred(w / 2, y - 4.2 * mm if page_numbers else y, footer, 7.5)
+
+        def _draw_centred(self, x: float, y: float, text: str, size: float) -> None:
+            from reportlab.pdfbase.pdfmetrics import stringWidth
+
+            runs = split_runs(text, "table", context)
+            width = sum(stringWidth(t, f, size) for f, t in runs)
+            cx = x - width / 2
+            for font, run in runs:
+                self.setFont(font, size)
+                self.drawString(cx, y, run)
+                cx += stringWidth(run, font, size)
+
+    return NumberedCanvas
+
+
+def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
+    """Render a layout with its view to PDF bytes. ``context`` names the record in errors."""
+    pagesize = landscape(A4) if layout.landscape else A4
+    top, right, bottom, left = (m * mm for m in layout.margins)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=pagesize, topMargin=top, rightMargin=right, bottomMargin=bottom, leftMargin=left,
+        title=layout.doc_title or "docgen", author="docgen", subject="后续照管工作规范 表单",
+        creator="docgen", producer="docgen", invariant=1, pageCompression=1)
+    frame_width = pagesize[0] - left - right
+    story = []
+    for block in layout.blocks:
+        if isinstance(block, Para):
+            text = fill(block.text, ctx)
+            story.append(Paragraph(rich(text, block.role, context),
+                                   _para_style(block.role, block.size, block.align, block.leading, block.indent)))
+            if block.space_before:
+                story.insert(len(story) - 1, RLSpacer(1, block.space_before * mm))
+            if block.space_after:
+                story.append(RLSpacer(1, block.space_after * mm))
+        elif isinstance(block, Table):
+            story.append(_table(block, ctx, frame_width, context))
+        elif isinstance(block, Spacer):
+            story.append(RLSpacer(1, block.height * mm))
+        elif isinstance(block, PageBreak):
+            story.append(RLPageBreak())
+    doc.build(story, canvasmaker=_numbered_canvas(layout.page_numbers, layout.footer, context))
+    return buf.getvalue()
