@@ -18,7 +18,9 @@ def load_workspace_records(ws: Workspace, paths: tuple[str, ...] = ()):
     targets = [Path(p) for p in paths] if paths else [ws.records]
     if not paths and not ws.records.is_dir():
         raise DocgenError(f"记录目录不存在：{ws.records}")
-    return load_records(targets, base=Path.cwd() if paths else ws.root)
+    ds = load_records(targets, base=Path.cwd() if paths else ws.root)
+    ds.workspace = ws
+    return ds
 
 
 def report_diagnostics(ds, quiet: bool = False) -> int:

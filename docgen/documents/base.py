@@ -150,7 +150,12 @@ class Form:
         return render_docx(self.template_path, view)
 
     def render_xlsx(self, view: dict) -> bytes | None:
-        return None
+        """XLSX of the form's tables (for ``xlsx = True`` forms)."""
+        if not self.xlsx:
+            return None
+        from ..render.xlsx import render_xlsx
+
+        return render_xlsx(self.layout, view, self.name)
 
 
 # --------------------------------------------------------------------------- formatting

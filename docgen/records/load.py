@@ -62,6 +62,7 @@ class Dataset:
     sources: dict[str, list[Path]] = field(default_factory=lambda: defaultdict(list))
     files: list[Path] = field(default_factory=list)
     bad_files: set[Path] = field(default_factory=set)
+    workspace: Any = None  # the Workspace the records came from (set by the CLI), for registries
 
     @property
     def errors(self) -> list[Diagnostic]:
