@@ -164,14 +164,16 @@ def blank(form: str, out: Path, formats: str) -> None:
 
 @main.command()
 @click.option("--check", is_flag=True, help="只检查 templates/ 是否与表单定义一致")
-def templates(check: bool) -> None:
+@click.option("--forms", "forms", help="只处理这些表单，如 E,V")
+def templates(check: bool, forms: str | None) -> None:
     """由表单定义重新生成 templates/ 中的 DOCX 模板（开发用）。"""
-    from ..documents.registry import all_forms
+    from ..documents.registry import parse_forms
     from ..fsutil import atomic_write
     from ..render.docx import build_template
 
     stale = []
-    for code, form in all_forms().items():
+    for form in parse_forms(forms):
+        code = form.code
         data = build_template(form.layout)
         path = form.template_path
         if path.exists() and path.read_bytes() == data:

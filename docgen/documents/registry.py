@@ -22,7 +22,13 @@ def all_forms() -> dict[str, Form]:
 
     for mod in pkgutil.iter_modules(documents.__path__):
         if mod.name not in _SKIP and not mod.name.startswith("_"):
-            importlib.import_module(f"{documents.__name__}.{mod.name}")
+            try:
+                importlib.import_module(f"{documents.__name__}.{mod.name}")
+            except Exception as exc:  # one broken form module must not take the others down
+                import sys
+
+                print(f"警告：表单模块 {mod.name} 无法加载（{type(exc).__name__}: {exc}），其表单不可用。",
+                      file=sys.stderr)
     found: dict[str, Form] = {}
 
     def walk(cls: type) -> None:
