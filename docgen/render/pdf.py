@@ -46,6 +46,22 @@ def rich(text: str, role: str, context: str = "") -> str:
     return "".join(out)
 
 
+class CJKParagraph(Paragraph):
+    """A Paragraph whose split halves survive CJK wrapping.
+
+    reportlab's ``split`` gives the first half kind-1 lines (FragLines); when that half
+    holds a single text fragment, ``breakLinesCJK`` re-wraps it as kind 0 and keeps the
+    FragLines, which crashes at draw time ('FragLine' object is not subscriptable). Keep
+    the lines ``split`` computed instead.
+    """
+
+    def breakLinesCJK(self, maxWidths):
+        bl = getattr(self, "blPara", None)
+        if getattr(self, "_splitpara", 0) and bl is not None and getattr(bl, "kind", 0) == 1:
+            return bl
+        return super().breakLinesCJK(maxWidths)
+
+
 class MinHeight(Flowable):
     """A cell flowable that is at least ``min_h`` high, content vertically aligned."""
 
@@ -142,7 +158,7 @@ def _table(table: Table, ctx: dict, frame_width: float, context: str) -> RLTable
             text = fill(cell.text, rctx)
             size = cell.size or table.size
             pstyle = _para_style(cell.role if cell.role != "table" else table.role, size, cell.align)
-            para = Paragraph(rich(text, cell.role if cell.role != "table" else table.role, context), pstyle)
+            para = CJKParagraph(rich(text, cell.role if cell.role != "table" else table.role, context), pstyle)
             min_h = row.height * mm - 3 if cell.rowspan == 1 else 0
             data[r][c] = MinHeight(para, max(min_h, 0), cell.valign)
             if cell.rowspan > 1 or cell.colspan > 1:
@@ -214,7 +230,7 @@ def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
     for block in layout.blocks:
         if isinstance(block, Para):
             text = fill(block.text, ctx)
-            story.append(Paragraph(rich(text, block.role, context),
+            story.append(CJKParagraph(rich(text, block.role, context),
                                    _para_style(block.role, block.size, block.align, block.leading, block.indent)))
             if block.space_before:
                 story.insert(len(story) - 1, RLSpacer(1, block.space_before * mm))
