@@ -314,6 +314,9 @@ def _chain(role: str) -> list[tuple[str, frozenset]]:
     chain = [_rl_register(rf.face)]
     if rf.fallback is not None and rf.fallback != rf.face:
         chain.append(_rl_register(rf.fallback))
+    from .symbols import symbol_font  # check boxes ☐ ☑ ☒ the CJK faces lack, drawn by docgen
+
+    chain.append(symbol_font())
     return chain
 
 
