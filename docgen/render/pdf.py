@@ -8,6 +8,7 @@ no face has raises ``MissingGlyph``.
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 from dataclasses import replace
 import io
 import re
@@ -30,6 +31,15 @@ _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT, "justify": TA
 _TAG = re.compile(r"(<u>|</u>|<br/>)")
 
 
+@lru_cache(maxsize=None)
+def _nbsp_per_em(font: str) -> int:
+    """How many no-break spaces are as wide as one ideographic space (U+3000) in ``font``."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    nb = stringWidth("\u00a0", font, 10)
+    return max(1, round(stringWidth("\u3000", font, 10) / nb)) if nb else 1
+
+
 def rich(text: str, role: str, context: str = "") -> str:
     """Escaped, marked-up text -> reportlab paragraph markup with per-run fonts."""
     out = []
@@ -41,6 +51,8 @@ def rich(text: str, role: str, context: str = "") -> str:
             continue
         plain = html.unescape(part)
         for font, run in split_runs(plain, role, context):
+            if "\u3000" in run:  # reportlab collapses ideographic spaces: blanks would vanish
+                run = run.replace("\u3000", "\u00a0" * _nbsp_per_em(font))
             esc = html.escape(run, quote=False).replace("  ", " &nbsp;")
             out.append(f'<font name="{font}">{esc}</font>')
     return "".join(out)
