@@ -1,0 +1,138 @@
+"""Station signs of 6.3 of the standard: brass plates (appendix B: B1 指导站, B2 工作站,
+B3 服务站) and insert signs (appendix C: C1), as print-ready files.
+
+``make_signs`` lays out every selected station's signs first and refuses the whole run when
+a name does not fit (nothing is written then); otherwise it writes per sign a 1:1
+production PDF (text as outlines, CMYK only), an SVG and a proof sheet (PDF + PNG), and
+lists them in ``manifest.json`` next to the entries other commands put there.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import DocgenError
+from ..fsutil import atomic_write, private_dir
+from ..records.load import Dataset
+from ..records.model import STATION_KINDS, Station
+from .layout import SignLayout, SignTooLarge, insert_layout, plate_layout
+from .outline import sign_font
+from .production import insert_pdf, insert_svg, plate_pdf, plate_svg
+from .proof import insert_proof, plate_proof, png_preview
+from .spec import Specs, load_specs
+
+__all__ = ["make_signs", "select_stations", "insert_size", "SignTooLarge", "load_specs", "plan_signs"]
+
+
+def select_stations(ds: Dataset, ids: Iterable[str] = ()) -> list[Station]:
+    ids = list(dict.fromkeys(ids))
+    if not ds.stations:
+        raise DocgenError("记录中没有站点（记录类型: 站点），无法制作标牌")
+    unknown = [i for i in ids if i not in ds.stations]
+    if unknown:
+        raise DocgenError(f"没有编号为 {'、'.join(unknown)} 的站点。已有站点：{'、'.join(sorted(ds.stations))}")
+    chosen = [ds.stations[i] for i in ids] if ids else list(ds.stations.values())
+    return sorted(chosen, key=lambda s: (STATION_KINDS.index(s.kind), s.id))
+
+
+def insert_size(ws, specs: Specs) -> tuple[float, float]:
+    """The insert-sign size: workspace setting [signage] insert_width_mm / insert_height_mm."""
+    out = []
+    for key, default in (("insert_width_mm", specs.insert.width), ("insert_height_mm", specs.insert.height)):
+        value = ws.setting("signage", key, default) if ws is not None else default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 20 <= value <= 5000:
+            raise DocgenError(f"docgen.toml 中 [signage] {key} = {value!r} 无效：应为 20～5000 之间的毫米数")
+        out.append(float(value))
+    return out[0], out[1]
+
+
+@dataclass
+class StationSigns:
+    station: Station
+    plate: SignLayout
+    insert: SignLayout
+
+
+def plan_signs(stations: list[Station], specs: Specs, insert_mm: tuple[float, float],
+               vertical: bool = False) -> list[StationSigns]:
+    """Lay out every sign; all names that do not fit are reported together."""
+    plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
+    plans, problems = [], []
+    for st in stations:
+        try:
+            plans.append(StationSigns(st, plate_layout(st, specs.plate, plate_font, vertical),
+                                      insert_layout(st, specs.insert, insert_font, *insert_mm)))
+        except DocgenError as exc:
+            problems.append(exc.message)
+    if problems:
+        raise SignTooLarge("\n".join(problems) + "\n没有生成任何标牌文件。")
+    return plans
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_sign(out_dir: Path, stem: str, outputs: dict[str, bytes]) -> tuple[dict, dict]:
+    suffix = {"pdf": ".pdf", "svg": ".svg", "proof_pdf": "-校样.pdf", "proof_png": "-校样.png"}
+    files, hashes = {}, {}
+    for kind, data in outputs.items():
+        rel = f"{stem}{suffix[kind]}"
+        atomic_write(out_dir / rel, data)
+        files[kind], hashes[kind] = rel, _sha(data)
+    return files, hashes
+
+
+def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vertical: bool = False,
+               date: dt.date | None = None, ws=None,
+               progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Write the signs of the selected stations (all by default) into ``out_dir``; returns
+    the manifest entries written."""
+    from ..build import load_manifest, write_manifest
+
+    specs = load_specs()
+    date_text = f"{(date or dt.date.today()):%Y年%m月%d日}"
+    plans = plan_signs(select_stations(ds, station_ids), specs, insert_size(ws, specs), vertical)
+    private_dir(out_dir)
+    plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
+    entries = []
+    for plan in plans:
+        st, plate, insert = plan.station, plan.plate, plan.insert
+        stem = f"{plate.form}/{st.id}-铜牌{'-竖版' if vertical else ''}"
+        names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
+        outputs = {"pdf": plate_pdf(plate, specs.plate), "svg": plate_svg(plate, specs.plate)}
+        outputs["proof_pdf"] = plate_proof(plate, specs.plate, plate_font, names, date_text)
+        outputs["proof_png"] = png_preview(outputs["proof_pdf"])
+        files, hashes = _write_sign(out_dir, stem, outputs)
+        entries.append(_entry(plate, specs.plate.names[plate.form], f"{st.id}{'/竖版' if vertical else ''}",
+                              files, hashes, plate_font))
+        if progress:
+            progress(f"{plate.form} {st.id} {st.display_name}")
+        stem = f"{insert.form}/{st.id}-插牌"
+        names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
+        outputs = {"pdf": insert_pdf(insert, specs.insert), "svg": insert_svg(insert, specs.insert)}
+        outputs["proof_pdf"] = insert_proof(insert, specs.insert, insert_font, names, date_text)
+        outputs["proof_png"] = png_preview(outputs["proof_pdf"])
+        files, hashes = _write_sign(out_dir, stem, outputs)
+        entries.append(_entry(insert, specs.insert.name, st.id, files, hashes, insert_font))
+        if progress:
+            progress(f"{insert.form} {st.id} {st.display_name}")
+    # keep the entries of other forms and other stations while their files exist
+    manifest = load_manifest(out_dir)
+    built = {(e["form"], e["key"]) for e in entries}
+    kept = [old for old in manifest.get("documents", [])
+            if isinstance(old, dict) and (old.get("form"), old.get("key")) not in built
+            and all((out_dir / rel).exists() for rel in old.get("files", {}).values())]
+    write_manifest(out_dir, kept + entries, manifest.get("errors", []))
+    return entries
+
+
+def _entry(layout: SignLayout, name: str, key: str, files: dict, hashes: dict, font) -> dict:
+    return {"form": layout.form, "name": name, "key": key, "unit": layout.station_id, "files": files,
+            "sha256": hashes, "pages": 1, "text": layout.name, "lines": layout.lines,
+            "size_mm": [layout.width, layout.height], "vertical": layout.vertical,
+            "font_size_pt": round(layout.size_pt, 2), "font": font.role.face.label,
+            "substitute_font": font.role.substitute}

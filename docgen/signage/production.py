@@ -1,0 +1,220 @@
+"""Production files of a sign: a 1:1 PDF for the sign maker and an SVG for engraving tools.
+
+The PDF is written directly (a handful of objects), so that nothing but what is listed here
+ends up in it:
+
+* no fonts: every character is a filled path (glyph outlines);
+* CMYK only: colours are set with ``k`` / ``K`` (DeviceCMYK) and, for the cut line of a
+  plate, ``CS`` / ``SCN`` with a Separation colour space; never ``rg`` / ``RG`` / ``g`` / ``G``;
+* page boxes: TrimBox = the finished size. A plate (etched, no bleed) has
+  MediaBox = BleedBox = TrimBox and its outline as a 0.25 pt stroke in the spot colour
+  "CutContour" (Separation, CMYK alternate 0/100/0/0, set to overprint as RIPs expect).
+  An insert sign has BleedBox = TrimBox + 3 mm on every side, its background filling the
+  BleedBox exactly, and K100 crop marks outside the bleed: MediaBox = TrimBox + mark offset
+  + mark length on every side;
+* knock-out white: the letters of an insert sign are holes in the background path (overlaps
+  removed, even-odd fill), so no white is printed and nothing can overprint;
+* deterministic: no dates, a document ID derived from the content.
+"""
+from __future__ import annotations
+
+import hashlib
+import zlib
+
+from .layout import SignLayout
+from .outline import union
+from .spec import InsertSpec, PlateSpec, mm_to_pt
+
+
+def num(v: float) -> str:
+    text = f"{v:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _pdf_string(text: str) -> str:
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
+
+
+def _path_ops(contours, dx: float, dy: float, scale: float) -> list[str]:
+    """PDF path construction operators of contours (mm) moved by (dx, dy) mm, in points."""
+    ops = []
+
+    def p(pt):
+        return f"{num((pt[0] + dx) * scale)} {num((pt[1] + dy) * scale)}"
+
+    for contour in contours:
+        for seg in contour:
+            op = seg[0]
+            if op == "M":
+                ops.append(f"{p(seg[1])} m")
+            elif op == "L":
+                ops.append(f"{p(seg[1])} l")
+            elif op == "C":
+                ops.append(f"{p(seg[1])} {p(seg[2])} {p(seg[3])} c")
+            else:
+                ops.append("h")
+    return ops
+
+
+def _rect_ops(x: float, y: float, w: float, h: float) -> str:
+    """A rectangle (mm in, points out) as explicit segments, counter-clockwise."""
+    k = mm_to_pt(1)
+    x0, y0, x1, y1 = (num(v * k) for v in (x, y, x + w, y + h))
+    return f"{x0} {y0} m {x1} {y0} l {x1} {y1} l {x0} {y1} l h"
+
+
+def _cmyk(values, stroke: bool = False) -> str:
+    return " ".join(num(v) for v in values) + (" K" if stroke else " k")
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> str:
+    k = mm_to_pt(1)
+    return "[" + " ".join(num(v * k) for v in (x0, y0, x1, y1)) + "]"
+
+
+def write_pdf(content: str, media: tuple, trim: tuple, bleed: tuple, resources: str, title: str) -> bytes:
+    """A one-page PDF: boxes in mm (x0, y0, x1, y1), content in points."""
+    stream = zlib.compress(content.encode("ascii"), 9)
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (f"<< /Type /Page /Parent 2 0 R /MediaBox {_box(*media)} /BleedBox {_box(*bleed)} "
+         f"/TrimBox {_box(*trim)} /Resources {resources} /Contents 4 0 R >>"),
+        None,  # the content stream
+        (f"<< /Title {_pdf_string(title)} /Creator (docgen signage) /Producer (docgen) /Trapped /False >>"),
+    ]
+    out = bytearray(b"%PDF-1.6\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode()
+        if obj is None:
+            out += f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode() + stream + b"\nendstream"
+        else:
+            out += obj.encode("ascii")
+        out += b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    doc_id = hashlib.md5(bytes(out)).hexdigest().upper()
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 5 0 R /ID [<{doc_id}> <{doc_id}>] >>\n"
+            f"startxref\n{xref}\n%%EOF\n").encode()
+    return bytes(out)
+
+
+def plate_pdf(layout: SignLayout, spec: PlateSpec) -> bytes:
+    k = mm_to_pt(1)
+    ops = ["q", _cmyk(spec.colour_cmyk)]
+    for g in layout.glyphs:  # one path per character, non-zero fill
+        if g.contours:
+            ops.extend(_path_ops(g.contours, 0, 0, k))
+            ops.append("f")
+    ops.append("Q")
+    # the plate's outline: a separate cut path in the spot colour CutContour, overprinting
+    ops += ["q", "/GScut gs", "/CS0 CS", "1 SCN", f"{num(spec.cut_width_pt)} w", "0 j",
+            _rect_ops(0, 0, layout.width, layout.height), "S", "Q"]
+    alt = " ".join(num(v) for v in spec.cut_alternate)
+    resources = (f"<< /ColorSpace << /CS0 [/Separation /{spec.cut_name} /DeviceCMYK "
+                 f"<< /FunctionType 2 /Domain [0 1] /C0 [0 0 0 0] /C1 [{alt}] /N 1 >>] >> "
+                 f"/ExtGState << /GScut << /Type /ExtGState /OP true /op true /OPM 1 >> >> >>")
+    box = (0, 0, layout.width, layout.height)
+    return write_pdf("\n".join(ops) + "\n", box, box, box, resources,
+                     f"{layout.form} {spec.names[layout.form]} {layout.name}")
+
+
+def insert_geometry(layout: SignLayout, spec: InsertSpec) -> dict:
+    """Boxes of an insert sign in mm, in the PDF's coordinates (origin at the MediaBox corner)."""
+    o = spec.mark_offset + spec.mark_length
+    w, h, b = layout.width, layout.height, spec.bleed
+    return {"offset": o, "media": (0, 0, w + 2 * o, h + 2 * o),
+            "trim": (o, o, o + w, o + h), "bleed": (o - b, o - b, o + w + b, o + h + b)}
+
+
+def insert_pdf(layout: SignLayout, spec: InsertSpec) -> bytes:
+    k = mm_to_pt(1)
+    geo = insert_geometry(layout, spec)
+    o, (bx0, by0, bx1, by1) = geo["offset"], geo["bleed"]
+    ops = ["q", "/GSko gs", _cmyk(spec.background_cmyk), _rect_ops(bx0, by0, bx1 - bx0, by1 - by0)]
+    # the letters are holes in the background: knocked out, not white ink
+    ops.extend(_path_ops(union([c for g in layout.glyphs for c in g.contours]), o, o, k))
+    ops += ["f*", "Q"]
+    # crop marks at the trim lines, outside the bleed
+    ops += ["q", _cmyk(spec.mark_cmyk, stroke=True), f"{num(spec.mark_width_pt)} w", "0 J"]
+    tx0, ty0, tx1, ty1 = geo["trim"]
+    near, far = spec.mark_offset, spec.mark_offset + spec.mark_length
+    segments = []
+    for x in (tx0, tx1):
+        segments += [((x, ty0 - far), (x, ty0 - near)), ((x, ty1 + near), (x, ty1 + far))]
+    for y in (ty0, ty1):
+        segments += [((tx0 - far, y), (tx0 - near, y)), ((tx1 + near, y), (tx1 + far, y))]
+    for (x0, y0), (x1, y1) in segments:
+        ops.append(f"{num(x0 * k)} {num(y0 * k)} m {num(x1 * k)} {num(y1 * k)} l S")
+    ops.append("Q")
+    resources = "<< /ExtGState << /GSko << /Type /ExtGState /OP false /op false /OPM 0 >> >> >>"
+    return write_pdf("\n".join(ops) + "\n", geo["media"], geo["trim"], geo["bleed"], resources,
+                     f"{layout.form} {spec.name} {layout.name}")
+
+
+# --------------------------------------------------------------------------- SVG
+
+
+def _svg_path(contours, height: float) -> str:
+    parts = []
+
+    def p(pt):
+        return f"{num(pt[0])} {num(height - pt[1])}"
+
+    for contour in contours:
+        for seg in contour:
+            op = seg[0]
+            if op == "M":
+                parts.append(f"M{p(seg[1])}")
+            elif op == "L":
+                parts.append(f"L{p(seg[1])}")
+            elif op == "C":
+                parts.append(f"C{p(seg[1])} {p(seg[2])} {p(seg[3])}")
+            else:
+                parts.append("Z")
+    return " ".join(parts)
+
+
+def _svg_head(layout: SignLayout, title: str) -> list[str]:
+    from xml.sax.saxutils import escape
+
+    w, h = num(layout.width), num(layout.height)
+    return ['<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}mm" height="{h}mm" '
+            f'viewBox="0 0 {w} {h}">',
+            f"<title>{escape(title)}</title>",
+            "<desc>docgen signage: 1:1, units mm; text converted to outlines, no fonts.</desc>"]
+
+
+def plate_svg(layout: SignLayout, spec: PlateSpec) -> bytes:
+    lines = _svg_head(layout, f"{layout.form} {spec.names[layout.form]} {layout.name}")
+    lines.append(f'<g id="text" fill="#000000" fill-rule="nonzero" data-cmyk="0,0,0,100">')
+    for g in layout.glyphs:
+        if g.contours:
+            lines.append(f'<path data-char="{g.char}" d="{_svg_path(g.contours, layout.height)}"/>')
+    lines.append("</g>")
+    stroke = num(spec.cut_width_pt * 25.4 / 72)
+    lines.append(f'<rect id="{spec.cut_name}" x="0" y="0" width="{num(layout.width)}" height="{num(layout.height)}" '
+                 f'fill="none" stroke="#ff00ff" stroke-width="{stroke}"/>')
+    lines.append("</svg>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def insert_svg(layout: SignLayout, spec: InsertSpec) -> bytes:
+    """The insert sign at its finished size (no bleed, no marks): the background with the
+    letters cut out of it (even-odd), and the outline as a cut path."""
+    lines = _svg_head(layout, f"{layout.form} {spec.name} {layout.name}")
+    w, h = layout.width, layout.height
+    rect = [[("M", (0, 0)), ("L", (w, 0)), ("L", (w, h)), ("L", (0, h)), ("Z",)]]
+    contours = rect + union([c for g in layout.glyphs for c in g.contours])
+    cmyk = ",".join(num(v * 100) for v in spec.background_cmyk)
+    lines.append(f'<path id="background" fill="{spec.proof_background_rgb}" fill-rule="evenodd" '
+                 f'data-cmyk="{cmyk}" d="{_svg_path(contours, h)}"/>')
+    lines.append(f'<rect id="CutContour" x="0" y="0" width="{num(w)}" height="{num(h)}" fill="none" '
+                 f'stroke="#ff00ff" stroke-width="{num(0.25 * 25.4 / 72)}"/>')
+    lines.append("</svg>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
