@@ -127,7 +127,10 @@ def test_cultivation_by_institution_and_station_ended_extended_new(ds):
     by_station = [p for p in cult if p.cultivation.unit in ds.stations]
     assert by_inst and by_station
     assert all(p.cultivation.mentor and p.cultivation.department for p in by_inst)
-    assert any(first(p, "典型培育结束") for p in cult)
+    # form S splits the cultivations by 戒毒所 / 指导站 / 工作站 / 服务站
+    assert {ds.stations[p.cultivation.unit].kind for p in by_station} == {"指导站", "工作站", "服务站"}
+    ended = [first(p, "典型培育结束") for p in cult if first(p, "典型培育结束")]
+    assert ended and any(ym(e.date) in MONTHS for e in ended)
     ext = [e for p in cult for e in events(p, "典型培育延长")]
     assert ext and all(e.new_end and e.new_end > e.date for e in ext)
     new_in_nov = [p for p in cult if ym(p.cultivation.signed) == "2026-11"]
