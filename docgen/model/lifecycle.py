@@ -9,10 +9,12 @@ Readings of the standard (后续照管工作规范) used here
 * **预解戒** — the person is known (对象信息表) but not yet out: the day is before the
   出所时间 and before any 所外就医.
 * **Register entry (form P, C)** — a person enters the register (在册) on the day they leave
-  the institution: 出所时间 (C 解戒人员), or the date of a 所外就医 event when that comes
-  first (C 所外就医). Entry does not wait for the report: 尚未报到 is counted within E
+  the institution: 出所时间 (C 解戒人员), or the date of a 所外就医 event on or before it
+  (C 所外就医). Entry does not wait for the report: 尚未报到 is counted within E
   (填报说明 3).
-* **所外就医** — from the 所外就医 event until the 出所时间; counted as actually cared for.
+* **所外就医** — left the institution for medical treatment (a 所外就医 event on or before the
+  出所时间): from then until the report. Under treatment, the 10-day report rule is not applied;
+  counted as actually cared for.
 * **待报到** — released, not reported, at most 10 days after release (协议书 二：自解戒之日起
   十日内报到; day 10 is still in time). Counted as actually cared for (the deadline has not
   passed), not in F.
@@ -82,6 +84,7 @@ class Timeline:
     death: dt.date | None
     cultivation_start: dt.date | None
     cultivation_stop: dt.date | None  # first day no longer cultivated
+    cultivation_stop_reason: str = ""  # 典型培育结束 (as planned) or the event kind that ended it
 
 
 def _events(person: Person) -> list[Event]:
@@ -119,7 +122,7 @@ def _cultivation_start(person: Person, release: dt.date) -> dt.date | None:
 def _timeline(person: Person) -> Timeline:
     events = _events(person)
     release = person.detention.release
-    medical = next((e.date for e in events if e.kind == "所外就医" and e.date < release), None)
+    medical = next((e.date for e in events if e.kind == "所外就医" and e.date <= release), None)
     entry = min(release, medical) if medical else release
     entry_kind = "所外就医" if medical else "解戒人员"
     report = next((e.date for e in events if e.kind == "报到"), None)
@@ -199,7 +202,7 @@ def _timeline(person: Person) -> Timeline:
     return Timeline(release=release, entry=entry, entry_kind=entry_kind, report=report,
                     report_due=release + dt.timedelta(days=REPORT_DAYS), care_end=care_end, i_event=i_event,
                     leave=leave, leave_kind=leave_kind, death=death, cultivation_start=c_start,
-                    cultivation_stop=c_stop)
+                    cultivation_stop=c_stop, cultivation_stop_reason=c_reason if c_stop else "")
 
 
 _cache: dict[int, tuple[int, Timeline]] = {}
@@ -258,10 +261,10 @@ def status_on(person: Person, day: dt.date) -> Status:
             contact = None
     if contact is not None:
         return Status(contact.kind, True, "F", contact.date)
-    if tl.entry_kind == "所外就医" and day < tl.release:
-        return Status("所外就医", True, "", tl.entry)
     if tl.report is not None and tl.report <= day:
         return Status("在册照管", True, "", tl.report)
+    if tl.entry_kind == "所外就医":
+        return Status("所外就医", True, "", tl.entry)
     if day <= tl.report_due:
         return Status("待报到", True, "", tl.release)
     return Status("尚未报到", True, "F", tl.report_due + dt.timedelta(days=1))

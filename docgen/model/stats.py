@@ -1,0 +1,612 @@
+"""Monthly statistics computed from the case records: forms P Q R S (stations) and N L
+(戒毒所), with the formulas of the standard checked on every row.
+
+Units and rows
+--------------
+A station's table has one row per child unit (a 工作站's 服务站, a 指导站's 工作站) and a
+合计 row; a 服务站's table has its own row. Every row is computed from the persons of the
+服务站 below it, so a higher level is exactly the roll-up of the lower ones. Forms N and L
+have one row per 戒毒所 (one table per 戒毒所, and a province table with all of them and a
+合计 row).
+
+Form P (后续照管数据统计表) — how each figure is read (see ``lifecycle`` for the states)
+----------------------------------------------------------------------------------------
+* E 本月在册人数: persons in the register at the end of the month. A and B are E and G of the
+  previous month's end (its frozen snapshot when that month was frozen).
+* C 本月新增 = persons in E now, or in the register at some day of the month, who were not in
+  last month's E: 解戒人员 (entered on release) or 所外就医 (entered by 所外就医).
+* D 本月减少 = persons in last month's E, or in the register at some day of the month, who
+  are not in E now: 死亡, else 照管期满 — which also counts the terminations of 5.3 for
+  未按期报到 / 失联拒访 / 其他违约 (the appendix has no other decrease column) and, in January,
+  the relapsed or sentenced persons whose care period ran in the previous year (填报说明 4).
+  Because C and D are the differences between last month's and this month's register,
+  E = A + C − D holds on every row by construction; it is still checked.
+* F = 失联 + 拒访 + 尚未报到 (more than 10 days after release without report); persons still
+  within the 10 days (待报到) count as actually cared for.
+* I = 复吸/强戒 + 判处刑罚 (persons who relapsed or were sentenced while in the register; they stay
+  in E for the year, 填报说明 3-4, and are not in F).
+* G = E − F, H = G ÷ E, J = G − I, K = J ÷ E; J is split by abstinence time counted from
+  leaving the institution to the month end (completed years: 1年以内 < 1, 1-2年, 2-3年,
+  3年以上 ≥ 3). Rates are percentages with one decimal (half up); "—" when E is 0.
+
+Q counts the month's 回访 events by the three groups of ``VISIT_GROUPS`` and the 帮扶 events
+by category, 救助财物 with person-times and yuan. R (quarterly) takes J at the quarter end
+as 保持操守人数 and each such person's latest 就业 / 未就业 event by then. S counts 典型培育
+objects of the area by who cultivates them; N and L count those a 戒毒所 cultivates, N by
+months of abstinence (3个月以内 = months 1-3 … 10-12个月, then 1年以上 = the second year …
+5年以上 = from the sixth year on; the buckets add up to 月末人数), L by the city of the
+household register (the 13 cities of Jiangsu; 合计 is their sum).
+
+Frozen months (``freeze``): a frozen month's figures are read back unchanged; records entered
+later that change it are reported by ``corrections`` and counted in the next open month.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..documents.base import Period
+from ..errors import DocgenError
+from ..records.load import Dataset
+from ..records.model import (EMPLOYMENT_KINDS, HELP_KINDS, UNEMPLOYMENT_REASONS, VISIT_GROUPS, Person,
+                             split_address)
+from .freeze import StatsStore, store_for
+from .lifecycle import cultivating_on, full_months, status_on, timeline
+
+JIANGSU_CITIES = ("南京市", "无锡市", "徐州市", "常州市", "苏州市", "南通市", "连云港市", "淮安市", "盐城市",
+                  "扬州市", "镇江市", "泰州市", "宿迁市")
+
+P_KEYS = ("A", "B", "C1", "C2", "C", "D1", "D2", "D", "E", "F1", "F2", "F3", "F", "G", "H", "I1", "I2", "I",
+          "J1", "J2", "J3", "J4", "J", "K")
+P_RATES = ("H", "K")
+P_LABELS = {"A": "在册人数(A)", "B": "实际照管人数(B)", "C1": "解戒人员", "C2": "所外就医", "C": "本月新增人数(C)",
+            "D1": "照管期满", "D2": "死亡", "D": "本月减少人数(D)", "E": "本月在册人数(E)", "F1": "失联",
+            "F2": "拒访", "F3": "尚未报到", "F": "本月异动情况(F)", "G": "本月实际照管人数(G)",
+            "H": "本月照管率(H)", "I1": "强戒或者复吸", "I2": "判处刑罚", "I": "未能保持操守人数(I)",
+            "J1": "1年以内", "J2": "1-2年", "J3": "2-3年", "J4": "3年以上", "J": "操守保持人数(J)",
+            "K": "操守保持率(K)"}
+CLASS_NAMES = {"F1": "失联", "F2": "拒访", "F3": "尚未报到", "I1": "复吸/强戒", "I2": "判处刑罚",
+               "J1": "在册（操守保持1年以内）", "J2": "在册（操守保持1-2年）", "J3": "在册（操守保持2-3年）",
+               "J4": "在册（操守保持3年以上）", None: "不在册"}
+VISIT_COLUMNS = ("电话回访", "见面回访", "其他形式")
+N_BUCKETS = ("3个月以内", "4-6个月", "7-9个月", "10-12个月", "1年以上", "2年以上", "3年以上", "4年以上", "5年以上")
+STOP_REASONS = {"典型培育结束": "培育结束", "死亡": "死亡", "复吸": "复吸", "强戒": "强戒", "判处刑罚": "判处刑罚",
+                "终止": "终止协议"}
+PROVINCE = "province"  # unit key of the province-wide N and L tables
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pct(num: int, den: int) -> str:
+    """A rate as a percentage with one decimal, half up: 85.0%; — when the base is 0."""
+    if not den:
+        return "—"
+    value = (Decimal(num) * 100 / Decimal(den)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{value}%"
+
+
+def money(value: float) -> str:
+    text = f"{value:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def p_class(person: Person, day: dt.date) -> str | None:
+    """The person's class in form P at the end of ``day``: F1-F3, I1-I2, J1-J4, or None (not in E)."""
+    st = status_on(person, day)
+    if not st.in_register:
+        return None
+    if st.group == "F":
+        return {"失联": "F1", "拒访": "F2", "尚未报到": "F3"}[st.state]
+    if st.group == "I":
+        return "I1" if st.state == "复吸/强戒" else "I2"
+    years = full_months(timeline(person).entry, day) // 12
+    return f"J{min(years, 3) + 1}"
+
+
+def in_register_during(person: Person, first: dt.date, last: dt.date) -> bool:
+    tl = timeline(person)
+    return tl.entry <= last and (tl.leave is None or tl.leave > first) and (tl.leave is None or tl.entry < tl.leave)
+
+
+def cultivated_during(person: Person, first: dt.date, last: dt.date) -> bool:
+    tl = timeline(person)
+    start, stop = tl.cultivation_start, tl.cultivation_stop
+    return start is not None and start <= last and (stop is None or stop > first) and (stop is None or start < stop)
+
+
+def compute_snapshot(ds: Dataset, day: dt.date) -> dict:
+    """{person id: {"st": station, "p": form-P class, "c": cultivating unit}} at the end of ``day``."""
+    snap: dict[str, dict] = {}
+    for pid, person in sorted(ds.persons.items()):
+        p = p_class(person, day)
+        c = person.cultivation.unit if person.cultivation and cultivating_on(person, day) else None
+        if p or c:
+            snap[pid] = {"st": person.station, "p": p, "c": c}
+    return snap
+
+
+@dataclass
+class StatTable:
+    """One statistical form for one unit and period: rows, a total and what the clerk should know."""
+
+    form: str
+    unit: str
+    period: str
+    rows: list[dict]  # {"unit": id, "name": label, "values": {...}}
+    total: dict | None  # values of the 合计 row (None: the form has no 合计 row here)
+    columns: list[str] = field(default_factory=list)  # form S: the 戒毒所 ids of the 各所新增 columns
+    frozen: bool = False
+    frozen_on: str | None = None
+    corrections: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_data(self) -> dict:
+        return {"form": self.form, "unit": self.unit, "period": self.period, "rows": self.rows,
+                "total": self.total, "columns": self.columns, "warnings": self.warnings}
+
+    @classmethod
+    def from_data(cls, data: dict) -> "StatTable":
+        return cls(form=data["form"], unit=data["unit"], period=data["period"], rows=data["rows"],
+                   total=data.get("total"), columns=data.get("columns", []), warnings=data.get("warnings", []))
+
+
+def _sum_rows(rows: list[dict], keys) -> dict:
+    total: dict = {}
+    for k in keys:
+        vals = [r["values"].get(k, 0) for r in rows]
+        if all(isinstance(v, (int, float)) for v in vals):
+            total[k] = sum(vals)
+    return total
+
+
+# --------------------------------------------------------------------------- formula checks
+
+
+def check_p(values: dict, where: str) -> None:
+    """The formulas of form P (填报说明 2) and the sub-totals; a failure is a hard error."""
+    v = values
+    checks = [
+        ("C=解戒人员+所外就医", v["C"] == v["C1"] + v["C2"]),
+        ("D=照管期满+死亡", v["D"] == v["D1"] + v["D2"]),
+        ("F=失联+拒访+尚未报到", v["F"] == v["F1"] + v["F2"] + v["F3"]),
+        ("I=强戒或者复吸+判处刑罚", v["I"] == v["I1"] + v["I2"]),
+        ("J=1年以内+1-2年+2-3年+3年以上", v["J"] == v["J1"] + v["J2"] + v["J3"] + v["J4"]),
+        ("E=A+C-D", v["E"] == v["A"] + v["C"] - v["D"]),
+        ("G=E-F", v["G"] == v["E"] - v["F"]),
+        ("J=G-I", v["J"] == v["G"] - v["I"]),
+        ("H=G÷E", v["H"] == pct(v["G"], v["E"])),
+        ("K=J÷E", v["K"] == pct(v["J"], v["E"])),
+        ("B=上月G", v["B"] <= v["A"]),
+    ]
+    for name, ok in checks:
+        if not ok:
+            shown = "，".join(f"{k}={v[k]}" for k in P_KEYS if k in v)
+            raise DocgenError(f"后续照管数据统计表 {where}：公式 {name} 不成立（{shown}）。请检查记录后重新统计")
+    if any(isinstance(v[k], int) and v[k] < 0 for k in P_KEYS if k not in P_RATES):
+        raise DocgenError(f"后续照管数据统计表 {where}：出现负数，请检查记录后重新统计")
+
+
+def check_table(table: StatTable) -> None:
+    """Every formula of the table's form, on every row and the 合计 row; totals add up."""
+    rows = [(r["name"], r["values"]) for r in table.rows]
+    if table.total is not None:
+        rows.append(("合计", table.total))
+    f = table.form
+    for name, v in rows:
+        where = f"{table.period} {name}"
+        if f == "P":
+            check_p(v, where)
+        elif f == "R":
+            ok = v["已就业"] == sum(v[k] for k in EMPLOYMENT_KINDS) and v["再就业率"] == pct(v["已就业"], v["保持操守"]) \
+                and v["已就业"] + sum(v[k] for k in UNEMPLOYMENT_REASONS) <= v["保持操守"] and v["推荐就业"] <= v["已就业"]
+            if not ok:
+                raise DocgenError(f"照管对象再就业情况统计表 {where}：再就业率=已就业合计数÷保持操守人数×100 等公式不成立")
+        elif f == "S":
+            new = v["三级站新增"] + sum(v.get(f"新增:{i}", 0) for i in table.columns)
+            ok = v["上月末合计"] == sum(v[k] for k in ("上月末戒毒所", "上月末指导站", "上月末工作站", "上月末服务站")) \
+                and v["月末"] == v["上月末合计"] + new - v["减少"] and v["一年以内"] + v["一年以上"] == v["月末"]
+            if not ok:
+                raise DocgenError(f"戒毒典型培育人数统计表 {where}：公式 月末培育总数=上月末人数(合计)+本站新增人数+"
+                                  "各所新增人数-本月减少人数 不成立")
+        elif f == "N":
+            ok = v["月末"] == v["上月末"] + v["新增"] - v["减少"] and sum(v[b] for b in N_BUCKETS) == v["月末"]
+            if not ok:
+                raise DocgenError(f"戒毒典型培育操守保持情况统计表 {where}：月末人数=上月末人数+本月新增-本月减少 不成立")
+        elif f == "L":
+            if v["合计"] != sum(v[c] for c in JIANGSU_CITIES):
+                raise DocgenError(f"戒毒典型培育对象地区分布统计表 {where}：合计与各市之和不符")
+        elif f == "Q":
+            if any(isinstance(x, (int, float)) and x < 0 for x in v.values()):
+                raise DocgenError(f"回访帮扶情况统计表 {where}：出现负数")
+    if table.total is not None and table.rows:
+        summed = _sum_rows(table.rows, table.total.keys())
+        for k, val in summed.items():
+            if k in table.total and isinstance(val, (int, float)) and round(val, 2) != round(table.total[k], 2):
+                raise DocgenError(f"表 {f} {table.period}：合计行“{k}”不等于各行之和")
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class Statistics:
+    """Statistics of one dataset; frozen months come from ``store`` (the workspace database)."""
+
+    def __init__(self, ds: Dataset, store: StatsStore | None = None, use_store: bool = True):
+        self.ds = ds
+        self.store = store if store is not None else (store_for(ds) if use_store else None)
+        self._snapshots: dict[str, dict] = {}
+        self._computed: dict[str, dict] = {}
+
+    # ---- units
+    def row_units(self, unit: str) -> list[str]:
+        st = self.ds.stations.get(unit)
+        if st is None:
+            raise DocgenError(f"单位“{unit}”不存在（可用 docgen units 查看已有站点）")
+        if st.kind == "服务站":
+            return [unit]
+        return [c.id for c in self.ds.children(unit)]
+
+    def leaves(self, unit: str) -> set[str]:
+        return set(self.ds.service_stations_under(unit))
+
+    def institutions(self) -> list[str]:
+        return sorted(self.ds.institutions)
+
+    def unit_kind(self, uid: str | None) -> str:
+        if uid in self.ds.institutions:
+            return "戒毒所"
+        st = self.ds.stations.get(uid or "")
+        return st.kind if st else "服务站"
+
+    # ---- snapshots
+    def frozen(self, period: Period) -> bool:
+        return self.store is not None and self.store.snapshot(period.key) is not None
+
+    def computed_snapshot(self, month: Period) -> dict:
+        key = month.key
+        if key not in self._computed:
+            self._computed[key] = compute_snapshot(self.ds, month.last_day)
+        return self._computed[key]
+
+    def snapshot(self, month: Period) -> dict:
+        """The month-end snapshot: as frozen, else computed from the records."""
+        key = month.key
+        if key not in self._snapshots:
+            frozen = self.store.snapshot(key) if self.store is not None else None
+            self._snapshots[key] = frozen if frozen is not None else self.computed_snapshot(month)
+        return self._snapshots[key]
+
+    def _persons_in(self, leaves: set[str]) -> list[Person]:
+        return [p for pid, p in sorted(self.ds.persons.items()) if p.station in leaves]
+
+    # ---- P
+    def p_values(self, leaves: set[str], month: Period, cur_snap: dict | None = None) -> dict:
+        first, last = month.first_day, month.last_day
+        prev = self.snapshot(month.previous_month())
+        cur = cur_snap if cur_snap is not None else self.computed_snapshot(month)
+        prev_in = {pid: m["p"] for pid, m in prev.items() if m["p"] and m["st"] in leaves}
+        cur_in = {pid: m["p"] for pid, m in cur.items() if m["p"] and m["st"] in leaves}
+        during = {p.id for p in self._persons_in(leaves) if in_register_during(p, first, last)}
+        touched = set(prev_in) | set(cur_in) | during
+        v = {k: 0 for k in P_KEYS if k not in P_RATES}
+        v["A"] = len(prev_in)
+        v["B"] = sum(1 for c in prev_in.values() if not c.startswith("F"))
+        for pid in touched - set(prev_in):
+            person = self.ds.persons.get(pid)
+            kind = timeline(person).entry_kind if person is not None else "解戒人员"
+            v["C2" if kind == "所外就医" else "C1"] += 1
+        for pid in touched - set(cur_in):
+            person = self.ds.persons.get(pid)
+            tl = timeline(person) if person is not None else None
+            died = tl is not None and tl.leave_kind == "死亡" and tl.leave is not None and tl.leave <= last
+            v["D2" if died else "D1"] += 1
+        for c in cur_in.values():
+            v[c] += 1
+        return _p_derive(v)
+
+    def table_p(self, unit: str, month: Period) -> StatTable:
+        return self._table("P", unit, month, lambda leaves: self.p_values(leaves, month))
+
+    # ---- Q
+    def q_values(self, leaves: set[str], month: Period) -> dict:
+        first, last = month.first_day, month.last_day
+        v: dict = {k: 0 for k in VISIT_COLUMNS}
+        v.update({k: 0 for k in HELP_KINDS if k != "救助财物"})
+        v["救助财物人次"] = 0
+        v["救助财物金额"] = 0.0
+        for p in self._persons_in(leaves):
+            for e in p.events:
+                if not first <= e.date <= last:
+                    continue
+                if e.kind == "回访" and e.method:
+                    v[VISIT_GROUPS[e.method]] += 1
+                elif e.kind == "帮扶" and e.help_kind:
+                    if e.help_kind == "救助财物":
+                        v["救助财物人次"] += 1
+                        v["救助财物金额"] = round(v["救助财物金额"] + (e.amount or 0.0), 2)
+                    else:
+                        v[e.help_kind] += 1
+        v["回访合计"] = sum(v[k] for k in VISIT_COLUMNS)
+        v["帮扶合计"] = sum(v[k] for k in HELP_KINDS if k != "救助财物") + v["救助财物人次"]
+        return v
+
+    def table_q(self, unit: str, month: Period) -> StatTable:
+        return self._table("Q", unit, month, lambda leaves: self.q_values(leaves, month))
+
+    # ---- R
+    def r_values(self, leaves: set[str], quarter: Period) -> dict:
+        month = quarter.as_month()
+        day = month.last_day
+        snap = self.snapshot(month)
+        keep = [pid for pid, m in snap.items() if m["st"] in leaves and m["p"] and m["p"].startswith("J")]
+        v: dict = {"保持操守": len(keep)}
+        v.update({k: 0 for k in EMPLOYMENT_KINDS})
+        v.update({k: 0 for k in UNEMPLOYMENT_REASONS})
+        v["推荐就业"] = 0
+        for pid in keep:
+            person = self.ds.persons.get(pid)
+            if person is None:
+                continue
+            latest = None
+            for e in sorted(person.events, key=lambda e: e.date):
+                if e.date <= day and e.kind in ("就业", "未就业"):
+                    latest = e
+            if latest is None:
+                continue
+            if latest.kind == "就业" and latest.job_kind:
+                v[latest.job_kind] += 1
+                v["推荐就业"] += 1 if latest.referred else 0
+            elif latest.kind == "未就业" and latest.reason:
+                v[latest.reason] += 1
+        v["已就业"] = sum(v[k] for k in EMPLOYMENT_KINDS)
+        v["再就业率"] = pct(v["已就业"], v["保持操守"])
+        return v
+
+    def table_r(self, unit: str, quarter: Period) -> StatTable:
+        if quarter.quarter is None:
+            raise DocgenError("照管对象再就业情况统计表按季度统计，请写季度，如 --month 2026-Q4")
+        return self._table("R", unit, quarter, lambda leaves: self.r_values(leaves, quarter))
+
+    # ---- S
+    def s_values(self, leaves: set[str], month: Period, cur_snap: dict | None = None) -> dict:
+        first, last = month.first_day, month.last_day
+        prev = self.snapshot(month.previous_month())
+        cur = cur_snap if cur_snap is not None else self.computed_snapshot(month)
+        prev_c = {pid: m["c"] for pid, m in prev.items() if m["c"] and m["st"] in leaves}
+        cur_c = {pid: m["c"] for pid, m in cur.items() if m["c"] and m["st"] in leaves}
+        during = {p.id: p.cultivation.unit for p in self._persons_in(leaves)
+                  if p.cultivation and cultivated_during(p, first, last)}
+        touched = {**during, **prev_c, **cur_c}
+        v: dict = {"上月末戒毒所": 0, "上月末指导站": 0, "上月末工作站": 0, "上月末服务站": 0}
+        for uid in prev_c.values():
+            v[f"上月末{self.unit_kind(uid)}"] += 1
+        v["上月末合计"] = len(prev_c)
+        v["三级站新增"] = 0
+        for inst in self.institutions():
+            v[f"新增:{inst}"] = 0
+        for pid in sorted(set(touched) - set(prev_c)):
+            uid = touched[pid]
+            if uid in self.ds.institutions:
+                v[f"新增:{uid}"] = v.get(f"新增:{uid}", 0) + 1
+            else:
+                v["三级站新增"] += 1
+        gone = sorted(set(touched) - set(cur_c))
+        v["减少"] = len(gone)
+        v["月末"] = len(cur_c)
+        v["一年以内"] = v["一年以上"] = 0
+        for pid in cur_c:
+            person = self.ds.persons.get(pid)
+            months = full_months(timeline(person).entry, last) if person is not None else 0
+            v["一年以内" if months < 12 else "一年以上"] += 1
+        v["备注"] = self._reasons(gone, last)
+        return v
+
+    def _reasons(self, gone: list[str], last: dt.date) -> str:
+        if not gone:
+            return ""
+        parts = []
+        for pid in gone:
+            person = self.ds.persons.get(pid)
+            if person is None:
+                parts.append(f"{pid}（记录已删除）")
+                continue
+            tl = timeline(person)
+            if tl.cultivation_stop is not None and tl.cultivation_stop <= last + dt.timedelta(days=1):
+                why = STOP_REASONS.get(tl.cultivation_stop_reason, "培育结束")
+            else:
+                why = "记录更正"
+            parts.append(f"{person.name}（{why}）")
+        return "减少：" + "、".join(parts)
+
+    def table_s(self, unit: str, month: Period) -> StatTable:
+        t = self._table("S", unit, month, lambda leaves: self.s_values(leaves, month))
+        return t
+
+    # ---- N and L (戒毒所)
+    def n_values(self, inst: str, month: Period) -> dict:
+        first, last = month.first_day, month.last_day
+        prev = self.snapshot(month.previous_month())
+        cur = self.computed_snapshot(month)
+        prev_c = {pid for pid, m in prev.items() if m["c"] == inst}
+        cur_c = {pid for pid, m in cur.items() if m["c"] == inst}
+        during = {p.id for p in self.ds.persons.values()
+                  if p.cultivation and p.cultivation.unit == inst and cultivated_during(p, first, last)}
+        touched = prev_c | cur_c | during
+        v: dict = {"上月末": len(prev_c), "新增": len(touched - prev_c), "减少": len(touched - cur_c),
+                   "月末": len(cur_c)}
+        for b in N_BUCKETS:
+            v[b] = 0
+        for pid in cur_c:
+            person = self.ds.persons[pid]
+            m = full_months(timeline(person).entry, last)
+            idx = m // 3 if m < 12 else min(3 + m // 12, 8)
+            v[N_BUCKETS[idx]] += 1
+        v["减少原因"] = self._reasons(sorted(touched - cur_c), last)
+        return v
+
+    def l_values(self, inst: str, month: Period) -> tuple[dict, list[str]]:
+        cur = self.computed_snapshot(month)
+        v: dict = {c: 0 for c in JIANGSU_CITIES}
+        outside = []
+        for pid, m in cur.items():
+            if m["c"] != inst:
+                continue
+            person = self.ds.persons[pid]
+            _, city, _ = split_address(person.household)
+            if city in v:
+                v[city] += 1
+            else:
+                outside.append(f"{pid}（户籍{split_address(person.household)[0] or '不详'}）")
+        v["合计"] = sum(v[c] for c in JIANGSU_CITIES)
+        return v, outside
+
+    def _inst_table(self, form: str, unit: str, month: Period) -> StatTable:
+        insts = self.institutions() if unit == PROVINCE else [unit]
+        if unit != PROVINCE and unit not in self.ds.institutions:
+            raise DocgenError(f"戒毒所“{unit}”不存在（可用 docgen units 查看）")
+        rows, warnings = [], []
+        for inst in insts:
+            if form == "N":
+                values = self.n_values(inst, month)
+            else:
+                values, outside = self.l_values(inst, month)
+                if outside:
+                    warnings.append(f"{self.ds.unit_name(inst)}：{len(outside)} 名培育对象户籍不在江苏省，未计入地区分布："
+                                    + "、".join(outside))
+            rows.append({"unit": inst, "name": self.ds.unit_name(inst), "values": values})
+        total = _sum_rows(rows, rows[0]["values"].keys()) if unit == PROVINCE and rows else None
+        if total is not None and form == "N":
+            total["减少原因"] = ""
+        return StatTable(form, unit, month.key, rows, total, warnings=warnings)
+
+    def table_n(self, unit: str, month: Period) -> StatTable:
+        return self._frozen_or("N", unit, month, lambda: self._inst_table("N", unit, month))
+
+    def table_l(self, unit: str, month: Period) -> StatTable:
+        return self._frozen_or("L", unit, month, lambda: self._inst_table("L", unit, month))
+
+    # ---- assembling
+    def _table(self, form: str, unit: str, period: Period, values) -> StatTable:
+        def compute() -> StatTable:
+            rows = [{"unit": u, "name": self.ds.unit_name(u), "values": values(self.leaves(u))}
+                    for u in self.row_units(unit)]
+            keys = rows[0]["values"].keys() if rows else values(set()).keys()
+            total = _sum_rows(rows, keys) if rows else {k: (0 if isinstance(x, int) else x)
+                                                         for k, x in values(set()).items()}
+            if form == "P":
+                total = _p_derive({k: total.get(k, 0) for k in P_KEYS if k not in P_RATES})
+            if form == "R":
+                total["再就业率"] = pct(total["已就业"], total["保持操守"])
+            if form == "Q":
+                total["救助财物金额"] = round(total.get("救助财物金额", 0.0), 2)
+            if form == "S":
+                total["备注"] = ""
+            return StatTable(form, unit, period.key, rows, total,
+                             columns=self.institutions() if form == "S" else [])
+
+        frozen_period = period.as_month() if form == "R" else period
+        return self._frozen_or(form, unit, period, compute, frozen_period)
+
+    def _frozen_or(self, form: str, unit: str, period: Period, compute,
+                   frozen_period: Period | None = None) -> StatTable:
+        fp = frozen_period or period
+        stored = self.store.figures(period.key, form, unit) if self.store is not None and self.frozen(fp) else None
+        if stored is not None:
+            table = StatTable.from_data(stored)
+            table.frozen = True
+            table.frozen_on = str(self.store.frozen_on(fp.key))
+            check_table(table)
+            return table
+        table = compute()
+        check_table(table)
+        return table
+
+    # ---- freezing and corrections
+    def freeze(self, month: Period, frozen_on: dt.date) -> int:
+        """Freeze ``month`` for every unit; returns the number of tables stored."""
+        if self.store is None:
+            raise DocgenError("没有工作区，无法冻结统计数据")
+        if month.month is None:
+            raise DocgenError("按月冻结：请写月份，如 --month 2026-10")
+        if self.frozen(month):
+            raise DocgenError(f"{month} 的统计数据已于 {self.store.frozen_on(month.key)} 冻结，不能重复冻结")
+        if frozen_on <= month.last_day:
+            raise DocgenError(f"{month} 尚未结束（{month.last_day} 之后才能冻结）")
+        if self.ds.errors:
+            raise DocgenError(f"记录中有 {len(self.ds.errors)} 个错误，请先用 docgen validate 检查并改正，再冻结统计数据")
+        figures: list[tuple[str, str, str, dict]] = []
+        stations = sorted(self.ds.stations)
+        for sid in stations:
+            for form, fn in (("P", self.table_p), ("Q", self.table_q), ("S", self.table_s)):
+                figures.append((month.key, form, sid, fn(sid, month).as_data()))
+        for inst in [*self.institutions(), PROVINCE]:
+            figures.append((month.key, "N", inst, self.table_n(inst, month).as_data()))
+            figures.append((month.key, "L", inst, self.table_l(inst, month).as_data()))
+        if month.month % 3 == 0:
+            quarter = Period(month.year, quarter=month.month // 3)
+            for sid in stations:
+                figures.append((quarter.key, "R", sid, self.table_r(sid, quarter).as_data()))
+        snap = self.computed_snapshot(month)
+        self.store.freeze(month.key, frozen_on, snap, figures)
+        self._snapshots.pop(month.key, None)
+        return len(figures)
+
+    def corrections(self, month: Period, unit: str | None = None) -> list[str]:
+        """What the records now say differently about frozen months, as Chinese sentences.
+
+        For a frozen ``month``: its own differences (the frozen figures stand). For an open month
+        whose previous month is frozen: the differences of that month, which this month's C and D
+        (and S, N) count.
+        """
+        out: list[str] = []
+        leaves = self.leaves(unit) if unit and unit in self.ds.stations else None
+        targets = []
+        if self.frozen(month):
+            targets.append((month, "（冻结数据保持不变，差异将计入下一个未冻结月份）"))
+        prev = month.previous_month()
+        if month.month is not None and self.frozen(prev):
+            targets.append((prev, f"（已计入 {month} 的本月新增、本月减少）"))
+        for m, note in targets:
+            frozen = self.store.snapshot(m.key) or {}
+            fresh = self.computed_snapshot(m)
+            frozen_on = self.store.frozen_on(m.key)
+            for pid in sorted(set(frozen) | set(fresh)):
+                a, b = frozen.get(pid, {}), fresh.get(pid, {})
+                if (a.get("p"), a.get("c")) == (b.get("p"), b.get("c")) and a.get("st") == b.get("st"):
+                    continue
+                st = b.get("st") or a.get("st")
+                if leaves is not None and st not in leaves and a.get("st") not in leaves:
+                    continue
+                person = self.ds.persons.get(pid)
+                who = f"{pid}（{person.name}）" if person else f"{pid}（记录已删除）"
+                parts = []
+                if a.get("p") != b.get("p"):
+                    parts.append(f"冻结时为“{CLASS_NAMES.get(a.get('p'))}”，按现有记录为“{CLASS_NAMES.get(b.get('p'))}”")
+                if a.get("c") != b.get("c"):
+                    parts.append(f"典型培育冻结时为“{a.get('c') or '无'}”，现为“{b.get('c') or '无'}”")
+                if a.get("st") != b.get("st") and a and b:
+                    parts.append(f"服务站由 {a.get('st')} 变为 {b.get('st')}")
+                late = []
+                if person is not None:
+                    for e in person.events:
+                        if e.date <= m.last_day and frozen_on is not None and e.recorded_on >= frozen_on:
+                            late.append(f"{e.kind} {e.date}（录入 {e.recorded_on}）")
+                why = f"；补录事件：{'、'.join(late)}" if late else ""
+                out.append(f"更正 {m}：{who}{'，'.join(parts)}{why}{note}")
+        return out
+
+
+def _p_derive(v: dict) -> dict:
+    v = dict(v)
+    v["C"] = v["C1"] + v["C2"]
+    v["D"] = v["D1"] + v["D2"]
+    v["F"] = v["F1"] + v["F2"] + v["F3"]
+    v["I"] = v["I1"] + v["I2"]
+    v["J"] = v["J1"] + v["J2"] + v["J3"] + v["J4"]
+    v["E"] = sum(v[k] for k in ("F1", "F2", "F3", "I1", "I2", "J1", "J2", "J3", "J4"))
+    v["G"] = v["E"] - v["F"]
+    v["H"] = pct(v["G"], v["E"])
+    v["K"] = pct(v["J"], v["E"])
+    return {k: v[k] for k in P_KEYS}
