@@ -169,7 +169,7 @@ def _table(table: Table, ctx: dict, frame_width: float, context: str) -> RLTable
         for c, cell in line:
             text = fill(cell.text, rctx)
             size = cell.size or table.size
-            pstyle = _para_style(cell.role if cell.role != "table" else table.role, size, cell.align)
+            pstyle = _para_style(cell.role if cell.role != "table" else table.role, size, cell.align, size * 1.22)
             para = CJKParagraph(rich(text, cell.role if cell.role != "table" else table.role, context), pstyle)
             min_h = row.height * mm - 3 if cell.rowspan == 1 else 0
             data[r][c] = MinHeight(para, max(min_h, 0), cell.valign)
