@@ -1,0 +1,719 @@
+"""The archivist's operations: filing volumes with 档号, retention (refresh, due, holds),
+disposal (draft 销毁清册, two approvals, execution with tombstones) and fixity checks.
+
+Filing a person whose care is still running is allowed (一人一档，动态更新): filing the
+same volume again produces a new *version* under the same 档号; the previous version's
+hash, page count and filing time stay in the registry (``versions``), its file is replaced.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..documents.base import Form, Period, Target
+from ..errors import DocgenError
+from ..fsutil import atomic_write, private_dir
+from ..records.load import Dataset
+from ..records.model import Person, Station
+from .policy import Policy, Series, load_policy, policy_path
+from .store import BOOKKEEPING, Store, now_utc
+from .triggers import Trigger, person_series_kind, person_trigger, year_trigger
+from .volumes import Doc, Stamp, assemble, backnote_pdf, fallback_cover_pdf, page_count, toc_pdf
+
+KIND_DIRS = {"personal": "personal", "cultivation": "personal", "annual": "annual", "notices": "notices",
+             "disposal": "disposal"}
+_KEY_DATE = re.compile(r"/(\d{4}-\d{2}-\d{2})(?:-\d+)?$")
+EVENT_FORMS = {"I": "回访", "J": "帮扶", "X4": "报到", "X2": "期满", "X3": "终止"}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_dh(fonds: str, klass: str, year: int, retention: str, org: str, seq: int) -> str:
+    """档号 by DA/T 22: 全宗号-门类·年度-保管期限-机构代码-件号."""
+    return f"{fonds}-{klass}·{year}-{retention}-{org}-{seq:04d}"
+
+
+def rule_text(series: Series) -> str:
+    start = {"closure": "自结案之日（" + "、".join(series.events) + "）起算",
+             "cultivation_end": "自典型培育期结束之日起算", "year_end": "自所属年度终了起算",
+             "none": ""}[series.trigger]
+    return f"本卷为{series.label}，保管期限{series.term_text}{'，' + start if start else ''}（规范 10.3）。"
+
+
+def parse_date(text: str | None, what: str = "日期") -> dt.date:
+    if text is None or str(text).strip() == "":
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise DocgenError(f"{what}“{text}”格式不对，应写成 2026-11-30") from None
+
+
+@dataclass
+class Filed:
+    dh: str
+    title: str
+    path: Path
+    pages: int
+    version: int
+    documents: int
+    notes: list[str]
+    unchanged: bool = False  # re-filed with identical content: no new version
+
+
+class Archive:
+    def __init__(self, ws, policy: str | os.PathLike | None = None, create: bool = False):
+        self.ws = ws
+        self.root = Path(ws.archive)
+        self._policy_arg = policy
+        self._policy: Policy | None = None
+        self.store = Store(self.root, create=create)
+        self._targets: dict[tuple, list[Target]] = {}
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = load_policy(policy_path(self.ws, self._policy_arg))
+        return self._policy
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self.store.db
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ================================================================== lookups
+
+    def item(self, ref: str) -> sqlite3.Row:
+        ref = ref.strip()
+        row = self.db.execute("SELECT * FROM items WHERE dh = ? OR dh = ?", (ref, ref.replace(".", "·"))).fetchone()
+        if row is None and ref.isdigit():
+            row = self.db.execute("SELECT * FROM items WHERE id = ?", (int(ref),)).fetchone()
+        if row is None:
+            raise DocgenError(f"档案库中没有档号为“{ref}”的案卷（docgen archive list 可列出全部档号）")
+        return row
+
+    def items(self, status: str | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM items" + (" WHERE status = ?" if status else "") + \
+              " ORDER BY fonds, klass, year, retention, org_code, seq"
+        return self.db.execute(sql, (status,) if status else ()).fetchall()
+
+    def versions(self, item_id: int) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM versions WHERE item_id = ? ORDER BY version", (item_id,)).fetchall()
+
+    # ================================================================== units
+
+    def _fonds(self, ds: Dataset, station_id: str) -> tuple[Station, str, str]:
+        st = ds.stations.get(station_id)
+        if st is None:
+            raise DocgenError(f"没有编号为“{station_id}”的站点记录，无法确定立卷单位")
+        chain = ds.station_chain(station_id)
+        fonds = next((s.fonds for s in chain if s.fonds), None)
+        org = next((s.org_code for s in chain if s.org_code), None)
+        if not fonds:
+            raise DocgenError(f"站点 {st.id}（{st.display_name}）及其上级站点都没有填写“全宗号”，无法编制档号。"
+                              "请在指导站（或本站）的站点记录中填写，如“全宗号: J101”")
+        if not org:
+            raise DocgenError(f"站点 {st.id}（{st.display_name}）及其上级站点都没有填写“机构代码”，无法编制档号。"
+                              "请在站点记录中填写，如“机构代码: XWGZZ”")
+        for name, value in (("全宗号", fonds), ("机构代码", org)):
+            if not all(ch.isalnum() and ch.isascii() for ch in value):
+                raise DocgenError(f"站点 {st.id} 的{name}“{value}”只能由字母和数字组成")
+        return st, fonds, org
+
+    # ================================================================== documents
+
+    def _form(self, code: str) -> Form | None:
+        from ..documents.registry import all_forms
+
+        return all_forms().get(code)
+
+    def _targets_of(self, form: Form, ds: Dataset, period: Period | None, notes: list[str]) -> list[Target]:
+        key = (form.code, period.key if period else None)
+        if key not in self._targets:
+            try:
+                self._targets[key] = list(form.targets(ds, period))
+            except DocgenError as exc:
+                notes.append(f"表单 {form.code}（{form.name}）{'（' + str(period) + '）' if period else ''}"
+                             f"未能生成：{exc.message}")
+                self._targets[key] = []
+        return self._targets[key]
+
+    def _render(self, form: Form, t: Target, title: str, date: str, notes: list[str]) -> Doc | None:
+        try:
+            pdf = form.render_pdf(t.view, t.context)
+        except DocgenError as exc:
+            notes.append(f"{title} 未能生成：{exc.message}")
+            return None
+        return Doc(form.code, title, date, pdf, page_count(pdf))
+
+    def _cover(self, code: str, ds: Dataset, pick, period: Period | None, fallback: tuple) -> bytes:
+        form = self._form(code)
+        if form is not None:
+            scratch: list[str] = []
+            for per in ([period, None] if form.periodic or period else [None]):
+                if form.periodic and per is None:
+                    continue
+                for t in self._targets_of(form, ds, per, scratch):
+                    if pick(t):
+                        try:
+                            return form.render_pdf(t.view, t.context)
+                        except DocgenError:
+                            break
+        return fallback_cover_pdf(*fallback)
+
+    @staticmethod
+    def _event_dates(person: Person, kind: str) -> str:
+        days = sorted(e.date for e in person.events if e.kind == kind)
+        if not days:
+            return ""
+        return days[0].isoformat() if days[0] == days[-1] else f"{days[0].isoformat()}至{days[-1].isoformat()}"
+
+    def _person_date(self, code: str, person: Person, t: Target) -> str:
+        m = _KEY_DATE.search(t.key)
+        if m:  # one document per event: its key carries the event date
+            return m[1]
+        if code in EVENT_FORMS:
+            return self._event_dates(person, EVENT_FORMS[code])
+        if code == "E" and person.agreement:
+            return person.agreement.signed.isoformat()
+        if code == "V" and person.cultivation:
+            return person.cultivation.signed.isoformat()
+        if code == "D":
+            return person.detention.release.isoformat()
+        return t.period or ""
+
+    def person_documents(self, ds: Dataset, person: Person, series: Series) -> tuple[list[Doc], list[str]]:
+        docs: list[Doc] = []
+        notes: list[str] = []
+        for code in series.contents:
+            form = self._form(code)
+            if form is None or form.periodic:
+                continue
+            mine = [t for t in self._targets_of(form, ds, None, notes) if t.person == person.id]
+            for i, t in enumerate(mine, start=1):
+                date = self._person_date(code, person, t)
+                title = form.name + (f"（{date or i}）" if len(mine) > 1 else "")
+                doc = self._render(form, t, title, date, notes)
+                if doc:
+                    docs.append(doc)
+        return docs, notes
+
+    def annual_documents(self, ds: Dataset, station: str, year: int, series: Series,
+                         as_of: dt.date) -> tuple[list[Doc], list[str]]:
+        docs: list[Doc] = []
+        notes: list[str] = []
+        months = [Period(year, month=m) for m in range(1, 13) if Period(year, month=m).first_day <= as_of]
+        for code in series.contents:  # bound by category, then month (10.3)
+            form = self._form(code)
+            if form is None:
+                continue
+            periods = months if form.periodic else [None]
+            for per in periods:
+                for t in self._targets_of(form, ds, per, notes):
+                    if t.unit != station:
+                        continue
+                    if per is None and t.period and not t.period.startswith(str(year)):
+                        continue
+                    label = str(per) if per else (t.period or "")
+                    doc = self._render(form, t, f"{form.name}（{label}）" if label else form.name,
+                                       per.key if per else (t.period or ""), notes)
+                    if doc:
+                        docs.append(doc)
+        return docs, notes
+
+    # ================================================================== filing
+
+    def _file(self, *, ds: Dataset, key: str, kind: str, subject: str, station: str, period: str | None,
+              title: str, year: int, trigger: Trigger, heading: str, docs_fn, cover_fn, by: str | None,
+              checker: str, as_of: dt.date, extra_notes: list[str] | None = None,
+              fonds_org: tuple[str, str] | None = None) -> Filed:
+        series = self.policy.get(kind)
+        if fonds_org is None:
+            _, fonds, org = self._fonds(ds, station)
+        else:
+            fonds, org = fonds_org
+        with self.store.action(by) as act:
+            old = act.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
+            if old is not None and old["status"] == "disposed":
+                raise DocgenError(f"{title} 的案卷 {old['dh']} 已于 {old['disposed_at'][:10]} 按销毁清册 "
+                                  f"{old['disposal_list']} 销毁，不能再归档到同一档号")
+            if old is not None:
+                dh, seq, version = old["dh"], old["seq"], old["version"] + 1
+                fonds, org, year = old["fonds"], old["org_code"], old["year"]
+                klass, retention = old["klass"], old["retention"]
+            else:
+                klass, retention = series.klass, series.retention
+                row = act.db.execute("SELECT last_seq FROM series WHERE fonds=? AND klass=? AND year=? AND "
+                                     "retention=? AND org_code=?", (fonds, klass, year, retention, org)).fetchone()
+                seq = (row[0] if row else 0) + 1
+                act.db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                               "last_seq = excluded.last_seq", (fonds, klass, year, retention, org, seq))
+                dh, version = make_dh(fonds, klass, year, retention, org, seq), 1
+            docs, notes = docs_fn()
+            notes = [rule_text(series)] + list(extra_notes or []) + notes
+            if not docs:
+                failed = [n for n in notes if "未能生成" in n]
+                codes = " ".join(series.contents)
+                raise DocgenError(f"{title}：没有可归档的文件（卷内文件取表单 {codes}，"
+                                  f"{'；'.join(failed) if failed else '这些表单未提供或没有该对象、该期间的文书'}）")
+            by_name = act.who
+            filed_on = f"{as_of.year}年{as_of.month}月{as_of.day}日"
+            cover = cover_fn()
+            toc = toc_pdf(dh, heading, docs)
+            rel = f"{KIND_DIRS[kind]}/{dh}.pdf"
+
+            def build(v: int) -> bytes:
+                vnotes = list(notes)
+                if v > 1:
+                    prev = act.db.execute("SELECT v.filed_on FROM versions v JOIN items i ON i.id = v.item_id "
+                                          "WHERE i.key = ? AND v.version = ?", (key, v - 1)).fetchone()
+                    vnotes.insert(0, f"本卷为第 {v} 版（动态更新），取代 {prev[0] if prev else ''} 立卷的第 {v - 1} 版；"
+                                     "历次版本的散列值和页数记于档案登记簿。")
+                back = backnote_pdf(dh, docs, vnotes, by_name, checker, filed_on)
+                return assemble(title, cover, toc, docs, back, Stamp(fonds, year, seq, org, retention, 0, dh))
+
+            if old is not None and (self.root / rel).is_file():
+                same = build(old["version"])
+                if sha256(same) == old["sha256"]:  # nothing changed since the current version
+                    return Filed(dh, title, self.root / rel, page_count(same), old["version"], len(docs), notes,
+                                 unchanged=True)
+            pdf = build(version)
+            pages = page_count(pdf)
+            digest = sha256(pdf)
+            due = series.due(trigger.date)
+            now = now_utc()
+            values = dict(kind=kind, subject=subject, unit=station, period=period, title=title, version=version,
+                          path=rel, sha256=digest, pages=pages, filed_at=now, filed_on=as_of.isoformat(),
+                          filed_by=by_name, trigger_date=trigger.date.isoformat() if trigger.date else None,
+                          trigger_reason=trigger.reason, due_date=due.isoformat() if due else None)
+            if old is None:
+                cols = dict(dh=dh, key=key, fonds=fonds, klass=klass, year=year, retention=retention,
+                            org_code=org, seq=seq, status="filed", **values)
+                act.db.execute(f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                               tuple(cols.values()))
+                item_id = act.db.execute("SELECT id FROM items WHERE dh = ?", (dh,)).fetchone()[0]
+                act.log("归档", dh, None, {"题名": title, "版本": 1, "页数": pages, "sha256": digest,
+                                          "起算日": values["trigger_date"], "到期日": values["due_date"],
+                                          "起算事由": trigger.reason})
+            else:
+                item_id = old["id"]
+                act.db.execute("UPDATE versions SET superseded_at = ? WHERE item_id = ? AND version = ?",
+                               (now, item_id, old["version"]))
+                act.db.execute(f"UPDATE items SET {', '.join(k + ' = ?' for k in values)} WHERE id = ?",
+                               (*values.values(), item_id))
+                act.log("重新归档", dh,
+                        {"版本": old["version"], "页数": old["pages"], "sha256": old["sha256"],
+                         "到期日": old["due_date"]},
+                        {"版本": version, "页数": pages, "sha256": digest, "到期日": values["due_date"],
+                         "起算事由": trigger.reason})
+            act.db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                           (item_id, version, digest, pages, now, as_of.isoformat(), by_name))
+            target = self.root / rel
+            private_dir(target.parent)
+            atomic_write(target, pdf)
+        return Filed(dh, title, target, pages, version, len(docs), notes)
+
+    def file_person(self, ds: Dataset, pid: str, by: str | None, checker: str = "",
+                    as_of: dt.date | None = None) -> Filed:
+        as_of = as_of or dt.date.today()
+        person = ds.persons.get(pid)
+        if person is None:
+            raise DocgenError(f"没有编号为“{pid}”的照管对象（或其记录有错误，请先运行 docgen validate）")
+        kind = person_series_kind(person)
+        series = self.policy.get(kind)
+        trigger = person_trigger(series, person)
+        station = person.station
+        unit_name = ds.stations[station].display_name if station in ds.stations else station
+        mentor = ""
+        if person.cultivation is not None:
+            mentor = person.cultivation.mentor or ""
+            cu = person.cultivation.unit
+            if cu in ds.stations:  # 谁培育、谁建档
+                station = cu
+                unit_name = ds.stations[cu].display_name
+            elif cu in ds.institutions:
+                unit_name = ds.institutions[cu].name
+        label = "典型培育对象个人档案" if kind == "cultivation" else "后续照管对象个人档案"
+        title = f"{person.name}（{pid}）{label}"
+        existing = self.db.execute("SELECT year FROM items WHERE key = ?", (f"person:{pid}",)).fetchone()
+        year = existing[0] if existing else as_of.year
+        fallback = ("后续照管（戒毒典型培育）对象个人档案", "",
+                    [("照管（培育）对象", person.name), ("培育人", mentor)], unit_name, f"{year}年")
+        return self._file(
+            ds=ds, key=f"person:{pid}", kind=kind, subject=pid, station=station, period=None, title=title,
+            year=year, trigger=trigger, heading=f"{person.name}　{label}　{unit_name}",
+            docs_fn=lambda: self.person_documents(ds, person, series),
+            cover_fn=lambda: self._cover("U", ds, lambda t: t.person == pid, None, fallback),
+            by=by, checker=checker, as_of=as_of)
+
+    def file_annual(self, ds: Dataset, station: str, year: int, by: str | None, checker: str = "",
+                    as_of: dt.date | None = None) -> Filed:
+        as_of = as_of or dt.date.today()
+        st, _, _ = self._fonds(ds, station)
+        if dt.date(year, 1, 1) > as_of:
+            raise DocgenError(f"{year}年度尚未开始，不能归档该年度的工作档案")
+        series = self.policy.get("annual")
+        title = f"{st.display_name}{year}年度后续照管工作档案"
+        notes = []
+        if as_of < dt.date(year, 12, 31):
+            notes.append(f"{year}年度尚未结束，本卷收至 {as_of.year}年{as_of.month}月；年度结束后应重新归档。")
+        fallback = ("后续照管工作档案", f"（{year}）", [], st.display_name, f"{year}年")
+        return self._file(
+            ds=ds, key=f"annual:{station}:{year}", kind="annual", subject=station, station=station,
+            period=str(year), title=title, year=year, trigger=year_trigger(series, year),
+            heading=f"{st.display_name}　{year}年度台帐", extra_notes=notes,
+            docs_fn=lambda: self.annual_documents(ds, station, year, series, as_of),
+            cover_fn=lambda: self._cover("W", ds, lambda t: t.unit == station and (t.period or str(year)).startswith(str(year)),
+                                         Period(year), fallback),
+            by=by, checker=checker, as_of=as_of)
+
+    def file_notices(self, ds: Dataset, institution: str, month: str, by: str | None, checker: str = "",
+                     as_of: dt.date | None = None) -> list[Filed]:
+        as_of = as_of or dt.date.today()
+        period = Period.parse(month)
+        if not period.month:
+            raise DocgenError(f"通知书按月装订：--month 应写成 2026-11 这样的年月，而不是“{month}”")
+        inst = ds.institutions.get(institution)
+        if inst is None:
+            raise DocgenError(f"没有编号为“{institution}”的戒毒所记录")
+        try:
+            from ..registry.notices import list_notices
+        except ImportError:
+            raise DocgenError("通知书登记簿（docgen.registry.notices）不可用，无法归档通知书") from None
+        notices = [n for n in list_notices(self.ws.data)
+                   if n.get("kind") in ("F", "预解戒人员信息对接通知书") and n.get("institution") == institution
+                   and str(n.get("month") or "")[:7] == period.key and not n.get("voided")]
+        if not notices:
+            raise DocgenError(f"通知书登记簿中没有 {inst.name} {period} 寄送的有效（未作废）预解戒人员信息对接通知书")
+        by_station: dict[str, list[dict]] = {}
+        for n in notices:
+            by_station.setdefault(str(n.get("station") or ""), []).append(n)
+        series = self.policy.get("notices")
+        filed = []
+        for station, group in sorted(by_station.items()):
+            st, _, _ = self._fonds(ds, station)
+            group.sort(key=lambda n: str(n.get("number")))
+
+            def docs_fn(group=group):
+                docs, notes = [], []
+                for n in group:
+                    rel = n.get("pdf")
+                    path = Path(self.ws.output) / str(rel or "")
+                    if not rel or not path.is_file():
+                        raise DocgenError(f"通知书 {n.get('number')} 的 PDF 不见了（{path}）；请先重新生成通知书")
+                    data = path.read_bytes()
+                    note = "已回执" if n.get("receipt") else "未回执"
+                    docs.append(Doc("F", f"预解戒人员信息对接通知书 {n.get('number')}", str(n.get("issued") or ""),
+                                    data, page_count(data), note))
+                form = self._form("M")
+                if form is not None and "M" in series.contents:
+                    for t in self._targets_of(form, ds, period if form.periodic else None, notes):
+                        if t.unit == institution and (not t.period or t.period == period.key):
+                            doc = self._render(form, t, f"{form.name}（{period}）", period.key, notes)
+                            if doc:
+                                docs.append(doc)
+                return docs, notes
+
+            fallback = ("预解戒人员信息对接通知书", f"（{inst.name}　{period}）", [], st.display_name,
+                        f"{period.year}年")
+            filed.append(self._file(
+                ds=ds, key=f"notices:{institution}:{station}:{period.key}", kind="notices", subject=institution,
+                station=station, period=period.key, title=f"{inst.name}{period}预解戒人员信息对接通知书",
+                year=period.year, trigger=year_trigger(series, period.year),
+                heading=f"寄送单位：{inst.name}　月份：{period}", docs_fn=docs_fn,
+                cover_fn=lambda fb=fallback: fallback_cover_pdf(*fb), by=by, checker=checker, as_of=as_of))
+        return filed
+
+    # ================================================================== retention
+
+    def _expected(self, ds: Dataset | None, row: sqlite3.Row) -> tuple[str, Trigger] | None:
+        kind = row["kind"]
+        if kind in ("personal", "cultivation"):
+            person = ds.persons.get(row["subject"]) if ds else None
+            if person is None:
+                return None
+            kind = person_series_kind(person)
+            return kind, person_trigger(self.policy.get(kind), person)
+        if kind in ("annual", "notices"):
+            return kind, year_trigger(self.policy.get(kind), int(str(row["period"])[:4]))
+        return kind, Trigger(None, "永久保管")
+
+    def refresh(self, ds: Dataset | None, by: str | None) -> list[dict]:
+        """Recompute triggers and due dates from the current records and policy."""
+        changes = []
+        with self.store.action(by) as act:
+            for row in act.db.execute("SELECT * FROM items WHERE status = 'filed'").fetchall():
+                exp = self._expected(ds, row)
+                if exp is None:
+                    continue
+                kind, trig = exp
+                due = self.policy.get(kind).due(trig.date)
+                new = (kind, trig.date.isoformat() if trig.date else None, due.isoformat() if due else None)
+                old = (row["kind"], row["trigger_date"], row["due_date"])
+                if new == old and trig.reason == row["trigger_reason"]:
+                    continue
+                act.db.execute("UPDATE items SET kind=?, trigger_date=?, due_date=?, trigger_reason=? WHERE id=?",
+                               (*new, trig.reason, row["id"]))
+                before = {"类别": old[0], "起算日": old[1], "到期日": old[2], "起算事由": row["trigger_reason"]}
+                after = {"类别": new[0], "起算日": new[1], "到期日": new[2], "起算事由": trig.reason}
+                why = trig.reason if trig.reason != row["trigger_reason"] else "保管策略改变"
+                act.log("重算保管期限", row["dh"], before, after, note=why)
+                changes.append({"dh": row["dh"], "title": row["title"], "before": old[2], "after": new[2],
+                                "reason": why})
+        return changes
+
+    def due(self, as_of: dt.date) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM items WHERE status = 'filed' AND due_date IS NOT NULL "
+                               "AND due_date <= ? ORDER BY due_date, dh", (as_of.isoformat(),)).fetchall()
+
+    def hold(self, ref: str, reason: str, by: str | None) -> sqlite3.Row:
+        if not reason or not reason.strip():
+            raise DocgenError("保全（暂停销毁）须说明理由：--reason 理由")
+        with self.store.action(by) as act:
+            row = self.item(ref)
+            if row["status"] != "filed":
+                raise DocgenError(f"案卷 {row['dh']} 已销毁，不能保全")
+            if row["hold_reason"]:
+                raise DocgenError(f"案卷 {row['dh']} 已在保全中（理由：{row['hold_reason']}）")
+            act.db.execute("UPDATE items SET hold_reason=?, held_by=?, held_at=? WHERE id=?",
+                           (reason.strip(), act.who, now_utc(), row["id"]))
+            act.log("保全", row["dh"], {"保全": None}, {"保全": reason.strip()})
+        return self.item(row["dh"])
+
+    def release(self, ref: str, by: str | None) -> sqlite3.Row:
+        with self.store.action(by) as act:
+            row = self.item(ref)
+            if not row["hold_reason"]:
+                raise DocgenError(f"案卷 {row['dh']} 没有保全，无需解除")
+            act.db.execute("UPDATE items SET hold_reason=NULL, held_by=NULL, held_at=NULL WHERE id=?", (row["id"],))
+            act.log("解除保全", row["dh"], {"保全": row["hold_reason"]}, {"保全": None})
+        return self.item(row["dh"])
+
+    # ================================================================== disposal
+
+    def _list(self, number: str) -> sqlite3.Row:
+        row = self.db.execute("SELECT * FROM lists WHERE number = ?", (number.strip(),)).fetchone()
+        if row is None:
+            raise DocgenError(f"没有编号为“{number}”的销毁清册（docgen archive lists 可列出全部清册）")
+        return row
+
+    def lists(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM lists ORDER BY number").fetchall()
+
+    def approvals(self, number: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM approvals WHERE number = ? ORDER BY approved_at, approver",
+                               (number,)).fetchall()
+
+    def list_entries(self, number: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT i.*, e.version AS listed_version FROM list_entries e JOIN items i "
+                               "ON i.id = e.item_id WHERE e.number = ? ORDER BY e.pos", (number,)).fetchall()
+
+    def _fonds_name(self, ds: Dataset | None, fonds: str) -> str:
+        if ds:
+            for st in sorted(ds.stations.values(), key=lambda s: s.id):
+                if st.fonds == fonds:
+                    return st.display_name
+        return ""
+
+    def draft_disposal(self, ds: Dataset | None, as_of: dt.date, by: str | None) -> list[str]:
+        from .disposal import render_list
+
+        self.refresh(ds, by)
+        numbers = []
+        with self.store.action(by) as act:
+            open_ids = {r[0] for r in act.db.execute(
+                "SELECT e.item_id FROM list_entries e JOIN lists l ON l.number = e.number "
+                "WHERE l.status = 'draft'").fetchall()}
+            rows = [r for r in self.due(as_of) if not r["hold_reason"] and r["id"] not in open_ids]
+            groups: dict[str, list[sqlite3.Row]] = {}
+            for r in rows:
+                groups.setdefault(r["fonds"], []).append(r)
+            for fonds, group in sorted(groups.items()):
+                n = act.db.execute("SELECT count(*) FROM lists WHERE number LIKE ?",
+                                   (f"XH-{as_of.year}-%",)).fetchone()[0] + 1
+                number = f"XH-{as_of.year}-{n:03d}"
+                pdf = render_list(number, fonds, self._fonds_name(ds, fonds), group, as_of, self.policy,
+                                  drafted_by=act.who)
+                rel = f"disposal/drafts/{number}.pdf"
+                act.db.execute("INSERT INTO lists (number, fonds, as_of, drafted_at, drafted_by, status, path, "
+                               "sha256) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?)",
+                               (number, fonds, as_of.isoformat(), now_utc(), act.who, rel, sha256(pdf)))
+                for pos, r in enumerate(group, start=1):
+                    act.db.execute("INSERT INTO list_entries VALUES (?, ?, ?, ?)", (number, pos, r["id"], r["version"]))
+                act.log("编制销毁清册", number, None, {"截止日期": as_of.isoformat(), "案卷": [r["dh"] for r in group]})
+                atomic_write(self.root / rel, pdf)
+                numbers.append(number)
+        return numbers
+
+    def approve(self, number: str, by: str) -> int:
+        if not by or not by.strip():
+            raise DocgenError("批准须写明批准人：--by 姓名")
+        by = by.strip()
+        with self.store.action(by) as act:
+            lst = self._list(number)
+            if lst["status"] != "draft":
+                raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再批准")
+            if any(a["approver"] == by for a in self.approvals(number)):
+                raise DocgenError(f"{by} 已批准过销毁清册 {number}；须由另一名不同的批准人批准")
+            act.db.execute("INSERT INTO approvals VALUES (?, ?, ?)", (number, by, now_utc()))
+            act.log("批准销毁", number, None, {"批准人": by})
+        return len(self.approvals(number))
+
+    def cancel(self, number: str, reason: str, by: str | None) -> None:
+        if not reason or not reason.strip():
+            raise DocgenError("撤销销毁清册须说明理由：--reason 理由")
+        with self.store.action(by) as act:
+            lst = self._list(number)
+            if lst["status"] != "draft":
+                raise DocgenError(f"销毁清册 {number} 不是待批准/待执行的草稿，不能撤销")
+            act.db.execute("UPDATE lists SET status = 'cancelled' WHERE number = ?", (number,))
+            act.log("撤销销毁清册", number, {"状态": "draft"}, {"状态": "cancelled"}, note=reason.strip())
+
+    def execute(self, ds: Dataset | None, number: str, as_of: dt.date, by: str | None) -> dict:
+        from .disposal import render_list
+
+        lst = self._list(number)
+        if lst["status"] != "draft":
+            raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再执行")
+        approvers = [a["approver"] for a in self.approvals(number)]
+        need = self.policy.approvals_required
+        if len(set(approvers)) < need:
+            have = f"目前只有 {len(approvers)} 人批准（{'、'.join(approvers)}）" if approvers else "目前无人批准"
+            raise DocgenError(f"拒绝执行销毁清册 {number}：须经 {need} 名不同的批准人批准，{have}。"
+                              f"请运行 docgen archive approve {number} --by 姓名")
+        self.refresh(ds, by)
+        entries = self.list_entries(number)
+        problems = []
+        for r in entries:
+            if r["status"] != "filed":
+                problems.append(f"{r['dh']} 已销毁")
+            elif r["hold_reason"]:
+                problems.append(f"{r['dh']} 在保全中（{r['hold_reason']}），不得销毁")
+            elif not r["due_date"] or r["due_date"] > as_of.isoformat():
+                problems.append(f"{r['dh']} 未到保管期限（到期日 {r['due_date'] or '未定'}，"
+                                f"{r['trigger_reason']}）")
+            elif r["version"] != r["listed_version"]:
+                problems.append(f"{r['dh']} 在编制清册后重新归档过（第 {r['listed_version']} 版 → 第 {r['version']} 版），须重新鉴定")
+            elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons \
+                    and ds.errors:
+                problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录读不出（记录有错误），无法确认保管期限")
+        if problems:
+            raise DocgenError(f"拒绝执行销毁清册 {number}（截至 {as_of.isoformat()}）：\n  " + "\n  ".join(problems))
+        with self.store.action(by) as act:
+            now = now_utc()
+            for r in entries:
+                act.db.execute("UPDATE items SET status='disposed', path=NULL, disposed_at=?, disposal_list=? "
+                               "WHERE id=?", (now, number, r["id"]))
+                act.log("销毁", r["dh"], {"状态": "filed", "sha256": r["sha256"], "页数": r["pages"]},
+                        {"状态": "disposed", "清册": number}, note=r["title"])
+            act.db.execute("UPDATE lists SET status='executed', executed_at=?, executed_on=?, executed_by=? "
+                           "WHERE number=?", (now, as_of.isoformat(), act.who, number))
+            # file the final 清册 as a permanent record
+            series = self.policy.get("disposal")
+            year, fonds = as_of.year, lst["fonds"]
+            org = entries[0]["org_code"] if len({e["org_code"] for e in entries}) == 1 else \
+                act.db.execute("SELECT org_code FROM items WHERE fonds = ? ORDER BY id LIMIT 1", (fonds,)).fetchone()[0]
+            row = act.db.execute("SELECT last_seq FROM series WHERE fonds=? AND klass=? AND year=? AND retention=? "
+                                 "AND org_code=?", (fonds, series.klass, year, series.retention, org)).fetchone()
+            seq = (row[0] if row else 0) + 1
+            act.db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                           "last_seq = excluded.last_seq", (fonds, series.klass, year, series.retention, org, seq))
+            dh = make_dh(fonds, series.klass, year, series.retention, org, seq)
+            pdf = render_list(number, fonds, self._fonds_name(ds, fonds), entries, as_of, self.policy,
+                              drafted_by=lst["drafted_by"], approvers=approvers, executed_on=as_of,
+                              executed_by=act.who, dh=dh, as_of_draft=dt.date.fromisoformat(lst["as_of"]))
+            stamped = _stamp_only(pdf, Stamp(fonds, year, seq, org, series.retention, 0, dh))
+            rel = f"disposal/{dh}.pdf"
+            pages = page_count(stamped)
+            cols = dict(dh=dh, key=f"disposal:{number}", kind="disposal", subject=number, unit=entries[0]["unit"],
+                        period=str(year), title=f"档案销毁清册 {number}", fonds=fonds, klass=series.klass,
+                        year=year, retention=series.retention, org_code=org, seq=seq, version=1, path=rel,
+                        sha256=sha256(stamped), pages=pages, filed_at=now, filed_on=as_of.isoformat(),
+                        filed_by=act.who, trigger_date=None, trigger_reason="永久保管", due_date=None,
+                        status="filed")
+            act.db.execute(f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                           tuple(cols.values()))
+            item_id = act.db.execute("SELECT id FROM items WHERE dh = ?", (dh,)).fetchone()[0]
+            act.db.execute("INSERT INTO versions VALUES (?, 1, ?, ?, ?, ?, ?, NULL)",
+                           (item_id, cols["sha256"], pages, now, as_of.isoformat(), act.who))
+            act.db.execute("UPDATE lists SET record_item = ? WHERE number = ?", (item_id, number))
+            act.log("执行销毁", number, {"状态": "draft"},
+                    {"状态": "executed", "已销毁": [r["dh"] for r in entries], "清册档号": dh,
+                     "批准人": approvers})
+            act.log("归档", dh, None, {"题名": cols["title"], "页数": pages, "sha256": cols["sha256"],
+                                      "保管期限": "永久"})
+            atomic_write(self.root / rel, stamped)
+            for r in entries:
+                try:
+                    (self.root / r["path"]).unlink()
+                except FileNotFoundError:
+                    pass
+        return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel}
+
+    # ================================================================== fixity
+
+    def verify(self) -> dict:
+        report: dict[str, list] = {"changed": [], "missing": [], "untracked": [], "registry": [], "modes": []}
+        report["registry"] = self.store.integrity_errors()
+        tracked: dict[str, tuple[str, str]] = {}
+        for r in self.db.execute("SELECT dh, path, sha256 FROM items WHERE status = 'filed'").fetchall():
+            if not r["path"]:
+                report["registry"].append(f"{r['dh']} 在册但没有文件路径")
+                continue
+            tracked[r["path"]] = (r["dh"], r["sha256"])
+        for r in self.db.execute("SELECT number, path, sha256 FROM lists").fetchall():
+            tracked[r["path"]] = (f"销毁清册 {r['number']}（草稿）", r["sha256"])
+        for rel, (name, digest) in sorted(tracked.items()):
+            p = self.root / rel
+            if not p.is_file():
+                report["missing"].append(f"{rel}（{name}）")
+                continue
+            if sha256(p.read_bytes()) != digest:
+                report["changed"].append(f"{rel}（{name}）")
+        for p in sorted(self.root.rglob("*")):
+            rel = p.relative_to(self.root).as_posix()
+            if p.is_dir():
+                if p.stat().st_mode & 0o077:
+                    report["modes"].append(f"{rel}/（目录权限 {oct(p.stat().st_mode & 0o777)}，应为 0o700）")
+                continue
+            if rel in BOOKKEEPING or rel in tracked:
+                if p.stat().st_mode & 0o077:
+                    report["modes"].append(f"{rel}（权限 {oct(p.stat().st_mode & 0o777)}，应为 0o600）")
+                continue
+            report["untracked"].append(rel)
+        if self.root.stat().st_mode & 0o077:
+            report["modes"].append(f"档案库目录权限 {oct(self.root.stat().st_mode & 0o777)}，应为 0o700")
+        n, problems = self.store.verify_audit()
+        report["audit"] = problems
+        report["checked"] = len(tracked)
+        report["audit_entries"] = n
+        return report
+
+
+def _stamp_only(pdf: bytes, stamp: Stamp) -> bytes:
+    """Stamp the 归档章 on the first page of a single document."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from .volumes import stamp_overlay
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(pdf)))
+    first = writer.pages[0]
+    w, h = float(first.mediabox.width), float(first.mediabox.height)
+    s = Stamp(**{**stamp.__dict__, "pages": len(writer.pages)})
+    first.merge_page(PdfReader(io.BytesIO(stamp_overlay(w, h, s))).pages[0])
+    writer.add_metadata({"/Title": "档案销毁清册", "/Producer": "docgen", "/Creator": "docgen archive"})
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

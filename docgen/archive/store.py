@@ -1,0 +1,268 @@
+"""The archive's registry (SQLite) and its hash-chained audit log.
+
+Layout of the archive root (``ws.archive``, 0700, files 0600)::
+
+    registry.sqlite3   items, 档号 series, versions, holds, disposal lists, approvals, tombstones
+    audit.jsonl        one JSON object per line, each carrying the hash of the one before
+    .lock              serialises writers (fcntl)
+    personal/ annual/ notices/ disposal/   the filed volumes, one PDF each
+
+Every change runs in :meth:`Store.action`: one ``BEGIN IMMEDIATE`` transaction under the
+archive lock, whose audit entries are chained and written before the commit; the head of
+the chain (hash and count) is kept in the registry too, so a truncated log is detected.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import DocgenError
+from ..fsutil import FILE_MODE, atomic_write, private_dir
+
+DB_NAME = "registry.sqlite3"
+AUDIT_NAME = "audit.jsonl"
+LOCK_NAME = ".lock"
+SCHEMA_VERSION = 1
+GENESIS = "0" * 64
+BUSY_TIMEOUT_S = 120.0
+BOOKKEEPING = {DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm", AUDIT_NAME, LOCK_NAME}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    fonds TEXT NOT NULL, klass TEXT NOT NULL, year INTEGER NOT NULL, retention TEXT NOT NULL,
+    org_code TEXT NOT NULL, last_seq INTEGER NOT NULL,
+    PRIMARY KEY (fonds, klass, year, retention, org_code)
+);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    dh TEXT NOT NULL UNIQUE,          -- 档号
+    key TEXT NOT NULL UNIQUE,         -- what the volume is of: person:ID, annual:STATION:YEAR, ...
+    kind TEXT NOT NULL,               -- personal | cultivation | annual | notices | disposal
+    subject TEXT NOT NULL,            -- person / station / institution / list number
+    unit TEXT NOT NULL,               -- filing station
+    period TEXT,                      -- year or month of an annual / notice volume
+    title TEXT NOT NULL,
+    fonds TEXT NOT NULL, klass TEXT NOT NULL, year INTEGER NOT NULL, retention TEXT NOT NULL,
+    org_code TEXT NOT NULL, seq INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    path TEXT,                        -- relative to the archive root; NULL once disposed
+    sha256 TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    filed_at TEXT NOT NULL,           -- real timestamp (UTC)
+    filed_on TEXT NOT NULL,           -- 立卷日期 printed in the volume (--as-of)
+    filed_by TEXT NOT NULL,
+    trigger_date TEXT, trigger_reason TEXT, due_date TEXT,
+    status TEXT NOT NULL DEFAULT 'filed' CHECK (status IN ('filed', 'disposed')),
+    hold_reason TEXT, held_by TEXT, held_at TEXT,
+    disposed_at TEXT, disposal_list TEXT,
+    UNIQUE (fonds, klass, year, retention, org_code, seq)
+);
+CREATE TABLE IF NOT EXISTS versions (
+    item_id INTEGER NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, pages INTEGER NOT NULL,
+    filed_at TEXT NOT NULL, filed_on TEXT NOT NULL, filed_by TEXT NOT NULL, superseded_at TEXT,
+    PRIMARY KEY (item_id, version)
+);
+CREATE TABLE IF NOT EXISTS lists (
+    number TEXT PRIMARY KEY, fonds TEXT NOT NULL, as_of TEXT NOT NULL,
+    drafted_at TEXT NOT NULL, drafted_by TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('draft', 'executed', 'cancelled')),
+    path TEXT NOT NULL, sha256 TEXT NOT NULL,
+    executed_at TEXT, executed_on TEXT, executed_by TEXT, record_item INTEGER
+);
+CREATE TABLE IF NOT EXISTS list_entries (
+    number TEXT NOT NULL, pos INTEGER NOT NULL, item_id INTEGER NOT NULL, version INTEGER NOT NULL,
+    PRIMARY KEY (number, pos)
+);
+CREATE TABLE IF NOT EXISTS approvals (
+    number TEXT NOT NULL, approver TEXT NOT NULL, approved_at TEXT NOT NULL,
+    PRIMARY KEY (number, approver)
+);
+"""
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return f"uid{os.getuid()}"
+
+
+def entry_hash(entry: dict) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    data = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Action:
+    """An open write transaction: ``db`` to change the registry, ``log`` to audit."""
+
+    db: sqlite3.Connection
+    who: str
+    entries: list[dict] = field(default_factory=list)
+
+    def log(self, action: str, target: str, before: Any = None, after: Any = None, note: str = "") -> None:
+        entry = {"action": action, "target": target, "before": before, "after": after}
+        if note:
+            entry["note"] = note
+        self.entries.append(entry)
+
+
+class Store:
+    def __init__(self, root: Path, create: bool = False):
+        self.root = Path(root)
+        self.db_path = self.root / DB_NAME
+        self.audit_path = self.root / AUDIT_NAME
+        if create:
+            private_dir(self.root)
+        elif not self.db_path.exists():
+            if self.root.is_dir() and any(p for p in self.root.iterdir() if p.name != LOCK_NAME):
+                raise DocgenError(f"档案库 {self.root} 有文件，但登记簿 {DB_NAME} 不见了：登记簿缺失，无法核对")
+            raise DocgenError(f"档案库 {self.root} 尚未建立（还没有归档任何案卷；先运行 docgen archive file）")
+        self.db = self._connect(create)
+
+    # ------------------------------------------------------------------ connection
+
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        if create and not self.db_path.exists():
+            fd = os.open(self.db_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            os.close(fd)
+        os.chmod(self.db_path, FILE_MODE)
+        try:
+            db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise DocgenError(f"档案登记簿 {self.db_path} 的版本（{version}）与本程序（{SCHEMA_VERSION}）不符")
+            db.execute("SELECT count(*) FROM items").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise DocgenError(f"档案登记簿 {self.db_path} 已损坏或不是数据库（{exc}）") from None
+        return db
+
+    def integrity_errors(self) -> list[str]:
+        try:
+            rows = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return [] if rows == ["ok"] else rows
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ meta
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # ------------------------------------------------------------------ writing
+
+    @contextmanager
+    def action(self, who: str | None) -> Iterator[Action]:
+        """A write transaction under the archive lock; audit entries are appended on success."""
+        private_dir(self.root)
+        lock_path = self.root / LOCK_NAME
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.db.execute("BEGIN IMMEDIATE")
+            act = Action(self.db, who or os_user())
+            try:
+                yield act
+                if act.entries:
+                    self._append_audit(act)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _append_audit(self, act: Action) -> None:
+        prev = self.meta("audit_head", GENESIS)
+        count = int(self.meta("audit_count", "0"))
+        existing = self.audit_path.read_bytes() if self.audit_path.exists() else b""
+        if existing and not existing.endswith(b"\n"):
+            raise DocgenError(f"审计日志 {self.audit_path} 末行不完整，请先运行 docgen archive audit --verify 检查")
+        lines = []
+        at = now_utc()
+        for e in act.entries:
+            count += 1
+            entry = {"seq": count, "at": at, "who": act.who, **e, "prev": prev}
+            entry["hash"] = entry_hash(entry)
+            prev = entry["hash"]
+            lines.append(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        self._set_meta("audit_head", prev)
+        self._set_meta("audit_count", str(count))
+        atomic_write(self.audit_path, existing + "".join(lines).encode("utf-8"))
+
+    # ------------------------------------------------------------------ audit check
+
+    def verify_audit(self) -> tuple[int, list[str]]:
+        """(entries, problems) of the audit chain."""
+        problems: list[str] = []
+        head = self.meta("audit_head", GENESIS)
+        count = int(self.meta("audit_count", "0"))
+        if not self.audit_path.exists():
+            if count:
+                problems.append(f"审计日志 {AUDIT_NAME} 不见了（登记簿记有 {count} 条）")
+            return 0, problems
+        prev = GENESIS
+        n = 0
+        for lineno, raw in enumerate(self.audit_path.read_bytes().split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            n += 1
+            try:
+                entry = json.loads(raw.decode("utf-8"))
+                if not isinstance(entry, dict):
+                    raise ValueError
+            except (ValueError, UnicodeDecodeError):
+                problems.append(f"第 {lineno} 行不是有效的日志条目")
+                prev = None
+                continue
+            if entry.get("hash") != entry_hash(entry):
+                problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）内容被改动：散列值不符")
+            if entry.get("seq") != n:
+                problems.append(f"第 {lineno} 行序号为 {entry.get('seq')}，应为 {n}：有条目被删除、插入或调换了顺序")
+            elif prev is not None and entry.get("prev") != prev:
+                problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）与前一条接不上：有条目被删除、插入或调换了顺序")
+            prev = entry.get("hash")
+        if n != count:
+            problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：有条目被删除或添加")
+        elif prev != head and n:
+            problems.append("日志末条与登记簿记载的链头不符：末尾的条目被改动或替换")
+        return n, problems
+
+    def audit_entries(self) -> list[dict]:
+        if not self.audit_path.exists():
+            return []
+        out = []
+        for raw in self.audit_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                out.append({"seq": "?", "action": "（无法解析的行）"})
+        return out

@@ -1,0 +1,395 @@
+"""``docgen archive``: filing, retention, disposal, fixity and audit of the archive."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..errors import DocgenError, UsageError
+from ..workspace import Workspace
+from .app import echo, main, workspace_option
+
+policy_option = click.option("--policy", "policy", type=click.Path(dir_okay=False, path_type=str), default=None,
+                             help="保管策略文件（默认：docgen.toml 的 [archive] policy，或项目的 archive/policy.toml）")
+by_option = click.option("--by", "by", default=None, help="经办人姓名（默认：操作系统用户名）")
+
+
+def _open(ws: Workspace, policy: str | None = None, create: bool = False):
+    from ..archive import Archive
+
+    return Archive(ws, policy, create=create)
+
+
+def _records(ws: Workspace, required: bool = True):
+    from .core import load_workspace_records
+
+    if not ws.records.is_dir():
+        if required:
+            raise DocgenError(f"记录目录不存在：{ws.records}")
+        echo(f"警告：记录目录 {ws.records} 不存在，保管期限按登记簿现有记载。", err=True)
+        return None
+    ds = load_workspace_records(ws)
+    for d in ds.errors:
+        echo(str(d), err=True)
+    return ds
+
+
+def _date(text: str | None, what: str):
+    from ..archive.service import parse_date
+
+    return parse_date(text, what)
+
+
+def _row_line(r) -> str:
+    flag = f"  【保全：{r['hold_reason']}】" if r["hold_reason"] else ""
+    due = r["due_date"] or ("永久" if r["kind"] == "disposal" else "未定")
+    state = "已销毁" if r["status"] == "disposed" else f"到期 {due}"
+    return f"{r['dh']}  {r['title']}  {r['pages']}页  第{r['version']}版  {state}{flag}"
+
+
+@main.group()
+def archive() -> None:
+    """档案：归档（档号、封面、目录、备考表）、保管期限、保全、销毁、核对与审计。
+
+    \b
+    docgen archive file --person NJ2026001 --by 刘芳     归档一人的个人档案（再次归档即更新版本）
+    docgen archive file --all-persons --by 刘芳          归档全部照管对象的个人档案
+    docgen archive file --annual nj-xw-my --year 2026    归档站点的年度工作档案
+    docgen archive file --notices dh --month 2026-11     归档某戒毒所某月寄送的通知书
+    docgen archive due --as-of 2029-12-31                列出保管期满的案卷
+    docgen archive hold 档号 --reason 理由 / release 档号  保全 / 解除保全
+    docgen archive dispose --as-of 日期                  编制销毁清册（草稿）
+    docgen archive approve 清册编号 --by 姓名             批准（须两名不同的批准人）
+    docgen archive execute 清册编号 --as-of 日期          执行销毁（保留存根，清册永久归档）
+    docgen archive verify                                逐件核对散列值，发现改动、缺失、多余文件
+    docgen archive audit --verify                        核对审计日志的散列链
+    """
+
+
+@archive.command("file")
+@click.option("--person", "persons", multiple=True, help="照管对象编号（可重复）")
+@click.option("--all-persons", is_flag=True, help="全部照管对象")
+@click.option("--annual", "annual", multiple=True, help="站点编号：归档该站的年度工作档案（可重复）")
+@click.option("--all-stations", is_flag=True, help="全部站点的年度工作档案（配合 --year）")
+@click.option("--year", "year", type=int, help="年度（配合 --annual / --all-stations）")
+@click.option("--notices", "notices", help="戒毒所编号：归档其寄送的预解戒人员信息对接通知书（配合 --month）")
+@click.option("--month", "month", help="月份，如 2026-11（配合 --notices）")
+@click.option("--checker", default="", help="检查人姓名（印在备考表上）")
+@click.option("--as-of", "as_of", help="立卷日期（默认今天），印在备考表上；年度档案收至该日所在月份")
+@by_option
+@policy_option
+@workspace_option
+def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, notices, month, checker, as_of, by,
+             policy) -> None:
+    """归档：每卷一个 PDF（封面、卷内文件目录、文件、备考表），首页盖归档章，登记档号和散列值。"""
+    chosen = sum(bool(x) for x in (persons or all_persons, annual or all_stations, notices))
+    if chosen != 1:
+        raise UsageError("请选择且只选择一种：--person 编号 / --all-persons、--annual 站点 / --all-stations "
+                         "--year 年度，或 --notices 戒毒所 --month 月份")
+    if (annual or all_stations) and not year:
+        raise UsageError("年度工作档案须写明年度：--year 2026")
+    if notices and not month:
+        raise UsageError("通知书按寄送单位、月份装订：须写明 --month 2026-11")
+    day = _date(as_of, "立卷日期")
+    ds = _records(ws)
+    arc = _open(ws, policy, create=True)
+    filed = []
+    failures = 0
+    try:
+        if persons or all_persons:
+            ids = sorted(ds.persons) if all_persons else list(persons)
+            if all_persons and not ids:
+                raise DocgenError("没有可归档的照管对象记录")
+            for pid in ids:
+                try:
+                    filed.append(arc.file_person(ds, pid, by, checker, day))
+                except DocgenError as exc:
+                    if not all_persons:
+                        raise
+                    failures += 1
+                    echo(f"错误：照管对象 {pid}：{exc.message}", err=True)
+        elif annual or all_stations:
+            stations = sorted(ds.stations) if all_stations else list(annual)
+            for sid in stations:
+                try:
+                    filed.append(arc.file_annual(ds, sid, year, by, checker, day))
+                except DocgenError as exc:
+                    if not all_stations:
+                        raise
+                    failures += 1
+                    echo(f"错误：站点 {sid}：{exc.message}", err=True)
+        else:
+            filed.extend(arc.file_notices(ds, notices, month, by, checker, day))
+    finally:
+        arc.close()
+    for f in filed:
+        ver = "" if f.version == 1 else f"（第 {f.version} 版，取代旧版）"
+        if f.unchanged:
+            ver = f"（内容与现行第 {f.version} 版相同，未建新版本）"
+        echo(f"已归档 {f.dh}  {f.title}：{f.documents} 件文件，共 {f.pages} 页{ver} → {f.path}")
+        for n in f.notes:
+            if "未能生成" in n:
+                echo(f"  提示：{n}", err=True)
+    echo(f"共归档 {len(filed)} 卷" + (f"，{failures} 卷失败" if failures else "") + "。")
+    if failures:
+        sys.exit(1)
+
+
+@archive.command("list")
+@click.option("--all", "show_all", is_flag=True, help="也列出已销毁的案卷（存根）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@workspace_option
+def list_cmd(ws: Workspace, show_all: bool, as_json: bool) -> None:
+    """列出档案库中的案卷（档号、题名、页数、版本、到期日、保全）。"""
+    arc = _open(ws)
+    try:
+        rows = [r for r in arc.items() if show_all or r["status"] == "filed"]
+        if as_json:
+            click.echo(json.dumps([dict(r) for r in rows], ensure_ascii=False, indent=2))
+            return
+        for r in rows:
+            echo(_row_line(r))
+        echo(f"共 {len(rows)} 卷。")
+    finally:
+        arc.close()
+
+
+@archive.command("show")
+@click.argument("ref")
+@workspace_option
+def show_cmd(ws: Workspace, ref: str) -> None:
+    """显示一卷的登记信息和历次版本。"""
+    arc = _open(ws)
+    try:
+        r = arc.item(ref)
+        labels = [("档号", "dh"), ("题名", "title"), ("类别", "kind"), ("对象/单位", "subject"), ("立卷单位", "unit"),
+                  ("期间", "period"), ("状态", "status"), ("文件", "path"), ("SHA-256", "sha256"), ("页数", "pages"),
+                  ("立卷日期", "filed_on"), ("归档时间", "filed_at"), ("立卷人", "filed_by"),
+                  ("起算日", "trigger_date"), ("起算事由", "trigger_reason"), ("到期日", "due_date"),
+                  ("保全", "hold_reason"), ("销毁时间", "disposed_at"), ("销毁清册", "disposal_list")]
+        for label, key in labels:
+            if r[key] not in (None, ""):
+                echo(f"{label}：{r[key]}")
+        for v in arc.versions(r["id"]):
+            sup = f"，{v['superseded_at']} 被取代" if v["superseded_at"] else "（现行）"
+            echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，{v['pages']} 页，sha256 {v['sha256'][:16]}…{sup}")
+    finally:
+        arc.close()
+
+
+@archive.command("refresh")
+@by_option
+@policy_option
+@workspace_option
+def refresh_cmd(ws: Workspace, by, policy) -> None:
+    """按当前记录和保管策略重算各卷的起算日和到期日（如典型培育延长），变动记入审计日志。"""
+    ds = _records(ws)
+    arc = _open(ws, policy)
+    try:
+        changes = arc.refresh(ds, by)
+    finally:
+        arc.close()
+    for c in changes:
+        echo(f"{c['dh']}  {c['title']}：到期日 {c['before'] or '未定'} → {c['after'] or '未定'}（{c['reason']}）")
+    echo(f"重算完毕：{len(changes)} 卷的保管期限有变动。")
+
+
+@archive.command("due")
+@click.option("--as-of", "as_of", help="截止日期（默认今天）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@by_option
+@policy_option
+@workspace_option
+def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
+    """列出截至某日保管期满的案卷（先按当前记录重算保管期限）。"""
+    day = _date(as_of, "截止日期")
+    ds = _records(ws, required=False)
+    arc = _open(ws, policy)
+    try:
+        arc.refresh(ds, by)
+        rows = arc.due(day)
+        if as_json:
+            click.echo(json.dumps([dict(r) for r in rows], ensure_ascii=False, indent=2))
+            return
+        for r in rows:
+            echo(f"{r['dh']}  {r['title']}  到期 {r['due_date']}（{r['trigger_reason']}）"
+                 + (f"  【保全：{r['hold_reason']}，不得销毁】" if r["hold_reason"] else ""))
+        echo(f"截至 {day.isoformat()}，保管期满 {len(rows)} 卷。")
+    finally:
+        arc.close()
+
+
+@archive.command("hold")
+@click.argument("ref")
+@click.option("--reason", required=True, help="保全理由（如：涉诉、审计调阅）")
+@by_option
+@workspace_option
+def hold_cmd(ws: Workspace, ref, reason, by) -> None:
+    """保全一卷：保全中的案卷不会列入、也不会执行销毁。"""
+    arc = _open(ws)
+    try:
+        r = arc.hold(ref, reason, by)
+    finally:
+        arc.close()
+    echo(f"已保全 {r['dh']}（{r['title']}）：{r['hold_reason']}")
+
+
+@archive.command("release")
+@click.argument("ref")
+@by_option
+@workspace_option
+def release_cmd(ws: Workspace, ref, by) -> None:
+    """解除一卷的保全。"""
+    arc = _open(ws)
+    try:
+        r = arc.release(ref, by)
+    finally:
+        arc.close()
+    echo(f"已解除保全 {r['dh']}（{r['title']}）")
+
+
+@archive.command("dispose")
+@click.option("--as-of", "as_of", required=True, help="鉴定截止日期：列入此日已保管期满、未保全的案卷")
+@by_option
+@policy_option
+@workspace_option
+def dispose_cmd(ws: Workspace, as_of, by, policy) -> None:
+    """编制销毁清册（草稿 PDF）；须经两名不同的批准人批准后才能执行。"""
+    day = _date(as_of, "截止日期")
+    ds = _records(ws, required=False)
+    arc = _open(ws, policy)
+    try:
+        numbers = arc.draft_disposal(ds, day, by)
+        for n in numbers:
+            lst = arc._list(n)
+            entries = arc.list_entries(n)
+            echo(f"已编制销毁清册 {n}：{len(entries)} 卷 → {arc.root / lst['path']}")
+            for r in entries:
+                echo(f"  {r['dh']}  {r['title']}")
+            echo(f"  下一步：docgen archive approve {n} --by 批准人（两名不同的批准人），再 docgen archive execute {n}")
+        if not numbers:
+            echo(f"截至 {day.isoformat()} 没有可列入销毁清册的案卷（未到期、保全中或已列入其他清册）。")
+    finally:
+        arc.close()
+
+
+@archive.command("lists")
+@workspace_option
+def lists_cmd(ws: Workspace) -> None:
+    """列出销毁清册及其批准、执行情况。"""
+    arc = _open(ws)
+    try:
+        state = {"draft": "待执行", "executed": "已执行", "cancelled": "已撤销"}
+        for lst in arc.lists():
+            apps = "、".join(a["approver"] for a in arc.approvals(lst["number"])) or "无"
+            echo(f"{lst['number']}  {state[lst['status']]}  截止 {lst['as_of']}  "
+                 f"{len(arc.list_entries(lst['number']))} 卷  批准人：{apps}")
+    finally:
+        arc.close()
+
+
+@archive.command("approve")
+@click.argument("number")
+@click.option("--by", "by", required=True, help="批准人姓名")
+@workspace_option
+def approve_cmd(ws: Workspace, number, by) -> None:
+    """批准销毁清册 NUMBER（须两名不同的批准人）。"""
+    arc = _open(ws)
+    try:
+        n = arc.approve(number, by)
+        need = arc.policy.approvals_required
+    finally:
+        arc.close()
+    more = f"还需 {need - n} 名不同的批准人。" if n < need else f"批准人数已够，可执行：docgen archive execute {number}"
+    echo(f"{by} 已批准销毁清册 {number}（第 {n} 人）。{more}")
+
+
+@archive.command("cancel")
+@click.argument("number")
+@click.option("--reason", required=True, help="撤销理由")
+@by_option
+@workspace_option
+def cancel_cmd(ws: Workspace, number, reason, by) -> None:
+    """撤销尚未执行的销毁清册（清册中的案卷可重新鉴定）。"""
+    arc = _open(ws)
+    try:
+        arc.cancel(number, reason, by)
+    finally:
+        arc.close()
+    echo(f"已撤销销毁清册 {number}。")
+
+
+@archive.command("execute")
+@click.argument("number")
+@click.option("--as-of", "as_of", help="销毁日期（默认今天）；执行时再次核对到期日和保全")
+@by_option
+@policy_option
+@workspace_option
+def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
+    """执行销毁清册 NUMBER：删除案卷内容，保留存根（档号、题名、散列值、销毁时间、清册编号），清册永久归档。"""
+    day = _date(as_of, "销毁日期")
+    ds = _records(ws, required=False)
+    arc = _open(ws, policy)
+    try:
+        result = arc.execute(ds, number, day, by)
+    finally:
+        arc.close()
+    for dh in result["disposed"]:
+        echo(f"已销毁 {dh}（存根保留在登记簿）")
+    echo(f"销毁清册 {number} 已执行，并作为永久档案归档：{result['dh']} → {result['path']}")
+
+
+@archive.command("verify")
+@workspace_option
+def verify_cmd(ws: Workspace) -> None:
+    """逐件核对档案库：散列值改变、文件缺失、多余（未登记）文件、权限、登记簿和审计日志；有问题时返回非零。"""
+    arc = _open(ws)
+    try:
+        rep = arc.verify()
+    finally:
+        arc.close()
+    sections = [("registry", "登记簿损坏"), ("changed", "内容被改动（散列值不符）"), ("missing", "文件缺失"),
+                ("untracked", "未登记的多余文件"), ("modes", "权限过宽"), ("audit", "审计日志")]
+    bad = 0
+    for key, label in sections:
+        for entry in rep[key]:
+            bad += 1
+            echo(f"{label}：{entry}", err=True)
+    if bad:
+        echo(f"核对未通过：{bad} 个问题（共核对 {rep['checked']} 个文件）。", err=True)
+        sys.exit(1)
+    echo(f"核对通过：{rep['checked']} 个文件的散列值全部相符，没有多余文件；审计日志 {rep['audit_entries']} 条，散列链完整。")
+
+
+@archive.command("audit")
+@click.option("--verify", "check", is_flag=True, help="核对散列链：发现被改动、删除、插入或调换顺序的条目")
+@click.option("--tail", type=int, default=0, help="只显示最后 N 条")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@workspace_option
+def audit_cmd(ws: Workspace, check: bool, tail: int, as_json: bool) -> None:
+    """显示或核对审计日志（谁、何时、做了什么、前后状态）。"""
+    arc = _open(ws)
+    try:
+        if check:
+            n, problems = arc.store.verify_audit()
+            for p in problems:
+                echo(f"审计日志有问题：{p}", err=True)
+            if problems:
+                sys.exit(1)
+            echo(f"审计日志 {n} 条，散列链完整。")
+            return
+        entries = arc.store.audit_entries()
+        if tail:
+            entries = entries[-tail:]
+        if as_json:
+            click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+            return
+        for e in entries:
+            note = f"（{e['note']}）" if e.get("note") else ""
+            change = ""
+            if e.get("before") is not None or e.get("after") is not None:
+                change = f"  {json.dumps(e.get('before'), ensure_ascii=False)} → {json.dumps(e.get('after'), ensure_ascii=False)}"
+            echo(f"#{e.get('seq')} {e.get('at')} {e.get('who')} {e.get('action')} {e.get('target')}{note}{change}")
+    finally:
+        arc.close()
