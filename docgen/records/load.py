@@ -406,4 +406,35 @@ def check_events(person: Person) -> list[tuple[str, Event, str]]:
             problems.append((f"“{e.kind}”日期 {e.date} 早于出所时间 {release}", e, "日期"))
         if e.kind == "期满" and not reports:
             problems.append(("没有“报到”就不能“期满”", e, "类型"))
+    problems.extend(_check_contact_and_closure(events, release))
+    return problems
+
+
+# Events that mean the station still works with the person: none may follow a termination.
+_CARE_EVENTS = ("报到", "回访", "帮扶", "失联", "拒访", "恢复联系", "就业", "未就业", "期满")
+
+
+def _check_contact_and_closure(events: list[Event], release) -> list[tuple[str, Event, str]]:
+    """恢复联系 needs an open 失联/拒访; one 终止 and one 期满 at most, nothing of care after 终止;
+    所外就医 happens before release (lifecycle rules, see ``model.lifecycle``)."""
+    problems: list[tuple[str, Event, str]] = []
+    lost = False
+    for e in events:
+        if e.kind in ("失联", "拒访"):
+            lost = True
+        elif e.kind == "恢复联系":
+            if not lost:
+                problems.append(("“恢复联系”之前没有未恢复的“失联”或“拒访”", e, "类型"))
+            lost = False
+        elif e.kind == "所外就医" and e.date > release:
+            problems.append((f"“所外就医”日期 {e.date} 晚于出所时间 {release}（所外就医发生在强制隔离戒毒期间）", e, "日期"))
+    for kind in ("终止", "期满"):
+        same = [e for e in events if e.kind == kind]
+        if len(same) > 1:
+            problems.append((f"同一人只能有一次“{kind}”", same[1], "类型"))
+    ended = next((e for e in events if e.kind == "终止"), None)
+    if ended is not None:
+        for e in events:
+            if e.kind in _CARE_EVENTS and e.date > ended.date:
+                problems.append((f"“{e.kind}”发生在终止协议（{ended.date}）之后", e, "日期"))
     return problems
