@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -98,28 +100,30 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     plans = plan_signs(select_stations(ds, station_ids), specs, insert_size(ws, specs), vertical)
     private_dir(out_dir)
     plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
-    entries = []
+    jobs = []  # (layout, sign name, manifest key, file stem, outputs, font)
     for plan in plans:
         st, plate, insert = plan.station, plan.plate, plan.insert
         stem = f"{plate.form}/{st.id}-铜牌{'-竖版' if vertical else ''}"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
         outputs = {"pdf": plate_pdf(plate, specs.plate), "svg": plate_svg(plate, specs.plate)}
         outputs["proof_pdf"] = plate_proof(plate, specs.plate, plate_font, names, date_text)
-        outputs["proof_png"] = png_preview(outputs["proof_pdf"])
-        files, hashes = _write_sign(out_dir, stem, outputs)
-        entries.append(_entry(plate, specs.plate.names[plate.form], f"{st.id}{'/竖版' if vertical else ''}",
-                              files, hashes, plate_font))
-        if progress:
-            progress(f"{plate.form} {st.id} {st.display_name}")
+        jobs.append((plate, specs.plate.names[plate.form], f"{st.id}{'/竖版' if vertical else ''}", stem,
+                     outputs, plate_font))
         stem = f"{insert.form}/{st.id}-插牌"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
         outputs = {"pdf": insert_pdf(insert, specs.insert), "svg": insert_svg(insert, specs.insert)}
         outputs["proof_pdf"] = insert_proof(insert, specs.insert, insert_font, names, date_text)
-        outputs["proof_png"] = png_preview(outputs["proof_pdf"])
+        jobs.append((insert, specs.insert.name, st.id, stem, outputs, insert_font))
+    # PNG previews: pdftoppm runs in separate processes, several at a time
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        pngs = list(pool.map(png_preview, [job[4]["proof_pdf"] for job in jobs]))
+    entries = []
+    for (layout, name, key, stem, outputs, font), png in zip(jobs, pngs):
+        outputs["proof_png"] = png
         files, hashes = _write_sign(out_dir, stem, outputs)
-        entries.append(_entry(insert, specs.insert.name, st.id, files, hashes, insert_font))
+        entries.append(_entry(layout, name, key, files, hashes, font))
         if progress:
-            progress(f"{insert.form} {st.id} {st.display_name}")
+            progress(f"{layout.form} {layout.station_id} {layout.name}")
     # keep the entries of other forms and other stations while their files exist
     manifest = load_manifest(out_dir)
     built = {(e["form"], e["key"]) for e in entries}
