@@ -292,6 +292,8 @@ def test_lifecycle_supplement_refusal_receipt_void(workspace: Path):
         notices.void_notice(data, "东湖戒[2026]1号", "x")
     with pytest.raises(DocgenError, match="已于"):
         notices.void_notice(data, "东湖戒[2026]2号", "再次")
+    manifest = json.loads((ws / "output" / "manifest.json").read_text(encoding="utf-8"))
+    assert [d.get("void_reason") for d in manifest["documents"] if d["form"] == "F"] == [None, "人数填写错误"]
     reg = notices.list_notices(data)
     assert reg[0]["receipt_date"] == "2026-12-05" and reg[0]["receipt_by"] == "周文静"
     assert reg[1]["voided"] and reg[1]["void_reason"] == "人数填写错误"

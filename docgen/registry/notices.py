@@ -307,6 +307,23 @@ def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: st
         conn.close()
 
 
+def _mark_manifest(out_dir: Path, form: str, key: str, fields: dict) -> None:
+    """Add ``fields`` to the manifest entry of a notice (if the manifest still lists it)."""
+    from ..build import MANIFEST, load_manifest, write_manifest
+
+    if not (out_dir / MANIFEST).exists():
+        return
+    manifest = load_manifest(out_dir)
+    docs = manifest.get("documents", [])
+    hit = False
+    for d in docs:
+        if d.get("form") == form and d.get("key") == key:
+            d.update(fields)
+            hit = True
+    if hit:
+        write_manifest(out_dir, docs, manifest.get("errors", []))
+
+
 def void_notice(data_dir: Path, number: str, reason: str, kind: str | None = None,
                 on: dt.date | None = None) -> dict:
     """Void (作废) a notice and its number; its people may be notified again."""
@@ -326,6 +343,8 @@ def void_notice(data_dir: Path, number: str, reason: str, kind: str | None = Non
                          "institution = ? AND year = ? AND seq = ?",
                          ((on or dt.date.today()).isoformat(), reason, row["kind"], row["institution"],
                           row["year"], row["seq"]))
+            _mark_manifest(Path(row["out_dir"]), row["kind"], f"{row['institution']}-{row['year']}-{row['seq']}",
+                           {"voided": (on or dt.date.today()).isoformat(), "void_reason": reason})
         return _get(conn, row["kind"], row["institution"], row["year"], row["seq"])
     finally:
         conn.close()

@@ -89,8 +89,12 @@ def connect(data_dir: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
+    st = path.stat()
+    key = (str(path), st.st_dev, st.st_ino, len(_EXTRA_SCHEMAS))
     try:
-        _ensure_schema(conn)
+        if key not in _initialised:  # create tables once per process and database file
+            _ensure_schema(conn)
+            _initialised.add(key)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise DocgenError(f"登记簿数据库 {path} 无法使用：{exc}") from None
@@ -98,6 +102,7 @@ def connect(data_dir: Path) -> sqlite3.Connection:
 
 
 _EXTRA_SCHEMAS: list[str] = []
+_initialised: set[tuple] = set()
 
 
 def register_schema(sql: str) -> None:
