@@ -152,6 +152,17 @@ def test_appraisal_owed_from_the_last_day_of_care(ds):
     assert not any(appraisal_owed(p, dt.date(2030, 1, 1)) for p in ended + terminated)
 
 
+def test_due_list_names_x2_when_owed(built, ds):
+    from docgen.documents.x2_appraisal import appraisal_owed
+
+    r = run_cli("due", "--as-of", "2026-11-30", "--json", "--workspace", str(built))
+    assert r.returncode == 0, r.stderr
+    due = {i["person"] for i in json.loads(r.stdout)["items"] if i.get("form") == "X2"}
+    assert "TX0001" in due  # care ends 2026-12-09, within the 30 days the due list looks ahead
+    # the due list and the pre-filled X2 agree on who owes an appraisal
+    assert due == {pid for pid, p in ds.persons.items() if appraisal_owed(p, dt.date(2026, 12, 30))}
+
+
 def test_x3_ticks_the_recorded_ground(built, ds):
     assert entries(built, "X3")
     for d in entries(built, "X3"):

@@ -8,7 +8,8 @@ the person's 操守保持, 思想状况 and 社会交往 and tells them that car
   社会交往, 鉴定意见; the event date is the date of the appraisal and the seal);
 * with ``--month`` (a month, quarter or year), a pre-filled X2 for every person whose
   appraisal is owed by the last day of that period (``appraisal_owed``): care period
-  ended on or before that day, no 期满 event yet, and care not ended otherwise. Identity
+  ended on or before that day, no 期满 event yet, and care not ended otherwise (the same
+  reading as the due list's 期满鉴定 item, which names X2). Identity
   and care data are printed, the appraisal is left for the clerk. These go to
   ``X2/待鉴定/<period>/`` and carry the period in the manifest.
 """
@@ -16,15 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..model.care import care_period, report_date
+from ..model.lifecycle import timeline
 from ..records.load import Dataset
 from ..records.model import Person
 from .base import Form, Period, Target, cn_date, person_label, s, safe_name
 from ._extras import DATE_BLANK, designed_footer, events_of, gap, person_basics, seal_line, signature_rows
 from .layout import L, Layout, Para, Row, Table, Title, V
-
-# events after which care does not end by expiry (termination, death, renewed detox, sentence)
-ENDED_OTHERWISE = ("终止", "死亡", "强戒", "判处刑罚")
 
 NOTES = [
     "注1：照管对象照管期满、未签订戒毒典型培育协议的，服务站对其操守保持、思想状况、社会交往等做出鉴定，"
@@ -34,11 +32,16 @@ NOTES = [
 
 
 def appraisal_owed(p: Person, on: dt.date) -> bool:
-    """True when ``p``'s care period has ended by ``on`` and the 期满 appraisal is not recorded."""
-    care = care_period(p)
-    if care.end is None or report_date(p) is None or care.end > on:
+    """True when ``p``'s care period has ended by ``on`` and the 期满 appraisal is not recorded.
+
+    Read as the due list reads it (``model.due``, item 期满鉴定): the person reported, care
+    ends by expiry (``model.lifecycle``: not by death or termination, no relapse or sentence
+    while in care; a 典型培育 that ended as planned ends care then), and no 期满 event yet.
+    """
+    tl = timeline(p)
+    if tl.care_end is None or tl.i_event is not None or tl.leave_kind != "照管期满":
         return False
-    return not any(e.kind == "期满" or (e.kind in ENDED_OTHERWISE and e.date <= care.end) for e in p.events)
+    return tl.care_end <= on and not any(e.kind == "期满" for e in p.events)
 
 
 def appraisal_view(ds: Dataset, p: Person, event=None) -> dict:
@@ -47,7 +50,9 @@ def appraisal_view(ds: Dataset, p: Person, event=None) -> dict:
         a = {"abstinence": s(event.abstinence), "thoughts": s(event.thoughts_state or event.thoughts),
              "social": s(event.social), "appraisal": s(event.appraisal), "date": cn_date(event.date),
              "notes": s(event.notes)}
-    return {"p": person_basics(ds, p), "a": a}
+    basics = person_basics(ds, p)
+    basics["care_end"] = cn_date(timeline(p).care_end)  # the end of care, 典型培育 included
+    return {"p": basics, "a": a}
 
 
 class Appraisal(Form):

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..model.lifecycle import REPORT_DAYS
 from ..records.load import Dataset
 from .base import Form, Period, Target, cn_date, person_label, s, safe_name
 from ._extras import DATE_BLANK, designed_footer, events_of, gap, person_basics, text_cell
 from .layout import L, Layout, Para, Row, Table, Title, V
-
-REPORT_DAYS = 10
 
 RIGHTS = (
     "1．享有的权利：获得戒毒、心理、法律等戒毒康复知识的咨询和辅导；获得入学、就业、社会保障等方面的"
