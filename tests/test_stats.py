@@ -324,13 +324,26 @@ def test_r_is_quarterly(fx, tmp_path: Path) -> None:
 
 
 def test_blank_forms_and_templates_current(tmp_path: Path) -> None:
-    for code in COLUMNS:
-        r = run_cli("blank", code, "--out", str(tmp_path), "--format", "pdf")
-        assert r.returncode == 0, r.stderr
+    from docgen.documents.registry import get_form
+    from docgen.render.docx import build_template
+
+    r = run_cli("blank", "P", "--out", str(tmp_path), "--format", "pdf,xlsx")
+    assert r.returncode == 0, r.stderr
     text = pdf_text(next(tmp_path.glob("P-*.pdf")))
-    assert normalise("后续照管") in text and "None" not in text
-    r = run_cli("templates", "--check", "--forms", ",".join(COLUMNS))
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert normalise("后续照管站年度月份数据统计表") in text and "None" not in text
+    for code in COLUMNS:
+        form = get_form(code)
+        text = normalise(pdf_text_of(form.render_pdf(form.blank_view())))
+        assert "填报说明" in text and "制表" in text and "None" not in text
+        assert build_template(form.layout) == form.template_path.read_bytes(), f"templates/{code}.docx is stale"
+
+
+def pdf_text_of(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_s_grows_with_more_than_seven_institutions(fx, tmp_path: Path) -> None:

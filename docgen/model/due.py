@@ -9,7 +9,8 @@ Items, by rule of the standard:
   (not under 所外就医);
 * 回访 — at least one per calendar month (9.3.1.1) for persons in care (在册照管, 所外就医):
   due at the end of the current month when there is none yet, and reported overdue for the
-  previous month when that month had none while the person was in care at its end;
+  previous month when that month had none while the person was in care at its end (only for
+  persons still in the register);
 * 终止审批 — 3 months of 失联 / 拒访 without restored contact (5.3): the 指导站 may terminate
   (form X3);
 * 期满鉴定 — care ends within 30 days, or has ended without a 期满 event: appraisal (form X2
@@ -90,7 +91,7 @@ def due_items(ds: Dataset, as_of: dt.date, unit: str | None = None) -> list[DueI
                 add(this_month.last_day, "回访", p.station, f"{who} 本月（{this_month}）尚无跟踪回访记录（每月不少于一次）",
                     pid, "I")
         prev_state = status_on(p, prev_month.last_day).state
-        if prev_state in ("在册照管", "所外就医") and not _visited(p, prev_month.first_day, prev_month.last_day):
+        if st.in_register and prev_state in ("在册照管", "所外就医") and not _visited(p, prev_month.first_day, prev_month.last_day):
             add(prev_month.last_day, "回访", p.station, f"{who} {prev_month} 没有跟踪回访记录（每月不少于一次）", pid, "I")
         if st.state in ("失联", "拒访") and st.since is not None:
             when = add_months(st.since, 3)
