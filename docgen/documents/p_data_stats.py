@@ -38,7 +38,7 @@ class DataStatistics(StationTableForm):
                  L("合计"), L("1年<br/>以内"), L("1-2年"), L("2-3年"), L("3年<br/>以上"), L("合计")],
                 14, header=True),
         ]
-        widths = [34] + [9.2] * 13 + [11] + [9.2] * 9 + [11]
+        widths = [30] + [9.2] * 14 + [12.5] + [9.2] * 8 + [12.5]
         rows = header + data_loops(COLUMNS) + notes_rows("填报<br/>说明", NOTES, COLUMNS)
         return landscape([station_title("数据统计表"), Table(widths, rows, size=8.5),
                           signature(("站长", "审核", "制表"))], "后续照管数据统计表")
