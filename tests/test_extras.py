@@ -376,3 +376,16 @@ def test_builds_are_byte_identical(built, tmp_path):
              for d in json.loads((out / "manifest.json").read_text())["documents"]}
     first = {(d["form"], d["key"]): d["sha256"]["pdf"] for d in manifest(built) if d["form"] in ("X1", "X3")}
     assert again == first
+
+
+def test_long_address_shrinks_to_fit_the_card():
+    from docgen.documents.x1_card import render_sheet
+
+    card = {"station": "苏州工业园区金鸡湖街道后续照管服务站", "contact": "欧阳·阿依古丽", "phone": "0512-66881234",
+            "address": "江苏省苏州市苏州工业园区金鸡湖街道星海街与现代大道交叉口东北角综合服务中心三楼东侧312室（后续照管服务站）",
+            "holder": ""}
+    texts = _check_sheet(render_sheet([card] * 10), 2, 5)  # every text fragment still inside its card
+    assert normalise("".join(t for t, _, _ in texts)).count("312室") == 10
+    with pytest.raises(Exception) as exc:
+        render_sheet([{**card, "address": card["address"] * 6}])
+    assert "联系卡内容太长" in str(exc.value)

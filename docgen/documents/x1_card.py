@@ -54,6 +54,7 @@ MARK_LENGTH = 5.0
 MARK_WIDTH = 0.25  # pt
 PRINTABLE_MARGIN = 5.0  # what most printers cannot print, mm from the paper edge
 PADDING = 4.0  # inside a card, mm
+MIN_SCALE = 0.75  # long addresses shrink the card text down to 3/4 of its size, no further
 
 TITLE = "后续照管服务联系卡"
 DUTY = "请自解除强制隔离戒毒之日起十日内，携带《后续照管服务协议书》到上述地址报到。"
@@ -144,7 +145,7 @@ def draw_card(canv, x: float, y: float, card: dict, context: str = "") -> None:
     while True:
         paras = _card_paragraphs(card, scale, context)
         heights = [p.wrap(width, avail)[1] + before for p, before in paras]
-        if sum(heights) <= avail or scale < 0.55:
+        if sum(heights) <= avail or scale <= MIN_SCALE + 1e-9:
             break
         scale -= 0.05
     if sum(heights) > avail:

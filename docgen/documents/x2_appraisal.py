@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..model.care import care_period
 from ..model.lifecycle import timeline
 from ..records.load import Dataset
 from ..records.model import Person
@@ -51,7 +52,11 @@ def appraisal_view(ds: Dataset, p: Person, event=None) -> dict:
              "social": s(event.social), "appraisal": s(event.appraisal), "date": cn_date(event.date),
              "notes": s(event.notes)}
     basics = person_basics(ds, p)
-    basics["care_end"] = cn_date(timeline(p).care_end)  # the end of care, 典型培育 included
+    end = timeline(p).care_end  # the end of care, a 典型培育 that ended included
+    basics["care_end"] = cn_date(end)
+    care = care_period(p)
+    if care.basis == "典型培育" and care.start and end:
+        basics["care_term"] = f"{cn_date(care.start)}至{cn_date(end)}（含戒毒典型培育）"
     return {"p": basics, "a": a}
 
 
