@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..documents.layout import L, Layout, Loop, Para, Row, Spacer, Table, Title, V
-from ..render.pdf import render_pdf
+from .volumes import render_pdf
 from .policy import Policy
 
 
@@ -28,7 +28,8 @@ _LAYOUT = Layout([
     Title("档案销毁清册", size=20, space_after=2),
     Para("{{ status }}", align="center", role="table", size=10.5, space_after=1.5),
     Para("全宗号：{{ fonds }}　　全宗名称：{{ fonds_name }}　　清册编号：{{ number }}　　"
-         "编制日期：{{ drafted }}{{ dh_text }}", role="table", size=10.5, space_after=1.5),
+         "编制日期：{{ drafted }}", role="table", size=10.5, space_after=0.5),
+    Para("{{ dh_text }}", role="table", size=10.5, space_after=1.5),
     Table([9, 86, 13, 60, 19, 19, 11, 58], [
         Row([L("序号"), L("题　名"), L("年度"), L("档　号"), L("应保管期限"), L("已保管期限"), L("页数"), L("备　注")],
             10, header=True),
@@ -46,8 +47,9 @@ _LAYOUT = Layout([
         Row([L("销毁日期"), V("executed", align="center"), L("销毁方式"), L("")], 10),
     ], size=10.5),
     Spacer(1),
-    Para("注：本清册一式两份，一份随销毁档案的档号、题名、散列值等登记信息永久保存，一份由档案管理部门留存。", role="table", size=9),
-], landscape=True, margins=(15, 15, 15, 15), page_numbers=True, doc_title="档案销毁清册")
+    Para("注：本清册永久保存；被销毁档案的档号、题名、SHA-256 散列值、销毁时间和清册编号作为存根永久保存在档案登记簿中。",
+         role="table", size=9),
+], landscape=True, margins=(30, 15, 15, 15), page_numbers=True, doc_title="档案销毁清册")
 
 
 def render_list(number: str, fonds: str, fonds_name: str, rows, as_of: dt.date, policy: Policy, *,
@@ -72,7 +74,7 @@ def render_list(number: str, fonds: str, fonds_name: str, rows, as_of: dt.date, 
         status = "（草稿：待鉴定、待两名批准人批准后方可执行）"
         approval_text = ""
     view = {"status": status, "fonds": fonds, "fonds_name": fonds_name, "number": number,
-            "drafted": _cn(drafted), "dh_text": f"　　本清册档号：{dh}" if dh else "", "rows": items,
+            "drafted": _cn(drafted), "dh_text": f"本清册档号：{dh}（永久保管）" if dh else "本清册档号：执行销毁后归档时编定", "rows": items,
             "count": str(len(items)), "pages": str(total), "approval_text": approval_text,
             "appraiser": "", "approver1": approvers[0] if len(approvers) > 0 else "",
             "approver2": approvers[1] if len(approvers) > 1 else "", "executed": _cn(executed_on)}

@@ -15,14 +15,18 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..documents.base import Form, Period, Target
+from typing import TYPE_CHECKING
+
 from ..errors import DocgenError
 from ..fsutil import atomic_write, private_dir
-from ..records.load import Dataset
-from ..records.model import Person, Station
 from .policy import Policy, Series, load_policy, policy_path
 from .store import BOOKKEEPING, Store, now_utc
 from .triggers import Trigger, person_series_kind, person_trigger, year_trigger
+
+if TYPE_CHECKING:  # the record model and forms are loaded only by the commands that need them
+    from ..documents.base import Form, Period, Target
+    from ..records.load import Dataset
+    from ..records.model import Person, Station
 from .volumes import Doc, Stamp, assemble, backnote_pdf, fallback_cover_pdf, page_count, toc_pdf
 
 KIND_DIRS = {"personal": "personal", "cultivation": "personal", "annual": "annual", "notices": "notices",
@@ -69,8 +73,11 @@ class Filed:
 
 
 class Archive:
-    def __init__(self, ws, policy: str | os.PathLike | None = None, create: bool = False):
+    def __init__(self, ws, policy: str | os.PathLike | None = None, create: bool = False,
+                 forms: dict[str, Form] | None = None):
+        """``forms``: the forms to take documents from (default: the form registry)."""
         self.ws = ws
+        self._forms = forms
         self.root = Path(ws.archive)
         self._policy_arg = policy
         self._policy: Policy | None = None
@@ -132,6 +139,8 @@ class Archive:
     # ================================================================== documents
 
     def _form(self, code: str) -> Form | None:
+        if self._forms is not None:
+            return self._forms.get(code)
         from ..documents.registry import all_forms
 
         return all_forms().get(code)
@@ -209,6 +218,8 @@ class Archive:
 
     def annual_documents(self, ds: Dataset, station: str, year: int, series: Series,
                          as_of: dt.date) -> tuple[list[Doc], list[str]]:
+        from ..documents.base import Period
+
         docs: list[Doc] = []
         notes: list[str] = []
         months = [Period(year, month=m) for m in range(1, 13) if Period(year, month=m).first_day <= as_of]
@@ -345,7 +356,11 @@ class Archive:
         label = "典型培育对象个人档案" if kind == "cultivation" else "后续照管对象个人档案"
         title = f"{person.name}（{pid}）{label}"
         existing = self.db.execute("SELECT year FROM items WHERE key = ?", (f"person:{pid}",)).fetchone()
-        year = existing[0] if existing else as_of.year
+        from ..model.care import report_date
+
+        # the file is opened in the year of the report (报到), or of the release (as cover U prints it)
+        opened = report_date(person) or person.detention.release
+        year = existing[0] if existing else opened.year
         fallback = ("后续照管（戒毒典型培育）对象个人档案", "",
                     [("照管（培育）对象", person.name), ("培育人", mentor)], unit_name, f"{year}年")
         return self._file(
@@ -357,6 +372,8 @@ class Archive:
 
     def file_annual(self, ds: Dataset, station: str, year: int, by: str | None, checker: str = "",
                     as_of: dt.date | None = None) -> Filed:
+        from ..documents.base import Period
+
         as_of = as_of or dt.date.today()
         st, _, _ = self._fonds(ds, station)
         if dt.date(year, 1, 1) > as_of:
@@ -378,6 +395,8 @@ class Archive:
 
     def file_notices(self, ds: Dataset, institution: str, month: str, by: str | None, checker: str = "",
                      as_of: dt.date | None = None) -> list[Filed]:
+        from ..documents.base import Period
+
         as_of = as_of or dt.date.today()
         period = Period.parse(month)
         if not period.month:
@@ -524,6 +543,15 @@ class Archive:
                     return st.display_name
         return ""
 
+    @staticmethod
+    def _fonds_org(ds: Dataset | None, fonds: str) -> str | None:
+        """机构代码 of the station that holds the fonds (the 指导站): the 清册 is filed there."""
+        if ds:
+            for st in sorted(ds.stations.values(), key=lambda s: s.id):
+                if st.fonds == fonds and st.org_code:
+                    return st.org_code
+        return None
+
     def draft_disposal(self, ds: Dataset | None, as_of: dt.date, by: str | None) -> list[str]:
         from .disposal import render_list
 
@@ -620,8 +648,7 @@ class Archive:
             # file the final 清册 as a permanent record
             series = self.policy.get("disposal")
             year, fonds = as_of.year, lst["fonds"]
-            org = entries[0]["org_code"] if len({e["org_code"] for e in entries}) == 1 else \
-                act.db.execute("SELECT org_code FROM items WHERE fonds = ? ORDER BY id LIMIT 1", (fonds,)).fetchone()[0]
+            org = self._fonds_org(ds, fonds) or entries[0]["org_code"]
             row = act.db.execute("SELECT last_seq FROM series WHERE fonds=? AND klass=? AND year=? AND retention=? "
                                  "AND org_code=?", (fonds, series.klass, year, series.retention, org)).fetchone()
             seq = (row[0] if row else 0) + 1

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..records.model import Person
 from .policy import Series
+
+if TYPE_CHECKING:
+    from ..records.model import Person
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
-from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas as rl_canvas
-
 from ..documents.layout import L, Layout, Loop, Para, Row, Spacer, Table, Title, V
-from ..render.fonts import split_runs
-from ..render.pdf import render_pdf
+
+MM = 72 / 25.4  # points per millimetre
+
+
+def render_pdf(layout, view: dict, context: str) -> bytes:
+    from ..render.pdf import render_pdf as render  # reportlab is loaded only when drawing
+
+    return render(layout, view, context)
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Stamp:
 
 
 def page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
@@ -84,7 +88,8 @@ _COVER = Layout([
     Title("{{ title }}", size=24, space_after=2),
     Para("{{ subtitle }}", align="center", role="title", size=16, space_after=40),
     Table([52, 78], [
-        Loop("f", "fields", Row([V("f.label", align="right", role="heading"), V("f.value", align="left")], 13)),
+        Loop("f", "fields", Row([V("f.label", align="right", role="heading"), V("f.value", align="left")], 13),
+             min_rows=1),
     ], size=15, border=False),
     Spacer(60),
     Para("{{ unit }}", align="center", role="heading", size=18, space_after=6),
@@ -122,6 +127,8 @@ def fallback_cover_pdf(title: str, subtitle: str, fields: list[tuple[str, str]],
 def _text(c, x: float, y: float, text: str, size: float, centre: bool = True) -> None:
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
+    from ..render.fonts import split_runs
+
     runs = split_runs(text, "table", "归档章")
     width = sum(stringWidth(t, f, size) for f, t in runs)
     cx = x - width / 2 if centre else x
@@ -133,6 +140,9 @@ def _text(c, x: float, y: float, text: str, size: float, centre: bool = True) ->
 
 def stamp_overlay(width: float, height: float, s: Stamp) -> bytes:
     """One page of the given size with the 归档章 at the top right (red, 2 x 3 cells)."""
+    from reportlab.pdfgen import canvas as rl_canvas
+
+    mm = MM
     buf = io.BytesIO()
     c = rl_canvas.Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
     cw, ch = 20 * mm, 10 * mm
@@ -161,6 +171,8 @@ def stamp_overlay(width: float, height: float, s: Stamp) -> bytes:
 def assemble(title: str, cover: bytes, toc: bytes, docs: list[Doc], backnote: bytes,
              stamp: Stamp | None) -> bytes:
     """The volume PDF; ``stamp.pages`` is ignored and replaced by the real page count."""
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter()
     outline: list[tuple[str, int]] = []
     parts = [("封面", cover), ("卷内文件目录", toc)] + [(d.title, d.pdf) for d in docs] + [("卷内备考表", backnote)]
@@ -174,7 +186,7 @@ def assemble(title: str, cover: bytes, toc: bytes, docs: list[Doc], backnote: by
         overlay = PdfReader(io.BytesIO(stamp_overlay(w, h, Stamp(**{**stamp.__dict__, "pages": total})))).pages[0]
         first.merge_page(overlay)
     for name, index in outline:
-        writer.add_outline_item(name, index)
+        writer.add_outline_item(title=name, page_number=index)
     writer.add_metadata({"/Title": title, "/Producer": "docgen", "/Creator": "docgen archive"})
     buf = io.BytesIO()
     writer.write(buf)
