@@ -121,5 +121,11 @@ def _normalise(data: bytes) -> bytes:
         for name in src.namelist():
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, src.read(name))
+            body = src.read(name)
+            if name == "docProps/core.xml":  # openpyxl stamps the save time into dcterms:modified
+                body = _MODIFIED.sub(rb"\g<1>2020-01-01T00:00:00Z\g<2>", body)
+            dst.writestr(info, body)
     return out.getvalue()
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
