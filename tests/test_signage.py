@@ -375,3 +375,48 @@ def test_unknown_station_and_bad_date(tmp_path: Path):
     assert done.returncode != 0 and "没有编号为 nope 的站点" in done.stderr and "Traceback" not in done.stderr
     done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"), "--date", "30.11.2026")
     assert done.returncode != 0 and "日期" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_licensed_font_in_fonts_dir_is_used(tmp_path: Path):
+    """A font named 方正粗宋简体 dropped into the fonts folder serves the plate (no substitute
+    warning); a character it lacks is set in the substitute and named on the proof."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from docgen.render.fonts import cache_dir, role_font
+
+    noto = role_font("plate").fallback or role_font("plate").face
+    font = TTFont(noto.path, fontNumber=noto.index)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    sub = subset.Subsetter(options)
+    sub.populate(text="玄武区园新村街道后续照管服务站")  # 梅 left out
+    sub.subset(font)
+    names = font["name"]
+    names.names = [r for r in names.names if r.nameID not in (1, 4, 16, 17)]
+    for nid, text in ((1, "方正粗宋简体"), (4, "方正粗宋简体"), (16, "方正粗宋简体")):
+        names.setName(text, nid, 3, 1, 0x804)
+        names.setName("FZCuSong-B09S", nid, 3, 1, 0x409)
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    font.save(fonts / "FZCuSong.otf")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # spare the child process a rescan of the system fonts and the conversion of the proof fonts
+    index = cache_dir() / "font-index.json"
+    if index.exists():
+        shutil.copy(index, cache / "font-index.json")
+    if (cache_dir() / "fonts").is_dir():
+        (cache / "fonts").symlink_to(cache_dir() / "fonts")
+    ws = _copy_ws(tmp_path / "ws")
+    out = tmp_path / "out"
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj-xw-my", "--date", DATE,
+                   env={"DOCGEN_FONTS_DIR": str(fonts), "DOCGEN_CACHE_DIR": str(cache)})
+    assert done.returncode == 0, done.stderr
+    entry = _entry(out, "B3", "nj-xw-my")
+    assert entry["substitute_font"] is False and entry["font"].startswith("FZCuSong-B09S")
+    assert entry["fallback_chars"] == "梅" and "梅" in done.stderr
+    text = pdf_text(out / entry["files"]["proof_pdf"])
+    assert "FZCuSong.otf" in text and "替代字体" not in text and "补字！" in text
+    fills = _filled_paths(_operations(out / entry["files"]["pdf"]))
+    assert len(fills) == len("玄武区梅园新村街道后续照管服务站")

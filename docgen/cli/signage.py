@@ -46,8 +46,13 @@ def signage(ws: Workspace, stations: tuple[str, ...], vertical: bool, out: Path 
     out_dir = out or ws.output
     entries = make_signs(ds, out_dir, stations, vertical=vertical, date=when, ws=ws,
                          progress=lambda line: echo(f"  {line}"))
-    substitutes = sorted({e["font"] for e in entries if e["substitute_font"]})
+    substitutes = sorted({(e["font_requested"], e["font"]) for e in entries if e["substitute_font"]})
     echo(f"已生成 {len(entries)} 块标牌（每块含生产 PDF、SVG、校样 PDF 和 PNG），在 {out_dir}。")
+    for e in entries:
+        if e["fallback_chars"]:
+            echo(f"注意：{e['form']} {e['unit']} 中“{e['fallback_chars']}”在标准字体中没有，改用替代字体补字（见校样）。",
+                 err=True)
     if substitutes:
-        echo(f"注意：使用了替代字体 {'、'.join(substitutes)}（方正字体未安装）。需要标准字体时，"
-             "请把已获授权的方正粗宋简体、方正大黑简体放入 fonts/ 目录后重新生成。", err=True)
+        used = "；".join(f"{want}未安装，改用 {got}" for want, got in substitutes)
+        echo(f"注意：使用了替代字体（{used}）。校样上已标明。需要标准字体时，请把已获授权的字体文件放入 "
+             "fonts/ 目录后重新生成。", err=True)

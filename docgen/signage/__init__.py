@@ -138,5 +138,6 @@ def _entry(layout: SignLayout, name: str, key: str, files: dict, hashes: dict, f
     return {"form": layout.form, "name": name, "key": key, "unit": layout.station_id, "files": files,
             "sha256": hashes, "pages": 1, "text": layout.name, "lines": layout.lines,
             "size_mm": [layout.width, layout.height], "vertical": layout.vertical,
-            "font_size_pt": round(layout.size_pt, 2), "font": font.role.face.label,
-            "substitute_font": font.role.substitute}
+            "font_size_pt": round(layout.size_pt, 2), "font_requested": font.role.requested,
+            "font": font.role.face.label,
+            "substitute_font": font.role.substitute, "fallback_chars": "".join(layout.fallback_chars)}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from xml.sax.saxutils import quoteattr
 
 from .layout import SignLayout
 from .outline import union
@@ -195,7 +196,7 @@ def plate_svg(layout: SignLayout, spec: PlateSpec) -> bytes:
     lines.append(f'<g id="text" fill="#000000" fill-rule="nonzero" data-cmyk="0,0,0,100">')
     for g in layout.glyphs:
         if g.contours:
-            lines.append(f'<path data-char="{g.char}" d="{_svg_path(g.contours, layout.height)}"/>')
+            lines.append(f'<path data-char={quoteattr(g.char)} d="{_svg_path(g.contours, layout.height)}"/>')
     lines.append("</g>")
     stroke = num(spec.cut_width_pt * 25.4 / 72)
     lines.append(f'<rect id="{spec.cut_name}" x="0" y="0" width="{num(layout.width)}" height="{num(layout.height)}" '

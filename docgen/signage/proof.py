@@ -158,7 +158,10 @@ def _font_rows(layout: SignLayout, font, requested: str) -> tuple[list, CJKParag
     rows = [["字体（标准要求）", requested], ["字体（实际使用）", used]]
     if layout.fallback_chars:
         fb = font.fallback.face.label if font.fallback else ""
-        rows.append(["补字", f"“{''.join(layout.fallback_chars)}”在标准字体中没有，改用 {fb}"])
+        chars = "".join(layout.fallback_chars)
+        rows.append(["补字", f"“{chars}”在标准字体中没有，改用 {fb}"])
+        warning = _p(f"注意：补字！“{chars}”在{rf.face.label}中没有，改用 {fb} 补字，字形与其余文字不同。"
+                     "请与制作单位核对，或换用含有此字的标准字体文件。", "heading", 10.5, colors.HexColor("#c00000"))
     return rows, warning
 
 
