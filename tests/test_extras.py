@@ -389,3 +389,12 @@ def test_long_address_shrinks_to_fit_the_card():
     with pytest.raises(Exception) as exc:
         render_sheet([{**card, "address": card["address"] * 6}])
     assert "联系卡内容太长" in str(exc.value)
+
+
+def test_x4_medical_release_is_not_held_to_ten_days(built, ds):
+    medical = [pid for pid, p in ds.persons.items()
+               if any(e.kind == "所外就医" for e in p.events) and any(e.kind == "报到" for e in p.events)]
+    assert medical
+    for d in entries(built, "X4"):
+        if d["person"] in medical:
+            assert "按期报到所外就医,不适用" in pdf_text(built / "output" / d["files"]["pdf"])

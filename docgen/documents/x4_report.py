@@ -7,13 +7,14 @@ from the first 报到 event; the care period (照管期限) runs from that day (
 
 The report deadline is 十日内 from release (agreement E, clause 2), counted as the law
 counts periods in days: the day of release is not counted (民法典 第二百零一条), so
-the last day is release + 10 days.
+the last day is release + 10 days (as ``model.lifecycle`` reads it). A person released
+for medical treatment (所外就医) is not held to the ten days.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from ..model.lifecycle import REPORT_DAYS
+from ..model.lifecycle import REPORT_DAYS, timeline
 from ..records.load import Dataset
 from .base import Form, Period, Target, cn_date, person_label, s, safe_name
 from ._extras import DATE_BLANK, designed_footer, events_of, gap, person_basics, text_cell
@@ -43,9 +44,13 @@ def report_view(ds: Dataset, p) -> dict:
     v = person_basics(ds, p)
     first = events_of(p, "报到")[0]
     deadline = report_deadline(p.detention.release)
+    if timeline(p).entry_kind == "所外就医":  # under treatment the ten days do not apply
+        on_time, deadline_text = "所外就医，不适用", "不适用（所外就医）"
+    else:
+        on_time = "是" if first.date <= deadline else f"否（逾期{(first.date - deadline).days}日）"
+        deadline_text = cn_date(deadline)
     v.update({
-        "report": cn_date(first.date), "deadline": cn_date(deadline),
-        "on_time": "是" if first.date <= deadline else f"否（逾期{(first.date - deadline).days}日）",
+        "report": cn_date(first.date), "deadline": deadline_text, "on_time": on_time,
         "thoughts": s(first.thoughts_state or first.thoughts), "talk_date": cn_date(first.date),
         "notes": s(first.notes),
     })
