@@ -369,12 +369,18 @@ def test_output_is_deterministic(signs: Path, tmp_path: Path):
             assert (out / again["files"][kind]).read_bytes() == (signs / first["files"][kind]).read_bytes(), kind
 
 
-def test_unknown_station_and_bad_date(tmp_path: Path):
+def test_bad_input_gives_chinese_messages(tmp_path: Path):
     ws = _copy_ws(tmp_path / "ws")
     done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"), "--station", "nope")
     assert done.returncode != 0 and "没有编号为 nope 的站点" in done.stderr and "Traceback" not in done.stderr
     done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"), "--date", "30.11.2026")
     assert done.returncode != 0 and "日期" in done.stderr and "Traceback" not in done.stderr
+    cfg = ws / "docgen.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("insert_height_mm = 120", 'insert_height_mm = "高"'),
+                   encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"))
+    assert done.returncode != 0 and "insert_height_mm" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_licensed_font_in_fonts_dir_is_used(tmp_path: Path):
