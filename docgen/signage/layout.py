@@ -15,6 +15,7 @@ lines is centred on the sign.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..errors import DocgenError
@@ -194,15 +195,15 @@ def _too_large_message(station: Station, spec: PlateSpec, vertical: bool, tried:
                  f"边距后只有 {_fmt(avail_along)} mm，超出 {_fmt(over)} mm（每{what_line}最多 {per_line} 字）。")
         need_margin = (along - extents[worst]) / 2
         if need_margin >= 0:
-            fixes.append(f"在 signage/specs.toml 的 [plate] 中把边距 margin 减小到 {need_margin:.0f} mm 以下")
+            fixes.append(f"在 signage/specs.toml 的 [plate] 中把边距 margin 减小到 {math.floor(need_margin)} mm 以下")
         fixes.append(f"与制作单位商定加大牌面，在 signage/specs.toml 的 [plate] 中把 "
-                     f"{'vertical_' if vertical else ''}{dim_along} 改为至少 {extents[worst] + 2 * spec.margin:.0f} mm")
+                     f"{'vertical_' if vertical else ''}{dim_along} 改为至少 {math.ceil(extents[worst] + 2 * spec.margin)} mm")
     else:
         over = block - avail_across
         head += (f"排成 {len(lines)} {what_line}共{what_across} {_fmt(block)} mm，而{what_across} {across:g} mm 的牌面"
                  f"{sides_across}各留 {spec.margin:g} mm 边距后只有 {_fmt(avail_across)} mm，超出 {_fmt(over)} mm。")
         fixes.append(f"与制作单位商定加大牌面，在 signage/specs.toml 的 [plate] 中把 "
-                     f"{'vertical_' if vertical else ''}{dim_across} 改为至少 {block + 2 * spec.margin:.0f} mm")
+                     f"{'vertical_' if vertical else ''}{dim_across} 改为至少 {math.ceil(block + 2 * spec.margin)} mm")
     if not vertical:
         other = spec.vertical_height - 2 * spec.margin
         if max(_line_em(font, line, spec.tracking_em, True, "") * em for line in lines) <= other:
