@@ -30,7 +30,7 @@ _LAYOUT = Layout([
     Para("全宗号：{{ fonds }}　　全宗名称：{{ fonds_name }}　　清册编号：{{ number }}　　"
          "编制日期：{{ drafted }}", role="table", size=10.5, space_after=0.5),
     Para("{{ dh_text }}", role="table", size=10.5, space_after=1.5),
-    Table([9, 86, 13, 60, 19, 19, 11, 58], [
+    Table([9, 78, 12, 58, 23, 23, 10, 58], [
         Row([L("序号"), L("题　名"), L("年度"), L("档　号"), L("应保管期限"), L("已保管期限"), L("页数"), L("备　注")],
             10, header=True),
         Loop("r", "rows", Row([V("r.n", align="center"), V("r.title"), V("r.year", align="center"),

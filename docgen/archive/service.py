@@ -234,9 +234,10 @@ class Archive:
                         continue
                     if per is None and t.period and not t.period.startswith(str(year)):
                         continue
-                    label = str(per) if per else (t.period or "")
+                    shown = t.period if t.period and (per is None or t.period != per.key) else None
+                    label = str(Period.parse(shown)) if shown else (str(per) if per else "")
                     doc = self._render(form, t, f"{form.name}（{label}）" if label else form.name,
-                                       per.key if per else (t.period or ""), notes)
+                                       shown or (per.key if per else ""), notes)
                     if doc:
                         docs.append(doc)
         return docs, notes
@@ -360,6 +361,8 @@ class Archive:
 
         # the file is opened in the year of the report (报到), or of the release (as cover U prints it)
         opened = report_date(person) or person.detention.release
+        if opened > as_of:  # not released yet: the file is opened now
+            opened = as_of
         year = existing[0] if existing else opened.year
         fallback = ("后续照管（戒毒典型培育）对象个人档案", "",
                     [("照管（培育）对象", person.name), ("培育人", mentor)], unit_name, f"{year}年")
@@ -426,7 +429,7 @@ class Archive:
                 docs, notes = [], []
                 for n in group:
                     rel = n.get("pdf")
-                    path = Path(self.ws.output) / str(rel or "")
+                    path = Path(n.get("out_dir") or self.ws.output) / str(rel or "")
                     if not rel or not path.is_file():
                         raise DocgenError(f"通知书 {n.get('number')} 的 PDF 不见了（{path}）；请先重新生成通知书")
                     data = path.read_bytes()
