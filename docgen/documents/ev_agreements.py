@@ -30,8 +30,14 @@ def _date(prefix: str) -> str:
 
 
 def _signature_table(rows: list[list[str]]) -> Table:
-    return Table([58, 42], [Row([_sig(a), _sig(b)], 10.5) for a, b in rows], size=GOV_BODY_PT, border=False,
-                 role="body")
+    """Borderless two-column signature block kept on one page; a one-item row spans both columns."""
+    out = []
+    for row in rows:
+        cells = [_sig(t) for t in row]
+        if len(cells) == 1:
+            cells[0].colspan = 2
+        out.append(Row(cells, 8))
+    return Table([55, 45], out, size=GOV_BODY_PT, border=False, role="body", keep=True)
 
 
 # --------------------------------------------------------------------------- E
@@ -107,7 +113,7 @@ class CareAgreement(Form):
         blocks = [
             Title("后续照管服务协议书", size=GOV_TITLE_PT, space_after=6),
             _body(E_PREAMBLE), _body(E_ART1), _body(E_ART2), _body(E_ART3), _body(E_ART4),
-            Spacer(8),
+            Spacer(4),
             _signature_table([
                 ["甲方单位：{{ e.party }}", "乙方(签名)："],
                 ["甲方代表(签名)：{{ e.representative }}", "联系方式：{{ e.person_phone }}"],
@@ -161,9 +167,9 @@ class CultivationAgreement(Form):
         blocks = [Title("戒毒典型培育协议书", size=GOV_TITLE_PT, space_after=6), _body(V_PREAMBLE)]
         blocks += [_body(t) for t in V_ARTICLES]
         blocks += [
-            Spacer(8),
+            Spacer(4),
             _signature_table([
-                ["甲方单位：{{ v.party }}", ""],
+                ["甲方单位：{{ v.party }}"],
                 ["培养责任人(签名)：{{ v.mentor }}", "乙方(签名)："],
                 ["　(印章)", ""],
                 ["　　" + _date("v.sign"), _date("v.sign")],

@@ -67,6 +67,7 @@ class Table:
     size: float = 10.5  # pt
     border: bool = True
     role: str = "table"
+    keep: bool = False  # never split across pages (e.g. a signature block)
 
     @property
     def columns(self) -> int:

@@ -133,6 +133,13 @@ def _add_table(doc, table: Table, frame_width_mm: float) -> None:
             spanning = _add_rows(t, seg, ncols, widths, table)
     for i, col in enumerate(t.columns):
         col.width = widths[i]
+    if table.keep:  # rows stay whole and on the page of the next row
+        for i, row in enumerate(t.rows):
+            _no_split(row)
+            if i < len(t.rows) - 1:
+                for cell in row.cells:
+                    for para in cell.paragraphs:
+                        para.paragraph_format.keep_with_next = True
     # fixed layout so Word and LibreOffice keep the column widths of the form
     tblpr = t._tbl.tblPr
     layout = OxmlElement("w:tblLayout")

@@ -19,8 +19,9 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import Flowable, PageBreak as RLPageBreak, Paragraph, SimpleDocTemplate
+from reportlab.platypus import Flowable, KeepTogether, PageBreak as RLPageBreak, Paragraph, SimpleDocTemplate
 from reportlab.platypus import Spacer as RLSpacer, Table as RLTable, TableStyle
+from reportlab.platypus.paragraph import FragLine
 
 from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill
 from .fonts import rl_font, split_runs
@@ -69,7 +70,8 @@ class CJKParagraph(Paragraph):
 
     def breakLinesCJK(self, maxWidths):
         bl = getattr(self, "blPara", None)
-        if getattr(self, "_splitpara", 0) and bl is not None and getattr(bl, "kind", 0) == 1:
+        if (getattr(self, "_splitpara", 0) and bl is not None and getattr(bl, "kind", 0) == 1
+                and bl.lines and isinstance(bl.lines[0], FragLine)):
             return bl
         return super().breakLinesCJK(maxWidths)
 
@@ -233,8 +235,12 @@ def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
     pagesize = landscape(A4) if layout.landscape else A4
     top, right, bottom, left = (m * mm for m in layout.margins)
     buf = io.BytesIO()
+    # reportlab frames pad their content by 6 pt: widen the frame by as much, so that text
+    # starts and ends exactly at the layout's margins (GB/T 9704 type area for agreements)
+    pad = 6.0
     doc = SimpleDocTemplate(
-        buf, pagesize=pagesize, topMargin=top, rightMargin=right, bottomMargin=bottom, leftMargin=left,
+        buf, pagesize=pagesize, topMargin=top - pad, rightMargin=right - pad, bottomMargin=bottom - pad,
+        leftMargin=left - pad,
         title=layout.doc_title or "docgen", author="docgen", subject="后续照管工作规范 表单",
         creator="docgen", producer="docgen", invariant=1, pageCompression=1)
     frame_width = pagesize[0] - left - right
@@ -249,7 +255,8 @@ def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
             if block.space_after:
                 story.append(RLSpacer(1, block.space_after * mm))
         elif isinstance(block, Table):
-            story.append(_table(block, ctx, frame_width, context))
+            t = _table(block, ctx, frame_width, context)
+            story.append(KeepTogether([t]) if block.keep else t)
         elif isinstance(block, Spacer):
             story.append(RLSpacer(1, block.height * mm))
         elif isinstance(block, PageBreak):
