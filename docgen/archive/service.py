@@ -44,6 +44,13 @@ def make_dh(fonds: str, klass: str, year: int, retention: str, org: str, seq: in
     return f"{fonds}-{klass}·{year}-{retention}-{org}-{seq:04d}"
 
 
+def _why(exc: Exception) -> str:
+    from ..records.idcard import mask_ids_in_text
+
+    text = exc.message if isinstance(exc, DocgenError) else f"内部错误 {type(exc).__name__}: {exc}"
+    return mask_ids_in_text(text)
+
+
 def rule_text(series: Series) -> str:
     start = {"closure": "自结案之日（" + "、".join(series.events) + "）起算",
              "cultivation_end": "自典型培育期结束之日起算", "year_end": "自所属年度终了起算",
@@ -150,17 +157,19 @@ class Archive:
         if key not in self._targets:
             try:
                 self._targets[key] = list(form.targets(ds, period))
-            except DocgenError as exc:
+            except Exception as exc:  # one faulty form must not stop the filing; the 备考表 says what is missing
+                why = _why(exc)
                 notes.append(f"表单 {form.code}（{form.name}）{'（' + str(period) + '）' if period else ''}"
-                             f"未能生成：{exc.message}")
+                             f"未能生成：{why}")
                 self._targets[key] = []
         return self._targets[key]
 
     def _render(self, form: Form, t: Target, title: str, date: str, notes: list[str]) -> Doc | None:
         try:
             pdf = form.render_pdf(t.view, t.context)
-        except DocgenError as exc:
-            notes.append(f"{title} 未能生成：{exc.message}")
+        except Exception as exc:
+            why = _why(exc)
+            notes.append(f"{title} 未能生成：{why}")
             return None
         return Doc(form.code, title, date, pdf, page_count(pdf))
 
@@ -175,7 +184,7 @@ class Archive:
                     if pick(t):
                         try:
                             return form.render_pdf(t.view, t.context)
-                        except DocgenError:
+                        except Exception:  # the plain cover below still names the volume
                             break
         return fallback_cover_pdf(*fallback)
 
