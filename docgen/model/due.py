@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from ..documents.base import Period
+from .period import Period
 from ..records.load import Dataset
 from .care import add_months
 from .freeze import store_for

@@ -46,7 +46,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..documents.base import Period
+from .period import Period
 from ..errors import DocgenError
 from ..records.load import Dataset
 from ..records.model import (EMPLOYMENT_KINDS, HELP_KINDS, UNEMPLOYMENT_REASONS, VISIT_GROUPS, Person,
