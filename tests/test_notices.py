@@ -184,6 +184,10 @@ def test_counts_agree_with_roster_and_records(issued: Path):
 
     if "E" in all_forms():  # the agreements of those who signed
         assert rest.count("后续照管服务协议书") >= m
+    if "X1" in all_forms():  # each person's contact card, ten to a sheet, after the enclosed forms
+        cards = "".join(t for t in texts[2:] if "持卡人" in t)
+        for p in expected:
+            assert f"持卡人:{p['name']}" in cards
 
 
 def test_k_lists_the_cultivated_people_only(issued: Path):

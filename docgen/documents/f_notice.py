@@ -206,6 +206,20 @@ def enclosure_views(ds: Dataset, code: str, person_ids: list[str]) -> list[tuple
     return [(form, t.view, t.context) for pid in person_ids for t in by_person.get(pid, [])]
 
 
+def card_enclosures(ds: Dataset, people: list) -> list[tuple]:
+    """Each person's contact card (X1: their own 服务站 and officer), ten to an A4 sheet."""
+    from .registry import all_forms
+
+    form = all_forms().get("X1")
+    if form is None or not people:
+        return []
+    from .x1_card import COLS, ROWS, person_card_view, sheet_view
+
+    per = COLS * ROWS
+    return [(form, sheet_view([person_card_view(ds, p) for p in people[i:i + per]]), f"联系卡（第{i // per + 1}页）")
+            for i in range(0, len(people), per)]
+
+
 # --------------------------------------------------------------------------- drawing
 
 PAGE = landscape(A4)
@@ -402,7 +416,8 @@ class NoticeF(NoticeForm):
 
     def enclosures(self, ds: Dataset, people: list) -> list:
         signed = [p.id for p in people if p.agreement]
-        return enclosure_views(ds, "E", signed) + enclosure_views(ds, "D", [p.id for p in people])
+        return (enclosure_views(ds, "E", signed) + enclosure_views(ds, "D", [p.id for p in people])
+                + card_enclosures(ds, people))
 
     def selects(self, p, institution_id: str) -> bool:
         return True
