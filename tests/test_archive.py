@@ -567,3 +567,69 @@ def test_notice_volume_per_institution_and_month(ws, tmp_path, monkeypatch):
         arc.file_notices(ds, "dh", "2026-09", "周文静", "", dt.date(2026, 11, 30))
     assert "没有" in str(exc.value)
     arc.close()
+
+
+# ----------------------------------------------------------------------------- with the real forms and register
+
+
+def test_annual_volume_with_the_work_log_form(ws, tmp_path):
+    """The CLI files an annual volume from the registry's real ledgers (here the work log T only)."""
+    from docgen.documents.registry import all_forms
+
+    if "T" not in all_forms() or not all_forms()["T"].periodic:
+        pytest.skip("form T (工作日志) is not available")
+    from docgen.archive.policy import DEFAULT_POLICY
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(DEFAULT_POLICY.read_text(encoding="utf-8").replace(
+        'contents = ["O", "P", "Q", "R", "S", "T"]', 'contents = ["T"]'), encoding="utf-8")
+    r = docgen(ws, "archive", "file", "--annual", "nj-xw-my", "--year", "2026", "--as-of", "2026-02-28",
+               "--policy", str(policy), "--by", "刘芳")
+    item = by_subject(ws)["nj-xw-my"]
+    assert DH.match(item["dh"])["klass"] == "GZ" and item["period"] == "2026"
+    reader = PdfReader(str(ws / "archive" / item["path"]))
+    name = all_forms()["T"].name
+    assert [o.title for o in reader.outline][2:-1] == [f"{name}（2026年1月）", f"{name}（2026年2月）"]
+    assert "后续照管工作档案" in first_page_text(ws / "archive" / item["path"])
+    assert item["dh"] in r.stdout
+
+
+def test_notice_volume_from_the_notice_register(ws):
+    """Notices issued with ``docgen notice issue`` are bound by sending institution and month."""
+    try:
+        from docgen.registry.notices import list_notices  # noqa: F401
+    except ImportError:
+        pytest.skip("the notice register is not available")
+    # the four test persons leave 东湖 in 2025-06: the notice goes out in 2025-05
+    r = run_cli("notice", "issue", "--kind", "F", "--institution", "dh", "--station", "nj", "--month", "2025-05",
+                "--date", "2025-05-10", "--format", "pdf", "--workspace", str(ws))
+    if r.returncode != 0:
+        pytest.skip(f"notice issue failed: {r.stderr}")
+    number = re.search(r"东湖戒\[2025\]\d+号", r.stdout)[0]
+    r = docgen(ws, "archive", "file", "--notices", "dh", "--month", "2025-05", "--by", "周文静", "--as-of", "2025-06-30")
+    item = [i for i in items(ws) if i["kind"] == "notices"][0]
+    m = DH.match(item["dh"])
+    assert (m["klass"], m["year"], m["org"]) == ("TZ", "2025", "NJZDZ")
+    assert item["due_date"] == "2028-12-31"
+    titles = [o.title for o in PdfReader(str(ws / "archive" / item["path"])).outline][2:-1]
+    assert titles[0] == f"预解戒人员信息对接通知书 {number}"
+    r = docgen(ws, "archive", "file", "--notices", "dh", "--month", "2025-04", ok=False)
+    assert r.returncode == 1 and "没有" in r.stderr
+
+
+def test_concurrent_filing_keeps_numbers_unique(ws):
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-m", "docgen", "archive", "file", "--person", a, "--person", b,
+                               "--as-of", "2026-11-30", "--workspace", str(ws)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for a, b in (("T001", "T002"), ("T003", "T004"))]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    seqs = sorted(int(DH.match(i["dh"])["seq"]) for i in items(ws) if DH.match(i["dh"])["year"] == "2025")
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 4
+    log = [json.loads(l) for l in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [e["seq"] for e in log] == [1, 2, 3, 4]
+    assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
