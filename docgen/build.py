@@ -4,30 +4,58 @@ Every output is written atomically; ``manifest.json`` lists each document (form,
 unit, period, files relative to OUT_DIR, SHA-256) and the errors of the run. Entries of
 forms not built in this run are kept while their files exist, so partial builds (one
 form, one period) add to the manifest instead of replacing it.
+
+Incremental builds: every target gets a fingerprint (form code, docgen version, the code
+of the form and the renderers, the DOCX template, the font configuration, the wanted
+formats and the view, i.e. exactly what is rendered). ``OUT_DIR/.docgen-state.json``
+keeps, per document, its fingerprint, the record files it was made from and the size and
+modification time of its files. A target whose fingerprint and files did not change is
+not rendered again (``force=True`` renders everything).
+
+A record file that does not load (``Dataset.bad_files``) holds the documents made from it:
+their previous outputs and manifest entries stay as they were until the file is fixed.
+
+Rendering runs in worker processes (``ProcessPoolExecutor``) when there is enough work;
+the fonts are loaded once per worker. A build stopped by SIGINT/SIGTERM stops its workers,
+which remove their temporary files; what was finished is recorded in the manifest.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import signal
+import sys
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
 from . import __version__
 from .documents.base import Form, Period, Target, check_record_chars
 from .errors import DocgenError
-from .fsutil import atomic_write, private_dir
+from .fsutil import atomic_write, clean_partials, private_dir
 from .records.load import Dataset
 from .render.fonts import MissingGlyph
 
 MANIFEST = "manifest.json"
+STATE = ".docgen-state.json"
+STATE_VERSION = 1
+ALL_DEPS = "*"  # a target that names no record files depends on all of them
 
 
 @dataclass
 class BuildResult:
     documents: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
-    skipped: int = 0
+    skipped: int = 0  # up to date, not rendered again
+    rendered: int = 0  # rendered in this run
+    held: int = 0  # kept as they were because a record file they depend on is broken
+    pages: int = 0  # pages of the PDFs rendered in this run
+    bytes_pdf: int = 0  # size of the PDFs rendered in this run
+    changed: list[str] = field(default_factory=list)  # files (relative to OUT_DIR) written in this run
 
     @property
     def ok(self) -> bool:
@@ -36,6 +64,9 @@ class BuildResult:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- manifest and state
 
 
 def load_manifest(out_dir: Path) -> dict:
@@ -55,6 +86,115 @@ def write_manifest(out_dir: Path, documents: list[dict], errors: list[dict]) -> 
     docs = sorted(documents, key=lambda d: (d["form"], d.get("key", ""), d.get("period") or ""))
     data = {"generator": f"docgen {__version__}", "documents": docs, "errors": errors}
     atomic_write(out_dir / MANIFEST, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+def ident(form: str, key: str, period: str | None) -> str:
+    return f"{form}|{key}|{period or ''}"
+
+
+def entry_ident(entry: dict) -> str:
+    return ident(entry.get("form") or "", entry.get("key") or "", entry.get("period"))
+
+
+def load_state(out_dir: Path) -> dict[str, dict]:
+    """Per document: ``fp`` fingerprint, ``deps`` record files (or "*"), ``stat`` of its files."""
+    try:
+        data = json.loads((out_dir / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        return {}
+    docs = data.get("documents")
+    return docs if isinstance(docs, dict) else {}
+
+
+def write_state(out_dir: Path, state: dict[str, dict]) -> None:
+    data = {"version": STATE_VERSION, "generator": f"docgen {__version__}", "documents": state}
+    atomic_write(out_dir / STATE, json.dumps(data, ensure_ascii=False, sort_keys=True,
+                                             separators=(",", ":")).encode("utf-8"))
+
+
+def file_stats(out_dir: Path, files: dict[str, str]) -> dict[str, list[int]] | None:
+    """``{rel: [size, mtime_ns]}`` of a document's files; None when one is missing."""
+    stats = {}
+    for rel in files.values():
+        try:
+            st = (out_dir / rel).stat()
+        except OSError:
+            return None
+        stats[rel] = [st.st_size, st.st_mtime_ns]
+    return stats
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def _file_hash(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "-"
+    return _file_hash_cached(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=512)
+def _file_hash_cached(path: str, size: int, mtime_ns: int) -> str:
+    try:
+        return sha256(Path(path).read_bytes())
+    except OSError:
+        return "-"
+
+
+_RENDER_MODULES = ("documents/base.py", "documents/layout.py", "render/pdf.py", "render/docx.py",
+                   "render/xlsx.py", "render/fonts.py", "build.py")
+
+
+def code_fingerprint(form: Form) -> str:
+    """Hash of the code that turns a view into files: the form's module and the renderers."""
+    import inspect
+
+    pkg = Path(__file__).resolve().parent
+    parts = [__version__]
+    try:
+        parts.append(_file_hash(Path(inspect.getfile(type(form)))))
+    except (TypeError, OSError):
+        parts.append(type(form).__qualname__)
+    parts.extend(_file_hash(pkg / rel) for rel in _RENDER_MODULES)
+    return sha256("|".join(parts).encode())
+
+
+def fonts_fingerprint() -> str:
+    """The font configuration: roles.toml and the face each role resolves to."""
+    from .render.fonts import role_font, role_table, roles_file
+
+    parts = [_file_hash(roles_file())]
+    try:
+        for role in role_table():
+            rf = role_font(role)
+            parts.append(f"{role}:{rf.face.key}:{rf.fallback.key if rf.fallback else ''}")
+    except (DocgenError, OSError) as exc:  # the render reports it with a clear message
+        parts.append(f"error:{exc}")
+    return sha256("|".join(parts).encode())
+
+
+def form_fingerprint(form: Form, want: set[str], fonts_fp: str | None = None) -> str:
+    """Everything but the view that decides a form's output bytes."""
+    parts = [form.code, ",".join(sorted(want)), code_fingerprint(form),
+             fonts_fp if fonts_fp is not None else fonts_fingerprint()]
+    if "docx" in want:
+        parts.append(_file_hash(form.template_path))
+    return sha256("\0".join(parts).encode())
+
+
+def fingerprint(form: Form, view: dict, want: set[str], fonts_fp: str | None = None,
+                form_fp: str | None = None) -> str:
+    """What decides a document's bytes: if this does not change, the files do not either."""
+    h = hashlib.sha256((form_fp or form_fingerprint(form, want, fonts_fp)).encode())
+    h.update(json.dumps(view, sort_keys=True, default=str, ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- rendering
 
 
 def render_target(form: Form, target: Target, out_dir: Path, want: set[str]) -> dict:
@@ -83,10 +223,17 @@ def render_target(form: Form, target: Target, out_dir: Path, want: set[str]) -> 
         entry["period"] = target.period
     if "pdf" in outputs:
         entry["pages"] = count_pages(outputs["pdf"])
+        entry["bytes"] = len(outputs["pdf"])
     return entry
 
 
+_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
 def count_pages(pdf: bytes) -> int:
+    n = len(_PAGE.findall(pdf))
+    if n and b"/ObjStm" not in pdf:  # reportlab writes plain page objects
+        return n
     import io
 
     from pypdf import PdfReader
@@ -100,57 +247,382 @@ def error_entry(form: str | None, context: str, message: str, **extra) -> dict:
     return entry
 
 
+@dataclass
+class Job:
+    code: str
+    target: Target
+    fp: str
+    deps: list[str] | str
+    form_fp: str = ""
+
+
+def _render_job(job: Job, out_dir: Path, want: set[str]) -> tuple[str, dict]:
+    """("ok", entry) or ("error", error entry); never raises for a bad record."""
+    from .documents.registry import all_forms
+
+    form = all_forms()[job.code]
+    t = job.target
+    try:
+        return "ok", render_target(form, t, out_dir, want)
+    except DocgenError as exc:  # MissingGlyph is a DocgenError
+        return "error", error_entry(form.code, t.context, exc.message, person=t.person, unit=t.unit)
+    except Exception as exc:  # a bug must not stop the other documents (nor the watch service)
+        return "error", error_entry(form.code, t.context, f"内部错误：{type(exc).__name__}: {exc}",
+                                    person=t.person, unit=t.unit)
+
+
+# ---- stopping (SIGINT/SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The build was asked to stop; what was finished is in the manifest."""
+
+
+_stop_requested = threading.Event()
+_rendering = threading.Event()
+
+
+def request_stop() -> bool:
+    """Ask a running build to stop after the documents in hand (safe from a signal handler).
+
+    Returns False when no rendering is under way (the caller may then stop at once).
+    """
+    _stop_requested.set()
+    return _rendering.is_set()
+
+
+def stop_requested() -> bool:
+    return _stop_requested.is_set()
+
+
+# ---- worker processes
+
+_stopping = False
+
+
+def _worker_stop(signum, frame):  # pragma: no cover - runs in a worker process
+    global _stopping
+    _stopping = True
+    # unwinds through fsutil.atomic_write, which removes its temporary file
+    raise SystemExit(128 + signum)
+
+
+def warm_fonts() -> None:
+    """Load every text font once (in the parent before forking, or in each worker)."""
+    from .render.fonts import _chain, role_table
+
+    for role in role_table():
+        if role in ("plate", "insert"):
+            continue
+        try:
+            _chain(role)
+        except DocgenError:
+            pass  # reported per document when used
+
+
+def _worker_init(warm: bool) -> None:  # pragma: no cover - runs in a worker process
+    signal.signal(signal.SIGTERM, _worker_stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the workers
+    if sys.platform.startswith("linux"):
+        try:  # die with the parent: a killed build leaves no worker writing on
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() == 1:
+            os._exit(1)
+    if warm:
+        warm_fonts()
+
+
+def _render_chunk(jobs: list[Job], out_dir: Path, want: set[str]) -> list[tuple[str, Job, dict]]:
+    out = []
+    for job in jobs:
+        if _stopping:
+            break
+        status, entry = _render_job(job, out_dir, want)
+        out.append((status, job, entry))
+    return out
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Progress:
+    """Build progress: ``start(total)`` once, ``advance(label)`` per finished document."""
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, label: str) -> None:
+        pass
+
+
+class _CallbackProgress(Progress):
+    def __init__(self, fn: Callable[[str], None]):
+        self.fn = fn
+
+    def advance(self, label: str) -> None:
+        self.fn(label)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _target_deps(target: Target) -> list[str] | str:
+    if not target.deps:
+        return ALL_DEPS
+    return sorted({str(p) for p in target.deps})
+
+
+def _depends_on(deps, files: set[str]) -> bool:
+    if not files:
+        return False
+    if deps == ALL_DEPS or deps is None:
+        return True
+    return any(d in files for d in deps)
+
+
+@lru_cache(maxsize=65536)
+def _file_chars(path: str, size: int, mtime_ns: int) -> frozenset:
+    try:
+        return frozenset(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+
+
+def glyph_problems(ds: Dataset) -> dict[str, str]:
+    """Persons with a character no configured font has: {person id: message naming the field}.
+
+    The characters of a person's record files are checked at once; only a person whose
+    files have such a character is walked field by field for the message.
+    """
+    from .render.fonts import missing_chars
+
+    problems: dict[str, str] = {}
+    for pid, person in ds.persons.items():
+        chars: set[str] = set()
+        known = True
+        for f in ds.sources.get(pid, []):
+            try:
+                st = Path(f).stat()
+            except OSError:
+                known = False
+                break
+            chars |= _file_chars(str(f), st.st_size, st.st_mtime_ns)
+        if known and chars:
+            text = "".join(sorted(chars))
+            if not missing_chars(text, "table") and not missing_chars(text, "body"):
+                continue
+        try:
+            check_record_chars(person, ("table", "body"), f"照管对象 {pid}（{person.name}）")
+        except MissingGlyph as exc:
+            problems[pid] = exc.message
+    return problems
+
+
 def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | None,
-          formats: set[str] | None = None, progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Build ``forms`` for the records of ``ds`` into ``out_dir``."""
+          formats: set[str] | None = None, progress: Callable[[str], None] | Progress | None = None, *,
+          force: bool = False, workers: int | None = None, changed: set[str] | None = None) -> BuildResult:
+    """Build ``forms`` for the records of ``ds`` into ``out_dir``.
+
+    Only targets whose fingerprint or files changed are rendered (all with ``force``).
+    ``workers``: rendering processes (default: every core; 1 renders in this process).
+    ``changed``: the record files known to have changed since the last build (the watch
+    service); a target that names its record files, none of them changed, whose files are
+    in place, is then taken as up to date without computing its fingerprint.
+    """
     want = formats or {"pdf", "docx", "xlsx"}
+    out_dir = Path(out_dir)
     private_dir(out_dir)
+    clean_partials(out_dir)  # leftovers of a writer killed before it could clean up
+    prog = progress if isinstance(progress, Progress) else (_CallbackProgress(progress) if progress else Progress())
     result = BuildResult()
     forms = list(forms)
+    bad_files = {str(p) for p in ds.bad_files}
     # record-level errors go to the manifest too
     for d in ds.diagnostics:
         if d.severity == "错误":
             result.errors.append(error_entry(None, d.file, d.message, line=d.line, column=d.column, field=d.field))
     # characters no font has: one error per person, naming the field
-    bad_persons: dict[str, str] = {}
-    for pid, person in ds.persons.items():
-        try:
-            check_record_chars(person, ("table", "body"), f"照管对象 {pid}（{person.name}）")
-        except MissingGlyph as exc:
-            bad_persons[pid] = exc.message
-            result.errors.append(error_entry(None, f"照管对象 {pid}", exc.message, person=pid))
+    bad_persons = glyph_problems(ds)
+    for pid, message in bad_persons.items():
+        result.errors.append(error_entry(None, f"照管对象 {pid}", message, person=pid))
+
+    previous = load_manifest(out_dir)
+    old_manifest = {entry_ident(e): e for e in previous.get("documents", []) if isinstance(e, dict)}
+    old_state = load_state(out_dir)
+    state: dict[str, dict] = dict(old_state)
+    period_key = period.key if period else None
+    fonts_fp = fonts_fingerprint()
+    built_codes: set[str] = set()
+    failed_codes: set[str] = set()
+    current: dict[str, dict] = {}  # ident -> manifest entry of this run (reused or rendered)
+    seen: set[str] = set()
+    dropped: set[str] = set()  # rendered with an error: the old entry no longer stands
+    jobs: list[Job] = []
     for form in forms:
         if form.periodic and period is None:
             continue
         if not form.template_path.exists() and "docx" in want:
-            raise DocgenError(f"缺少表单 {form.code} 的 DOCX 模板 {form.template_path}（请运行 docgen templates 重新生成）")
+            result.errors.append(error_entry(form.code, "", f"缺少表单 {form.code} 的 DOCX 模板 "
+                                             f"{form.template_path}（请运行 docgen templates 重新生成）"))
+            failed_codes.add(form.code)
+            continue
         try:
             targets = list(form.targets(ds, period))
         except DocgenError as exc:
             result.errors.append(error_entry(form.code, "", exc.message))
+            failed_codes.add(form.code)
             continue
+        built_codes.add(form.code)
+        form_fp = form_fingerprint(form, want, fonts_fp)
         for target in targets:
+            iid = ident(form.code, target.key, target.period)
+            seen.add(iid)
             if target.person in bad_persons:
+                dropped.add(iid)
                 continue
-            if progress:
-                progress(f"{form.code} {target.path}")
-            try:
-                result.documents.append(render_target(form, target, out_dir, want))
-            except MissingGlyph as exc:
-                result.errors.append(error_entry(form.code, target.context, exc.message,
-                                                 person=target.person, unit=target.unit))
-            except DocgenError as exc:
-                result.errors.append(error_entry(form.code, target.context, exc.message,
-                                                 person=target.person, unit=target.unit))
-    # merge with entries of other forms / periods that still exist
-    built = {(d["form"], d["key"], d.get("period")) for d in result.documents}
-    codes = {f.code for f in forms}
-    kept = []
-    for old in load_manifest(out_dir).get("documents", []):
-        ident = (old.get("form"), old.get("key"), old.get("period"))
-        if ident in built or (old.get("form") in codes and old.get("period") == (period.key if period else None)):
-            continue
-        if all((out_dir / rel).exists() for rel in old.get("files", {}).values()):
-            kept.append(old)
-    write_manifest(out_dir, kept + result.documents, result.errors)
+            deps = _target_deps(target)
+            old = old_manifest.get(iid)
+            prev = old_state.get(iid)
+            if old is not None and prev is not None and _depends_on(prev.get("deps"), bad_files) \
+                    and file_stats(out_dir, old.get("files", {})) is not None:
+                current[iid] = old  # made from a file that is now broken: keep the last good output
+                result.held += 1
+                continue
+            if not force and changed is not None and deps != ALL_DEPS and prev is not None and old is not None \
+                    and prev.get("deps") == deps and not _depends_on(deps, changed) and prev.get("form") == form_fp \
+                    and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
+                current[iid] = old
+                result.skipped += 1
+                continue
+            fp = fingerprint(form, target.view, want, form_fp=form_fp)
+            if not force and old is not None and prev is not None and prev.get("fp") == fp \
+                    and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
+                current[iid] = old
+                state[iid] = {**prev, "deps": deps, "form": form_fp}
+                result.skipped += 1
+                continue
+            jobs.append(Job(form.code, target, fp, deps, form_fp))
+
+    prog.start(len(jobs))
+
+    def record(status: str, job: Job, entry: dict) -> None:
+        iid = ident(job.code, job.target.key, job.target.period)
+        if status == "ok":
+            current[iid] = entry
+            state[iid] = {"fp": job.fp, "form": job.form_fp, "deps": job.deps,
+                          "stat": file_stats(out_dir, entry["files"])}
+            result.rendered += 1
+            result.pages += entry.get("pages", 0)
+            result.bytes_pdf += entry.get("bytes", 0)
+            result.changed.extend(entry["files"].values())
+        else:
+            result.errors.append(entry)
+            dropped.add(iid)
+            state.pop(iid, None)
+        prog.advance(f"{job.code} {job.target.path}")
+
+    try:
+        _run_jobs(jobs, out_dir, want, workers, record)
+    finally:
+        # merge with entries of other forms / periods that still exist, and write what is done
+        codes = {f.code for f in forms}
+        kept = []
+        for iid, old in old_manifest.items():
+            if iid in current:
+                continue
+            same_run = old.get("form") in codes and old.get("form") not in failed_codes \
+                and old.get("period") == period_key and old.get("form") in built_codes
+            if same_run and iid not in seen:
+                prev = old_state.get(iid)
+                # a document whose record file is broken (the person vanished from the data) is held
+                if prev is None or not _depends_on(prev.get("deps"), bad_files):
+                    state.pop(iid, None)
+                    continue
+                result.held += 1
+            elif iid in dropped:
+                continue
+            # else: not rendered yet (the build was interrupted) or not part of this run
+            if file_stats(out_dir, old.get("files", {})) is not None:
+                kept.append(old)
+        result.documents = list(current.values())
+        # documents first, then the state naming them: a crash in between only costs a re-render
+        # errors of forms not built in this run still stand
+        carried = [e for e in previous.get("errors", []) if isinstance(e, dict) and e.get("form")
+                   and e["form"] not in codes]
+        write_manifest(out_dir, kept + result.documents, result.errors + carried)
+        listed = set(current) | {entry_ident(e) for e in kept}
+        write_state(out_dir, {k: v for k, v in state.items() if k in listed})
     return result
+
+
+def _run_jobs(jobs: list[Job], out_dir: Path, want: set[str], workers: int | None,
+              record: Callable[[str, Job, dict], None]) -> None:
+    _rendering.set()
+    try:
+        _run_jobs_inner(jobs, out_dir, want, workers, record)
+    finally:
+        _rendering.clear()
+
+
+def _run_jobs_inner(jobs: list[Job], out_dir: Path, want: set[str], workers: int | None,
+                    record: Callable[[str, Job, dict], None]) -> None:
+    n_workers = min(workers or default_workers(), max(1, len(jobs)))
+    if n_workers <= 1 or len(jobs) < 4 * n_workers:
+        for job in jobs:
+            if _stop_requested.is_set():
+                raise Interrupted()
+            status, entry = _render_job(job, out_dir, want)
+            record(status, job, entry)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # fork shares the fonts already loaded here; with other threads running (the watch
+    # service) forking is unsafe, so each worker starts fresh and loads the fonts itself
+    fork = threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
+    if fork:
+        warm_fonts()
+    ctx = mp.get_context("fork" if fork else "spawn")
+    # small chunks: a steady progress bar, and little lost work when the build is stopped
+    size = max(1, min(10, len(jobs) // (n_workers * 20)))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(not fork,))
+    try:
+        pending = {pool.submit(_render_chunk, c, out_dir, want) for c in chunks}
+        while pending:
+            # a signal handler only sets a flag (raising inside wait() could leave the
+            # executor's locks held): look at it between short waits
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                for status, job, entry in fut.result():
+                    record(status, job, entry)
+            if _stop_requested.is_set():
+                raise Interrupted()
+        pool.shutdown(wait=True)
+    except BaseException:
+        _stop_pool(pool)
+        raise
+
+
+def _stop_pool(pool) -> None:
+    """Stop the workers: each removes the temporary file it was writing, then exits."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    for p in procs:
+        try:
+            p.terminate()
+        except (OSError, AttributeError):
+            pass
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.kill()
+    pool.shutdown(wait=False, cancel_futures=True)

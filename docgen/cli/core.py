@@ -111,12 +111,22 @@ def parse_period(month: str | None):
 @click.option("--forms", "forms", help="只生成这些表单，如 D,E,P（默认：全部）")
 @click.option("--month", "month", help="期间：月份 2026-11、季度 2026-Q4 或年度 2026（按单位、按期间的表单需要）")
 @click.option("--format", "formats", default="pdf,docx,xlsx", show_default=True, help="输出格式")
-@click.option("--quiet", "-q", is_flag=True, help="只输出错误")
+@click.option("--force", is_flag=True, help="全部重新生成（默认只生成内容有变化的文书）")
+@click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), help="并行进程数（默认：全部 CPU 核）")
+@click.option("--quiet", "-q", is_flag=True, help="只输出错误（不显示进度）")
 @workspace_option
-def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None, formats: str, quiet: bool) -> None:
-    """生成文书：每人的表单、各单位各期间的表单，以及 manifest.json。"""
+def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None, formats: str, force: bool,
+          jobs: int | None, quiet: bool) -> None:
+    """生成文书：每人的表单、各单位各期间的表单，以及 manifest.json。
+
+    只重新生成内容有变化的文书（--force 全部重新生成）；使用全部 CPU 核。
+    """
+    import contextlib
+    import time
+
     from ..build import build as run_build
     from ..documents.registry import parse_forms
+    from ..progress import RichProgress, stop_on_signals, want_progress_bar
 
     selected = parse_forms(forms)
     period = parse_period(month)
@@ -129,7 +139,11 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
         echo(str(d), err=True)
     out_dir = out or ws.output
     skipped = [f.code for f in selected if f.periodic and period is None]
-    result = run_build(ds, selected, out_dir, period, want)
+    started = time.monotonic()
+    bar = RichProgress() if want_progress_bar(quiet) else None
+    with stop_on_signals(), (bar or contextlib.nullcontext()):
+        result = run_build(ds, selected, out_dir, period, want, bar, force=force, workers=jobs)
+    elapsed = time.monotonic() - started
     if skipped and not quiet and forms:
         echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month 2026-11）。", err=True)
     for e in result.errors:
@@ -138,8 +152,10 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
         elif "line" not in e:
             echo(f"错误：{e['record']}：{e['message']}", err=True)
     if not quiet:
-        echo(f"已生成 {len(result.documents)} 份文书到 {out_dir}（清单：{out_dir / 'manifest.json'}）；"
-             f"{len(result.errors)} 个错误。")
+        held = f"，{result.held} 份因记录文件有错保留原样" if result.held else ""
+        echo(f"已生成 {len(result.documents)} 份文书到 {out_dir}（清单：{out_dir / 'manifest.json'}）："
+             f"本次生成 {result.rendered} 份，{result.skipped} 份未变化跳过{held}；"
+             f"{len(result.errors)} 个错误；用时 {elapsed:.1f} 秒。")
     if result.errors:
         sys.exit(1)
 

@@ -53,6 +53,9 @@ class YamlSyntaxError(Exception):
 
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
+# libyaml composes the same nodes with the same marks, several times faster (plain
+# scalars have style '' there instead of None)
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(path: Path, text: str | None = None) -> YamlSource:
@@ -64,7 +67,11 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
             line = raw[: exc.start].count(b"\n") + 1
             raise YamlSyntaxError("文件不是 UTF-8 编码，请以 UTF-8 保存", line, 1) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            node = yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            # the pure-Python parser words its problems the way _yaml_problem translates them
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -126,7 +133,7 @@ def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
         return [_convert(item, loc + (i,), src) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     value = node.value
-    if node.style is None and value in _NULLS:
+    if node.style in (None, "") and value in _NULLS:
         return None
     if node.style is None or node.style == "":
         return value.strip() if isinstance(value, str) else value

@@ -1,0 +1,348 @@
+"""The watch service (``docgen watch``): clerks save a record, the paperwork is ready.
+
+* Watches the workspace's records, the DOCX templates and the fonts (watchdog).
+* Editors save in bursts (temporary file, rename, several writes): events are collected
+  until the folder has been quiet for ``debounce`` seconds, and a changed file is read
+  only once its size and modification time have stopped moving.
+* Each batch reloads only the changed record files (the others come from a cache), then
+  runs the incremental build: a document is rendered again only when what it is made of
+  changed (see ``docgen.build``): a person's file → that person's documents and the unit
+  tables they appear in; a station file → its documents; a template → the documents of
+  that form; the fonts → everything.
+* A broken file is reported (a Chinese log line with file and line, and an error entry in
+  ``manifest.json``); the documents made from it keep their last good version; the
+  service keeps running.
+* On start it removes temporary files a killed writer left behind and catches up with
+  what changed while it was down (the incremental build). SIGINT/SIGTERM stop it cleanly.
+* Log lines carry a timestamp; ID numbers are masked in every line.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .build import BuildResult, build
+from .documents.base import Period
+from .documents.registry import all_forms
+from .errors import DocgenError
+from .fsutil import clean_partials, private_dir
+from .records.idcard import mask_ids_in_text
+from .records.load import RECORD_SUFFIXES, Dataset, iter_record_files, load_records
+from .render.fonts import FONT_SUFFIXES, PACKAGE_ROOT
+from .workspace import Workspace
+
+log = logging.getLogger("docgen.watch")
+
+
+class MaskingFormatter(logging.Formatter):
+    """Timestamped lines with every ID number masked."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_ids_in_text(super().format(record))
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+# --------------------------------------------------------------------------- incremental loading
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+class RecordCache:
+    """Loads a records folder, re-reading only files whose size, mtime or inode changed.
+
+    The result is the same ``Dataset`` as ``load_records`` (same checks, same messages):
+    each file is parsed and validated on its own and cached; the cross-file checks run on
+    every load, on fresh copies of the person records (they receive event files' events).
+    """
+
+    def __init__(self, root: Path, base: Path):
+        self.root = root
+        self.base = base
+        self._files: dict[Path, tuple] = {}  # path -> (stamp, (record, src) | None, diagnostics)
+
+    def load(self) -> Dataset:
+        try:
+            from .records import load as loader
+
+            parse_file, assemble = loader._load_file, loader._assemble
+        except AttributeError:  # the loader changed shape: load everything
+            return load_records([self.root], base=self.base)
+        ds = Dataset()
+        files = iter_record_files([self.root]) if self.root.is_dir() else []
+        ds.files = files
+        if not self.root.exists():
+            return load_records([self.root], base=self.base)
+        fresh: dict[Path, tuple] = {}
+        loaded = []
+        for path in files:
+            stamp = _stamp(path)
+            cached = self._files.get(path)
+            if cached is None or cached[0] != stamp:
+                scratch = Dataset()
+                result = parse_file(path, self.base, scratch)
+                cached = (stamp, result, list(scratch.diagnostics))
+            fresh[path] = cached
+            _, result, diagnostics = cached
+            ds.diagnostics.extend(diagnostics)
+            if result is None:
+                ds.bad_files.add(path)
+                continue
+            record, src = result
+            if hasattr(record, "events"):
+                record = record.model_copy(update={"events": list(record.events)})
+            loaded.append((record, src))
+        self._files = fresh
+        assemble(loaded, self.base, ds)
+        return ds
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass
+class Change:
+    records: set[Path] = field(default_factory=set)
+    templates: bool = False
+    fonts: bool = False
+    structure: bool = False  # a file appeared, vanished or was renamed
+
+    def __bool__(self) -> bool:
+        return bool(self.records or self.templates or self.fonts or self.structure)
+
+
+class _Handler:
+    """watchdog handler: keeps the paths that matter and wakes the service."""
+
+    def __init__(self, service: "WatchService"):
+        self.service = service
+
+    def dispatch(self, event) -> None:
+        paths = [getattr(event, "src_path", None), getattr(event, "dest_path", None)]
+        kind = event.event_type
+        if kind in ("opened", "closed_no_write"):
+            return
+        for p in paths:
+            if p:
+                p = os.fsdecode(p)
+                self.service.notify(Path(p), kind, bool(getattr(event, "is_directory", False)))
+
+
+class WatchService:
+    def __init__(self, ws: Workspace, out_dir: Path, period: Period | None, formats: set[str],
+                 forms: list | None = None, debounce: float = 0.25, workers: int | None = None):
+        self.ws = ws
+        self.out_dir = Path(out_dir)
+        self.period = period
+        self.formats = formats
+        self.forms = forms
+        self.debounce = debounce
+        self.workers = workers
+        self.records_dir = ws.records.resolve() if ws.records.exists() else ws.records
+        self.templates_dir = (PACKAGE_ROOT / "templates").resolve()
+        self.fonts_dir = (PACKAGE_ROOT / "fonts").resolve()
+        self.cache = RecordCache(self.records_dir, ws.root)
+        self._events: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._diagnostics: set[str] = set()  # record problems already reported
+        self._form_errors: set[str] = set()
+        self.batches = 0
+
+    # ---- events
+    def classify(self, path: Path, is_dir: bool) -> str | None:
+        try:
+            rel = path.relative_to(self.records_dir)
+            if any(part.startswith(".") for part in rel.parts):
+                return None
+            if is_dir or path.suffix in RECORD_SUFFIXES:
+                return "records"
+            return None
+        except ValueError:
+            pass
+        if path.name.startswith((".", "~$")):
+            return None
+        if path.parent == self.templates_dir and path.suffix == ".docx":
+            return "templates"
+        try:
+            path.relative_to(self.fonts_dir)
+            if path.name == "roles.toml" or path.suffix.lower() in FONT_SUFFIXES:
+                return "fonts"
+        except ValueError:
+            pass
+        return None
+
+    def notify(self, path: Path, kind: str, is_dir: bool = False) -> None:
+        what = self.classify(path, is_dir)
+        if what:
+            self._events.put((what, path, kind))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._events.put(None)
+
+    def _collect(self) -> Change | None:
+        """Block until something changed, then until it has been quiet for ``debounce``."""
+        try:
+            first = self._events.get(timeout=1.0)
+        except queue.Empty:
+            return None
+        items = [first]
+        while not self._stop.is_set():
+            try:
+                items.append(self._events.get(timeout=self.debounce))
+            except queue.Empty:
+                break
+        change = Change()
+        for item in items:
+            if item is None:
+                continue
+            what, path, kind = item
+            if what == "records":
+                change.records.add(path)
+                if kind in ("created", "deleted", "moved"):
+                    change.structure = True
+            elif what == "templates":
+                change.templates = True
+            elif what == "fonts":
+                change.fonts = True
+        self._settle(change.records)
+        return change
+
+    def _settle(self, paths: set[Path], timeout: float = 5.0) -> None:
+        """Wait until the changed files stop changing (never read a file half-written)."""
+        deadline = time.monotonic() + timeout
+        before = {p: _stamp(p) for p in paths}
+        while time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.05)
+            after = {p: _stamp(p) for p in paths}
+            if after == before:
+                return
+            before = after
+
+    # ---- work
+    def rebuild(self, change: Change | None) -> BuildResult | None:
+        started = time.monotonic()
+        if change is not None and change.fonts:
+            _reset_fonts()
+        try:
+            ds = self.cache.load()
+        except DocgenError as exc:
+            log.error("错误：%s", exc.message)
+            return None
+        ds.workspace = self.ws
+        self._report(ds)
+        forms = self.forms or list(all_forms().values())
+        changed = None
+        if change is not None and not change.structure and not change.templates and not change.fonts:
+            changed = {str(p) for p in change.records}
+        try:
+            result = build(ds, forms, self.out_dir, self.period, self.formats, workers=self.workers,
+                           changed=changed)
+        except DocgenError as exc:
+            log.error("错误：%s", exc.message)
+            return None
+        elapsed = time.monotonic() - started
+        form_errors = set()
+        for e in result.errors:
+            if e.get("form") or "line" not in e:
+                key = f"{e.get('form') or ''}|{e.get('record')}|{e['message']}"
+                form_errors.add(key)
+                if key not in self._form_errors:
+                    what = f"表单 {e['form']}，" if e.get("form") else ""
+                    log.error("错误：%s%s：%s", what, e.get("record") or "", e["message"])
+        self._form_errors = form_errors
+        if result.rendered or change is None:
+            files = "、".join(sorted(result.changed)[:6]) + ("等" if len(result.changed) > 6 else "")
+            log.info("已更新 %d 份文书（%d 份未变化%s），用时 %.2f 秒%s", result.rendered, result.skipped,
+                     f"，{result.held} 份因记录文件有错保留原样" if result.held else "", elapsed,
+                     f"：{files}" if files else "")
+        else:
+            log.info("记录已变化，文书无须更新（%d 份未变化%s），用时 %.2f 秒", result.skipped,
+                     f"，{result.held} 份保留原样" if result.held else "", elapsed)
+        self.batches += 1
+        return result
+
+    def _report(self, ds: Dataset) -> None:
+        """Log each record problem once, when it appears, and say when it is gone."""
+        current = set()
+        for d in ds.diagnostics:
+            text = str(d)
+            current.add(text)
+            if text not in self._diagnostics:
+                if d.severity == "错误":
+                    log.error("记录文件有错，由它生成的文书保留上次的版本：%s", text)
+                else:
+                    log.warning("%s", text)
+        for text in sorted(self._diagnostics - current):
+            log.info("已更正：%s", text)
+        self._diagnostics = current
+
+    def run(self) -> None:
+        from watchdog.observers import Observer
+
+        private_dir(self.out_dir)
+        n = clean_partials(self.out_dir)
+        if n:
+            log.info("已清除上次中断时留下的 %d 个临时文件", n)
+        where = f"，期间 {self.period}" if self.period else ""
+        log.info("开始监视 %s（输出到 %s%s）", self.records_dir, self.out_dir, where)
+        if not self.records_dir.is_dir():
+            raise DocgenError(f"记录目录不存在：{self.records_dir}")
+        observer = Observer()
+        handler = _Handler(self)
+        observer.schedule(handler, str(self.records_dir), recursive=True)
+        for extra in (self.templates_dir, self.fonts_dir):
+            if extra.is_dir():
+                observer.schedule(handler, str(extra), recursive=extra == self.fonts_dir)
+        observer.start()
+        try:
+            self.rebuild(None)  # catch up with what changed while the service was down
+            log.info("就绪：保存记录后自动生成文书（Ctrl-C 停止）")
+            while not self._stop.is_set():
+                change = self._collect()
+                if change and not self._stop.is_set():
+                    self.rebuild(change)
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+            log.info("已停止监视")
+
+
+def _reset_fonts() -> None:
+    """Forget resolved fonts so that a new or removed font file is seen."""
+    from .render import fonts
+
+    for name in ("face_index", "role_font", "role_table"):
+        fn = getattr(fonts, name, None)
+        if fn is not None and hasattr(fn, "cache_clear"):
+            fn.cache_clear()
+
+
+def install_signal_handlers(service: WatchService) -> None:
+    def handler(signum, frame):
+        log.info("收到%s信号，正在停止……", "中断" if signum == signal.SIGINT else "终止")
+        service.stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
