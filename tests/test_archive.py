@@ -370,7 +370,7 @@ def test_disposal_procedure(filed):
     # the archive is consistent afterwards, and the audit trail tells the story
     assert "核对通过" in docgen(ws, "archive", "verify").stdout
     actions = [json.loads(l)["action"] for l in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
-    for a in ("保全", "编制销毁清册", "批准销毁", "解除保全", "销毁", "执行销毁"):
+    for a in ("保全", "编制销毁清册", "批准销毁", "拒绝执行销毁", "解除保全", "销毁", "执行销毁"):
         assert a in actions
 
 

@@ -619,8 +619,6 @@ class Archive:
             act.log("撤销销毁清册", number, {"状态": "draft"}, {"状态": "cancelled"}, note=reason.strip())
 
     def execute(self, ds: Dataset | None, number: str, as_of: dt.date, by: str | None) -> dict:
-        from .disposal import render_list
-
         lst = self._list(number)
         if lst["status"] != "draft":
             raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再执行")
@@ -631,71 +629,85 @@ class Archive:
             raise DocgenError(f"拒绝执行销毁清册 {number}：须经 {need} 名不同的批准人批准，{have}。"
                               f"请运行 docgen archive approve {number} --by 姓名")
         self.refresh(ds, by)
-        entries = self.list_entries(number)
-        problems = []
+        with self.store.action(by) as act:  # checked again inside the write lock
+            if self._list(number)["status"] != "draft":
+                raise DocgenError(f"销毁清册 {number} 已被执行或撤销，不能再执行")
+            entries = self.list_entries(number)
+            problems = []
+            for r in entries:
+                if r["status"] != "filed":
+                    problems.append(f"{r['dh']} 已销毁")
+                elif r["hold_reason"]:
+                    problems.append(f"{r['dh']} 在保全中（{r['hold_reason']}），不得销毁")
+                elif not r["due_date"] or r["due_date"] > as_of.isoformat():
+                    problems.append(f"{r['dh']} 未到保管期限（到期日 {r['due_date'] or '未定'}，"
+                                    f"{r['trigger_reason']}）")
+                elif r["version"] != r["listed_version"]:
+                    problems.append(f"{r['dh']} 在编制清册后重新归档过（第 {r['listed_version']} 版 → 第 {r['version']} 版），须重新鉴定")
+                elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons \
+                        and ds.errors:
+                    problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录读不出（记录有错误），无法确认保管期限")
+            if problems:  # the refusal itself is recorded (this transaction commits only the log entry)
+                act.log("拒绝执行销毁", number, None, {"截止日期": as_of.isoformat(), "原因": problems})
+                refused = DocgenError(f"拒绝执行销毁清册 {number}（截至 {as_of.isoformat()}）：\n  "
+                                      + "\n  ".join(problems))
+            else:
+                refused = None
+                result = self._carry_out(act, ds, lst, number, entries, approvers, as_of)
+        if refused is not None:
+            raise refused
+        return result
+
+    def _carry_out(self, act, ds, lst, number: str, entries, approvers: list[str], as_of: dt.date) -> dict:
+        from .disposal import render_list
+
+        now = now_utc()
         for r in entries:
-            if r["status"] != "filed":
-                problems.append(f"{r['dh']} 已销毁")
-            elif r["hold_reason"]:
-                problems.append(f"{r['dh']} 在保全中（{r['hold_reason']}），不得销毁")
-            elif not r["due_date"] or r["due_date"] > as_of.isoformat():
-                problems.append(f"{r['dh']} 未到保管期限（到期日 {r['due_date'] or '未定'}，"
-                                f"{r['trigger_reason']}）")
-            elif r["version"] != r["listed_version"]:
-                problems.append(f"{r['dh']} 在编制清册后重新归档过（第 {r['listed_version']} 版 → 第 {r['version']} 版），须重新鉴定")
-            elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons \
-                    and ds.errors:
-                problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录读不出（记录有错误），无法确认保管期限")
-        if problems:
-            raise DocgenError(f"拒绝执行销毁清册 {number}（截至 {as_of.isoformat()}）：\n  " + "\n  ".join(problems))
-        with self.store.action(by) as act:
-            now = now_utc()
-            for r in entries:
-                act.db.execute("UPDATE items SET status='disposed', path=NULL, disposed_at=?, disposal_list=? "
-                               "WHERE id=?", (now, number, r["id"]))
-                act.log("销毁", r["dh"], {"状态": "filed", "sha256": r["sha256"], "页数": r["pages"]},
-                        {"状态": "disposed", "清册": number}, note=r["title"])
-            act.db.execute("UPDATE lists SET status='executed', executed_at=?, executed_on=?, executed_by=? "
-                           "WHERE number=?", (now, as_of.isoformat(), act.who, number))
-            # file the final 清册 as a permanent record
-            series = self.policy.get("disposal")
-            year, fonds = as_of.year, lst["fonds"]
-            org = self._fonds_org(ds, fonds) or entries[0]["org_code"]
-            row = act.db.execute("SELECT last_seq FROM series WHERE fonds=? AND klass=? AND year=? AND retention=? "
-                                 "AND org_code=?", (fonds, series.klass, year, series.retention, org)).fetchone()
-            seq = (row[0] if row else 0) + 1
-            act.db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                           "last_seq = excluded.last_seq", (fonds, series.klass, year, series.retention, org, seq))
-            dh = make_dh(fonds, series.klass, year, series.retention, org, seq)
-            pdf = render_list(number, fonds, self._fonds_name(ds, fonds), entries, as_of, self.policy,
-                              drafted_by=lst["drafted_by"], approvers=approvers, executed_on=as_of,
-                              executed_by=act.who, dh=dh, as_of_draft=dt.date.fromisoformat(lst["as_of"]))
-            stamped = _stamp_only(pdf, Stamp(fonds, year, seq, org, series.retention, 0, dh))
-            rel = f"disposal/{dh}.pdf"
-            pages = page_count(stamped)
-            cols = dict(dh=dh, key=f"disposal:{number}", kind="disposal", subject=number, unit=entries[0]["unit"],
-                        period=str(year), title=f"档案销毁清册 {number}", fonds=fonds, klass=series.klass,
-                        year=year, retention=series.retention, org_code=org, seq=seq, version=1, path=rel,
-                        sha256=sha256(stamped), pages=pages, filed_at=now, filed_on=as_of.isoformat(),
-                        filed_by=act.who, trigger_date=None, trigger_reason="永久保管", due_date=None,
-                        status="filed")
-            act.db.execute(f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                           tuple(cols.values()))
-            item_id = act.db.execute("SELECT id FROM items WHERE dh = ?", (dh,)).fetchone()[0]
-            act.db.execute("INSERT INTO versions VALUES (?, 1, ?, ?, ?, ?, ?, NULL)",
-                           (item_id, cols["sha256"], pages, now, as_of.isoformat(), act.who))
-            act.db.execute("UPDATE lists SET record_item = ? WHERE number = ?", (item_id, number))
-            act.log("执行销毁", number, {"状态": "draft"},
-                    {"状态": "executed", "已销毁": [r["dh"] for r in entries], "清册档号": dh,
-                     "批准人": approvers})
-            act.log("归档", dh, None, {"题名": cols["title"], "页数": pages, "sha256": cols["sha256"],
-                                      "保管期限": "永久"})
-            atomic_write(self.root / rel, stamped)
-            for r in entries:
-                try:
-                    (self.root / r["path"]).unlink()
-                except FileNotFoundError:
-                    pass
+            act.db.execute("UPDATE items SET status='disposed', path=NULL, disposed_at=?, disposal_list=? "
+                           "WHERE id=?", (now, number, r["id"]))
+            act.log("销毁", r["dh"], {"状态": "filed", "sha256": r["sha256"], "页数": r["pages"]},
+                    {"状态": "disposed", "清册": number}, note=r["title"])
+        act.db.execute("UPDATE lists SET status='executed', executed_at=?, executed_on=?, executed_by=? "
+                       "WHERE number=?", (now, as_of.isoformat(), act.who, number))
+        # file the final 清册 as a permanent record
+        series = self.policy.get("disposal")
+        year, fonds = as_of.year, lst["fonds"]
+        org = self._fonds_org(ds, fonds) or entries[0]["org_code"]
+        row = act.db.execute("SELECT last_seq FROM series WHERE fonds=? AND klass=? AND year=? AND retention=? "
+                             "AND org_code=?", (fonds, series.klass, year, series.retention, org)).fetchone()
+        seq = (row[0] if row else 0) + 1
+        act.db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                       "last_seq = excluded.last_seq", (fonds, series.klass, year, series.retention, org, seq))
+        dh = make_dh(fonds, series.klass, year, series.retention, org, seq)
+        pdf = render_list(number, fonds, self._fonds_name(ds, fonds), entries, as_of, self.policy,
+                          drafted_by=lst["drafted_by"], approvers=approvers, executed_on=as_of,
+                          executed_by=act.who, dh=dh, as_of_draft=dt.date.fromisoformat(lst["as_of"]))
+        stamped = _stamp_only(pdf, Stamp(fonds, year, seq, org, series.retention, 0, dh))
+        rel = f"disposal/{dh}.pdf"
+        pages = page_count(stamped)
+        cols = dict(dh=dh, key=f"disposal:{number}", kind="disposal", subject=number, unit=entries[0]["unit"],
+                    period=str(year), title=f"档案销毁清册 {number}", fonds=fonds, klass=series.klass,
+                    year=year, retention=series.retention, org_code=org, seq=seq, version=1, path=rel,
+                    sha256=sha256(stamped), pages=pages, filed_at=now, filed_on=as_of.isoformat(),
+                    filed_by=act.who, trigger_date=None, trigger_reason="永久保管", due_date=None,
+                    status="filed")
+        act.db.execute(f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                       tuple(cols.values()))
+        item_id = act.db.execute("SELECT id FROM items WHERE dh = ?", (dh,)).fetchone()[0]
+        act.db.execute("INSERT INTO versions VALUES (?, 1, ?, ?, ?, ?, ?, NULL)",
+                       (item_id, cols["sha256"], pages, now, as_of.isoformat(), act.who))
+        act.db.execute("UPDATE lists SET record_item = ? WHERE number = ?", (item_id, number))
+        act.log("执行销毁", number, {"状态": "draft"},
+                {"状态": "executed", "已销毁": [r["dh"] for r in entries], "清册档号": dh,
+                 "批准人": approvers})
+        act.log("归档", dh, None, {"题名": cols["title"], "页数": pages, "sha256": cols["sha256"],
+                                  "保管期限": "永久"})
+        atomic_write(self.root / rel, stamped)
+        for r in entries:
+            try:
+                (self.root / r["path"]).unlink()
+            except FileNotFoundError:
+                pass
         return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel}
 
     # ================================================================== fixity
