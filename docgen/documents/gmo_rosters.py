@@ -73,7 +73,7 @@ class ReleaseRoster(Form):
                 Row([L("备注"), L("<br/>".join(G_NOTES), 14, align="left")], 30)]
         title = ("<u>{{ t.year | blank(4) }}</u>年<u>{{ t.month | blank(2) }}</u>月"
                  "<u>{{ t.city | blank(3) }}</u>市籍预解戒人员信息汇总表")
-        table = Table([7, 11, 6, 14, 27, 9, 14, 14, 10, 18, 12, 10, 10, 18, 32], rows, size=8.5)
+        table = Table([8, 11, 6, 14, 27, 9, 14, 14, 10, 18, 12, 10, 10, 18, 31], rows, size=8.5)
         return Layout([_title(title), table], landscape=True, margins=ROSTER_MARGINS, page_numbers=True,
                       doc_title=self.name)
 
@@ -127,7 +127,7 @@ class CultivationRoster(Form):
         rows = [Row([L(c) for c in self.COLUMNS], 14, header=True),
                 _loop("r", keys, center={0, 1, 2, 3, 4, 7, 8, 9, 10, 11, 12})]
         title = "<u>{{ t.unit | blank(12) }}</u>戒毒典型培育对象花名册"
-        table = Table([6, 9, 11, 6, 6, 26, 26, 14, 17, 11, 12, 12, 11, 16, 14], rows, size=8.5)
+        table = Table([8, 9, 11, 6, 6, 25, 25, 14, 17, 11, 12, 12, 11, 16, 14], rows, size=8.5)
         keep = Para(M_KEEP, align="right", role="table", size=10, space_before=2)
         return Layout([_title(title), table, keep], landscape=True, margins=ROSTER_MARGINS, page_numbers=True,
                       doc_title=self.name)
@@ -191,7 +191,7 @@ class RegisterRoster(Form):
                 Row([L("备注"), V("t.notes", 13)], 12)]
         title = ("<u>{{ t.place | blank(8) }}</u>后续照管<u>{{ t.kind | blank(2) }}</u>站"
                  "<u>{{ t.year | blank(4) }}</u>年度<u>{{ t.month | blank(2) }}</u>月份在册后续照管人员花名册")
-        table = Table([6, 10, 5, 14, 27, 17, 14, 26, 19, 11, 9, 21, 26, 11], rows, size=8.5)
+        table = Table([8, 12, 6, 14, 27, 16, 14, 25, 18, 11, 9, 20, 25, 11], rows, size=8.5)
         return Layout([_title(title), table], landscape=True, margins=ROSTER_MARGINS, page_numbers=True,
                       doc_title=self.name)
 
