@@ -633,3 +633,46 @@ def test_concurrent_filing_keeps_numbers_unique(ws):
     log = [json.loads(l) for l in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [e["seq"] for e in log] == [1, 2, 3, 4]
     assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
+
+
+def test_archive_root_is_configurable(ws):
+    cfg = ws / "docgen.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('archive = "archive"', 'archive = "vault/archive"'),
+                   encoding="utf-8")
+    docgen(ws, "archive", "file", "--person", "T003", "--as-of", "2026-11-30")
+    assert (ws / "vault" / "archive" / "registry.sqlite3").exists() and not (ws / "archive").exists()
+    assert stat.S_IMODE((ws / "vault" / "archive").stat().st_mode) == 0o700
+    assert "核对通过" in docgen(ws, "archive", "verify").stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    (("approvals_required = 2", "approvals_required = 1"), "两名不同的批准人"),
+    (('retention = "D3"', 'retention = "d-3"'), "retention"),
+    (("[series.annual]", "[series.yearly]"), "series.annual"),
+    (('years = 0\ntrigger = "none"', 'years = 0\ntrigger = "year_end"'), "永久"),
+])
+def test_policy_errors_are_clear(tmp_path, change, message):
+    from docgen.archive.policy import DEFAULT_POLICY, load_policy
+    from docgen.errors import DocgenError
+
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    assert change[0] in text
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(DocgenError) as exc:
+        load_policy(path)
+    assert message in exc.value.message and str(path) in exc.value.message
+
+
+def test_default_policy_matches_the_standard():
+    """规范 10.3: personal and annual archives 3 years; 典型培育 3 years after cultivation ends."""
+    from docgen.archive.policy import DEFAULT_POLICY, load_policy
+
+    p = load_policy(DEFAULT_POLICY)
+    assert (p.get("personal").years, p.get("personal").trigger) == (3, "closure")
+    assert set(p.get("personal").events) == {"期满", "终止", "死亡"}
+    assert (p.get("cultivation").years, p.get("cultivation").trigger) == (3, "cultivation_end")
+    assert (p.get("annual").years, p.get("annual").trigger) == (3, "year_end")
+    assert p.get("disposal").years == 0 and p.approvals_required == 2
+    assert p.get("annual").due(dt.date(2026, 12, 31)) == dt.date(2029, 12, 31)
+    assert p.get("personal").due(dt.date(2028, 2, 29)) == dt.date(2031, 2, 28)
