@@ -262,6 +262,8 @@ class Archive:
             _, fonds, org = self._fonds(ds, station)
         else:
             fonds, org = fonds_org
+        docs, notes = docs_fn()  # rendered before taking the lock: other writers wait only for the numbering
+        cover = cover_fn()
         with self.store.action(by) as act:
             old = act.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
             if old is not None and old["status"] == "disposed":
@@ -279,7 +281,6 @@ class Archive:
                 act.db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                                "last_seq = excluded.last_seq", (fonds, klass, year, retention, org, seq))
                 dh, version = make_dh(fonds, klass, year, retention, org, seq), 1
-            docs, notes = docs_fn()
             notes = [rule_text(series)] + list(extra_notes or []) + notes
             if not docs:
                 failed = [n for n in notes if "未能生成" in n]
@@ -288,7 +289,6 @@ class Archive:
                                   f"{'；'.join(failed) if failed else '这些表单未提供或没有该对象、该期间的文书'}）")
             by_name = act.who
             filed_on = f"{as_of.year}年{as_of.month}月{as_of.day}日"
-            cover = cover_fn()
             toc = toc_pdf(dh, heading, docs)
             rel = f"{KIND_DIRS[kind]}/{dh}.pdf"
 
