@@ -428,7 +428,8 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
 
 def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | None,
           formats: set[str] | None = None, progress: Callable[[str], None] | Progress | None = None, *,
-          force: bool = False, workers: int | None = None, changed: set[str] | None = None) -> BuildResult:
+          force: bool = False, workers: int | None = None, changed: set[str] | None = None,
+          pool=None) -> BuildResult:
     """Build ``forms`` for the records of ``ds`` into ``out_dir``.
 
     Only targets whose fingerprint or files changed are rendered (all with ``force``).
@@ -436,6 +437,8 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     ``changed``: the record files known to have changed since the last build (the watch
     service); a target that names its record files, none of them changed, whose files are
     in place, is then taken as up to date without computing its fingerprint.
+    ``pool``: a running executor made by ``make_pool`` (the watch service keeps one), used
+    whenever there are two documents or more to render.
     """
     want = formats or {"pdf", "docx", "xlsx"}
     out_dir = Path(out_dir)
@@ -460,7 +463,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     state: dict[str, dict] = dict(old_state)
     period_key = period.key if period else None
     fonts_fp = fonts_fingerprint()
-    built_codes: set[str] = set()
+    run_periods: dict[str, set] = {}  # form -> the periods its documents of this run are for
     failed_codes: set[str] = set()
     current: dict[str, dict] = {}  # ident -> manifest entry of this run (reused or rendered)
     seen: set[str] = set()
@@ -480,7 +483,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
             result.errors.append(error_entry(form.code, "", exc.message))
             failed_codes.add(form.code)
             continue
-        built_codes.add(form.code)
+        run_periods[form.code] = {t.period for t in targets} | {period_key if form.periodic else None}
         form_fp = form_fingerprint(form, want, fonts_fp)
         for target in targets:
             iid = ident(form.code, target.key, target.period)
@@ -530,7 +533,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
         prog.advance(f"{job.code} {job.target.path}")
 
     try:
-        _run_jobs(jobs, out_dir, want, workers, record)
+        _run_jobs(jobs, out_dir, want, workers, record, pool)
     finally:
         # merge with entries of other forms / periods that still exist, and write what is done
         codes = {f.code for f in forms}
@@ -538,8 +541,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
         for iid, old in old_manifest.items():
             if iid in current:
                 continue
-            same_run = old.get("form") in codes and old.get("form") not in failed_codes \
-                and old.get("period") == period_key and old.get("form") in built_codes
+            same_run = old.get("period") in run_periods.get(old.get("form"), ())
             if same_run and iid not in seen:
                 prev = old_state.get(iid)
                 # a document whose record file is broken (the person vanished from the data) is held
@@ -563,39 +565,54 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     return result
 
 
+def make_pool(workers: int | None = None):
+    """A process pool whose workers have the fonts loaded and stop cleanly.
+
+    Forking shares the fonts already loaded here; with other threads running (the watch
+    service's observer) forking is unsafe, so each worker then starts fresh and loads the
+    fonts itself. The workers are started at once (a fork must happen now, not later).
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = workers or default_workers()
+    fork = threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
+    if fork:
+        warm_fonts()
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork" if fork else "spawn"),
+                               initializer=_worker_init, initargs=(not fork,))
+    for fut in [pool.submit(os.getpid) for _ in range(n)]:
+        fut.result()
+    return pool
+
+
 def _run_jobs(jobs: list[Job], out_dir: Path, want: set[str], workers: int | None,
-              record: Callable[[str, Job, dict], None]) -> None:
+              record: Callable[[str, Job, dict], None], pool=None) -> None:
     _rendering.set()
     try:
-        _run_jobs_inner(jobs, out_dir, want, workers, record)
+        if pool is not None and len(jobs) >= 2:
+            _run_on_pool(pool, jobs, out_dir, want, getattr(pool, "_max_workers", 2), record, own=False)
+            return
+        n_workers = min(workers or default_workers(), max(1, len(jobs)))
+        if pool is not None or n_workers <= 1 or len(jobs) < 4 * n_workers:
+            for job in jobs:
+                if _stop_requested.is_set():
+                    raise Interrupted()
+                status, entry = _render_job(job, out_dir, want)
+                record(status, job, entry)
+            return
+        _run_on_pool(make_pool(n_workers), jobs, out_dir, want, n_workers, record, own=True)
     finally:
         _rendering.clear()
 
 
-def _run_jobs_inner(jobs: list[Job], out_dir: Path, want: set[str], workers: int | None,
-                    record: Callable[[str, Job, dict], None]) -> None:
-    n_workers = min(workers or default_workers(), max(1, len(jobs)))
-    if n_workers <= 1 or len(jobs) < 4 * n_workers:
-        for job in jobs:
-            if _stop_requested.is_set():
-                raise Interrupted()
-            status, entry = _render_job(job, out_dir, want)
-            record(status, job, entry)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+def _run_on_pool(pool, jobs: list[Job], out_dir: Path, want: set[str], n_workers: int,
+                 record: Callable[[str, Job, dict], None], own: bool) -> None:
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    # fork shares the fonts already loaded here; with other threads running (the watch
-    # service) forking is unsafe, so each worker starts fresh and loads the fonts itself
-    fork = threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
-    if fork:
-        warm_fonts()
-    ctx = mp.get_context("fork" if fork else "spawn")
     # small chunks: a steady progress bar, and little lost work when the build is stopped
     size = max(1, min(10, len(jobs) // (n_workers * 20)))
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(not fork,))
     try:
         pending = {pool.submit(_render_chunk, c, out_dir, want) for c in chunks}
         while pending:
@@ -607,7 +624,8 @@ def _run_jobs_inner(jobs: list[Job], out_dir: Path, want: set[str], workers: int
                     record(status, job, entry)
             if _stop_requested.is_set():
                 raise Interrupted()
-        pool.shutdown(wait=True)
+        if own:
+            pool.shutdown(wait=True)
     except BaseException:
         _stop_pool(pool)
         raise

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import BuildResult, build
+from .build import BuildResult, Interrupted, build, default_workers, make_pool, request_stop
 from .documents.base import Period
 from .documents.registry import all_forms
 from .errors import DocgenError
@@ -168,6 +168,7 @@ class WatchService:
         self._diagnostics: set[str] = set()  # record problems already reported
         self._form_errors: set[str] = set()
         self.batches = 0
+        self.pool = None
 
     # ---- events
     def classify(self, path: Path, is_dir: bool) -> str | None:
@@ -245,6 +246,9 @@ class WatchService:
         started = time.monotonic()
         if change is not None and change.fonts:
             _reset_fonts()
+            if self.pool is not None:  # the workers hold the old fonts
+                self.pool.shutdown(wait=True)
+                self.pool = make_pool(self.workers)
         try:
             ds = self.cache.load()
         except DocgenError as exc:
@@ -258,9 +262,15 @@ class WatchService:
             changed = {str(p) for p in change.records}
         try:
             result = build(ds, forms, self.out_dir, self.period, self.formats, workers=self.workers,
-                           changed=changed)
+                           changed=changed, pool=self.pool)
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
+            return None
+        except Interrupted:
+            raise
+        except Exception as exc:  # the service keeps running; the next change tries again
+            log.error("内部错误：%s: %s（文书未更新；请报告给维护人员）", type(exc).__name__, exc)
+            self._renew_pool()
             return None
         elapsed = time.monotonic() - started
         form_errors = set()
@@ -282,6 +292,15 @@ class WatchService:
                      f"，{result.held} 份保留原样" if result.held else "", elapsed)
         self.batches += 1
         return result
+
+    def _renew_pool(self) -> None:
+        if self.pool is None:
+            return
+        try:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        except Exception:  # pragma: no cover - a broken pool
+            pass
+        self.pool = make_pool(self.workers)
 
     def _report(self, ds: Dataset) -> None:
         """Log each record problem once, when it appears, and say when it is gone."""
@@ -309,6 +328,9 @@ class WatchService:
         log.info("开始监视 %s（输出到 %s%s）", self.records_dir, self.out_dir, where)
         if not self.records_dir.is_dir():
             raise DocgenError(f"记录目录不存在：{self.records_dir}")
+        if (self.workers or default_workers()) > 1:
+            # started before any other thread, so the workers are forked with the fonts loaded
+            self.pool = make_pool(self.workers)
         observer = Observer()
         handler = _Handler(self)
         observer.schedule(handler, str(self.records_dir), recursive=True)
@@ -323,9 +345,13 @@ class WatchService:
                 change = self._collect()
                 if change and not self._stop.is_set():
                     self.rebuild(change)
+        except Interrupted:
+            pass  # stopped by a signal while rendering: finished documents are in the manifest
         finally:
             observer.stop()
             observer.join(timeout=5)
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
             log.info("已停止监视")
 
 
@@ -343,6 +369,7 @@ def install_signal_handlers(service: WatchService) -> None:
     def handler(signum, frame):
         log.info("收到%s信号，正在停止……", "中断" if signum == signal.SIGINT else "终止")
         service.stop()
+        request_stop()  # a build under way stops after the documents in hand
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

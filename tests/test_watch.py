@@ -1,0 +1,152 @@
+"""The watch service, run as a user runs it (a subprocess), on a small copy of the examples."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, pdf_text
+from test_build import PERSON, add_person, make_small_workspace, snapshot
+
+OTHER = "NJ2026901"
+
+
+class Watcher:
+    def __init__(self, ws: Path, *extra: str):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "docgen", "watch", "-w", str(ws), "--format", "pdf", "--forms", "D",
+             "--month", "2026-11", "--debounce", "0.2", *extra],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, predicate, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            assert self.proc.poll() is None, f"the service stopped: {self.log}"
+            time.sleep(0.05)
+        pytest.fail(f"timed out waiting for {what}; log:\n{self.log}")
+
+    def wait_log(self, pattern: str, timeout: float = 60) -> None:
+        self.wait_for(lambda: re.search(pattern, self.log), f"log line /{pattern}/", timeout)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=30)
+        self._reader.join(timeout=5)
+        return rc
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    ws = make_small_workspace(tmp_path / "ws")
+    add_person(ws, OTHER, "赵大成", 1)
+    return ws
+
+
+def d_pdf(ws: Path, pid: str) -> Path:
+    [pdf] = (ws / "output" / "D").glob(f"{pid}-*.pdf")
+    return pdf
+
+
+def editor_save(path: Path, text: str) -> None:
+    """Save like an editor: write a temporary file, rename it over, then touch it again."""
+    tmp = path.with_name(f".{path.name}.swp")
+    tmp.write_text(text[: len(text) // 2], encoding="utf-8")
+    time.sleep(0.02)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    time.sleep(0.02)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_watch_regenerates_only_the_changed_person_and_survives_a_broken_file(ws: Path):
+    out = ws / "output"
+    (out / "D").mkdir(parents=True)
+    leftover = out / "D" / f".{PERSON}-王堃.pdf.x1y2.part"  # a writer killed mid-write
+    leftover.write_bytes(b"%PDF-1.4 partial")
+    w = Watcher(ws)
+    try:
+        w.wait_log("就绪")
+        assert not leftover.exists()
+        mine, other = d_pdf(ws, PERSON), d_pdf(ws, OTHER)
+        before = snapshot(out)
+        person = ws / "records" / "persons" / f"{PERSON}.yaml"
+        good = person.read_text(encoding="utf-8")
+
+        # 1. an edit: this person's PDF is regenerated, the other person's is untouched
+        edited = good.replace("025-84561234", "025-84567777")
+        editor_save(person, edited)
+        w.wait_for(lambda: snapshot(out)[str(mine.relative_to(out))] != before[str(mine.relative_to(out))],
+                   "the edited person's PDF")
+        w.wait_log("已更新 1 份文书")
+        assert "025-84567777" in pdf_text(mine)
+        after_edit = snapshot(out)
+        assert after_edit[str(other.relative_to(out))] == before[str(other.relative_to(out))]
+        assert {k for k in after_edit if after_edit[k] != before.get(k)} == {str(mine.relative_to(out))}
+
+        # 2. a broken file: reported with file and line, outputs kept, the service runs on
+        lines = edited.splitlines()
+        assert lines[4] == "性别: 男"
+        lines[4] = "性别: [男"
+        editor_save(person, "\n".join(lines) + "\n")
+        w.wait_log(rf"records/persons/{PERSON}\.yaml:[56]:\d+: 错误")
+        w.wait_log("保留原样")
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        errs = [e for e in manifest["errors"] if e["record"].endswith(f"{PERSON}.yaml")]
+        assert errs and errs[0]["line"] in (5, 6)  # the parser notices it there
+        assert any(e["key"] == PERSON for e in manifest["documents"])
+        assert snapshot(out) == after_edit  # the last good PDF is still there, unchanged
+        assert w.proc.poll() is None
+
+        # 3. fixed again: back to work
+        editor_save(person, good.replace("025-84561234", "025-84568888"))
+        w.wait_for(lambda: "025-84568888" in pdf_text(mine), "the fixed person's PDF")
+        w.wait_log("已更正")
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["errors"] == []
+    finally:
+        rc = w.stop()
+    assert rc == 0, w.log
+    assert "已停止监视" in w.log
+    # every line has a timestamp, and no full ID number reaches the log
+    assert all(re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ", line) for line in w.lines if line.strip()), w.log
+    assert not re.search(r"\d{17}[\dX]", w.log)
+
+
+def test_watch_catches_up_after_restart(ws: Path):
+    out = ws / "output"
+    w = Watcher(ws)
+    w.wait_log("就绪")
+    assert w.stop() == 0
+    other_before = snapshot(out)[f"D/{d_pdf(ws, OTHER).name}"]
+    # changed while the service was down
+    person = ws / "records" / "persons" / f"{PERSON}.yaml"
+    person.write_text(person.read_text(encoding="utf-8").replace("025-84561234", "025-84569999"), encoding="utf-8")
+    w = Watcher(ws)
+    try:
+        w.wait_log("就绪")
+        assert "025-84569999" in pdf_text(d_pdf(ws, PERSON))
+        assert re.search(r"已更新 1 份文书（1 份未变化", w.log), w.log
+        assert snapshot(out)[f"D/{d_pdf(ws, OTHER).name}"] == other_before
+    finally:
+        assert w.stop() == 0
