@@ -84,8 +84,68 @@ def load_manifest(out_dir: Path) -> dict:
 
 def write_manifest(out_dir: Path, documents: list[dict], errors: list[dict]) -> None:
     docs = sorted(documents, key=lambda d: (d["form"], d.get("key", ""), d.get("period") or ""))
-    data = {"generator": f"docgen {__version__}", "documents": docs, "errors": errors}
-    atomic_write(out_dir / MANIFEST, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+    _write_json_lines(out_dir / MANIFEST, {"generator": f"docgen {__version__}", "documents": docs,
+                                           "errors": errors})
+
+
+def _write_json_lines(path: Path, data: dict) -> None:
+    """JSON with one list item per line: readable and diffable, and written by the fast
+    C encoder (``indent`` would switch to the slow one, seconds for a province)."""
+    parts = ["{"]
+    items = list(data.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        k = json.dumps(key, ensure_ascii=False)
+        if isinstance(value, list) and value:
+            rows = ",\n    ".join(json.dumps(v, ensure_ascii=False) for v in value)
+            parts.append(f"  {k}: [\n    {rows}\n  ]{comma}")
+        else:
+            parts.append(f"  {k}: {json.dumps(value, ensure_ascii=False)}{comma}")
+    parts.append("}\n")
+    text = "\n".join(parts)
+    atomic_write(path, text.encode("utf-8"))
+    _remember(path, data)
+
+
+# parsed manifest and state, reused while the file is unchanged (the watch service reads
+# them on every save); never handed out to callers that could change them
+_json_cache: dict[str, tuple[tuple, object]] = {}
+
+
+def _stat_key(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _remember(path: Path, data) -> None:
+    key = _stat_key(path)
+    if data is not None and key is not None:
+        _json_cache[str(path)] = (key, data)
+    else:
+        _json_cache.pop(str(path), None)
+
+
+def _read_json(path: Path):
+    key = _stat_key(path)
+    if key is None:
+        return None
+    hit = _json_cache.get(str(path))
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    _json_cache[str(path)] = (key, data)
+    return data
+
+
+def _manifest_for_build(out_dir: Path) -> dict:
+    data = _read_json(out_dir / MANIFEST)
+    return data if isinstance(data, dict) else {"documents": [], "errors": []}
 
 
 def ident(form: str, key: str, period: str | None) -> str:
@@ -97,11 +157,10 @@ def entry_ident(entry: dict) -> str:
 
 
 def load_state(out_dir: Path) -> dict[str, dict]:
-    """Per document: ``fp`` fingerprint, ``deps`` record files (or "*"), ``stat`` of its files."""
-    try:
-        data = json.loads((out_dir / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    """Per document: ``fp`` fingerprint, ``deps`` record files (or "*"), ``stat`` of its files.
+
+    The result is shared with a cache: do not change it in place."""
+    data = _read_json(out_dir / STATE)
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
         return {}
     docs = data.get("documents")
@@ -110,8 +169,9 @@ def load_state(out_dir: Path) -> dict[str, dict]:
 
 def write_state(out_dir: Path, state: dict[str, dict]) -> None:
     data = {"version": STATE_VERSION, "generator": f"docgen {__version__}", "documents": state}
-    atomic_write(out_dir / STATE, json.dumps(data, ensure_ascii=False, sort_keys=True,
-                                             separators=(",", ":")).encode("utf-8"))
+    path = out_dir / STATE
+    atomic_write(path, json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    _remember(path, data)
 
 
 def file_stats(out_dir: Path, files: dict[str, str]) -> dict[str, list[int]] | None:
@@ -396,6 +456,9 @@ def _file_chars(path: str, size: int, mtime_ns: int) -> frozenset:
         return frozenset()
 
 
+_glyph_ok: set[tuple] = set()  # (fonts, record files' stamps) found printable
+
+
 def glyph_problems(ds: Dataset) -> dict[str, str]:
     """Persons with a character no configured font has: {person id: message naming the field}.
 
@@ -405,19 +468,27 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
     from .render.fonts import missing_chars
 
     problems: dict[str, str] = {}
+    fonts_fp = fonts_fingerprint()
     for pid, person in ds.persons.items():
         chars: set[str] = set()
-        known = True
+        stamps = []
         for f in ds.sources.get(pid, []):
             try:
                 st = Path(f).stat()
             except OSError:
-                known = False
+                stamps = None
                 break
+            stamps.append((str(f), st.st_size, st.st_mtime_ns))
             chars |= _file_chars(str(f), st.st_size, st.st_mtime_ns)
-        if known and chars:
+        key = (fonts_fp, tuple(stamps)) if stamps else None
+        if key is not None and key in _glyph_ok:
+            continue
+        if stamps and chars:
             text = "".join(sorted(chars))
             if not missing_chars(text, "table") and not missing_chars(text, "body"):
+                if len(_glyph_ok) > 200_000:
+                    _glyph_ok.clear()
+                _glyph_ok.add(key)
                 continue
         try:
             check_record_chars(person, ("table", "body"), f"照管对象 {pid}（{person.name}）")
@@ -429,7 +500,7 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
 def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | None,
           formats: set[str] | None = None, progress: Callable[[str], None] | Progress | None = None, *,
           force: bool = False, workers: int | None = None, changed: set[str] | None = None,
-          pool=None) -> BuildResult:
+          pool=None, clean: bool = True) -> BuildResult:
     """Build ``forms`` for the records of ``ds`` into ``out_dir``.
 
     Only targets whose fingerprint or files changed are rendered (all with ``force``).
@@ -439,11 +510,14 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     in place, is then taken as up to date without computing its fingerprint.
     ``pool``: a running executor made by ``make_pool`` (the watch service keeps one), used
     whenever there are two documents or more to render.
+    ``clean``: first remove temporary files a killed writer left in ``out_dir`` (the watch
+    service does this once, when it starts).
     """
     want = formats or {"pdf", "docx", "xlsx"}
     out_dir = Path(out_dir)
     private_dir(out_dir)
-    clean_partials(out_dir)  # leftovers of a writer killed before it could clean up
+    if clean:  # leftovers of a writer killed before it could clean up
+        clean_partials(out_dir)
     prog = progress if isinstance(progress, Progress) else (_CallbackProgress(progress) if progress else Progress())
     result = BuildResult()
     forms = list(forms)
@@ -457,7 +531,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     for pid, message in bad_persons.items():
         result.errors.append(error_entry(None, f"照管对象 {pid}", message, person=pid))
 
-    previous = load_manifest(out_dir)
+    previous = _manifest_for_build(out_dir)
     old_manifest = {entry_ident(e): e for e in previous.get("documents", []) if isinstance(e, dict)}
     old_state = load_state(out_dir)
     state: dict[str, dict] = dict(old_state)
@@ -469,6 +543,14 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     seen: set[str] = set()
     dropped: set[str] = set()  # rendered with an error: the old entry no longer stands
     jobs: list[Job] = []
+    early: list = []  # with a running pool, jobs go to it as soon as they are planned
+
+    def dispatch(job: Job) -> None:
+        if pool is not None:
+            early.append(pool.submit(_render_chunk, [job], out_dir, want))
+        else:
+            jobs.append(job)
+
     for form in forms:
         if form.periodic and period is None:
             continue
@@ -481,6 +563,10 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
             targets = list(form.targets(ds, period))
         except DocgenError as exc:
             result.errors.append(error_entry(form.code, "", exc.message))
+            failed_codes.add(form.code)
+            continue
+        except Exception as exc:  # a bug in one form must not stop the others
+            result.errors.append(error_entry(form.code, "", f"内部错误：{type(exc).__name__}: {exc}"))
             failed_codes.add(form.code)
             continue
         run_periods[form.code] = {t.period for t in targets} | {period_key if form.periodic else None}
@@ -512,9 +598,9 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
                 state[iid] = {**prev, "deps": deps, "form": form_fp}
                 result.skipped += 1
                 continue
-            jobs.append(Job(form.code, target, fp, deps, form_fp))
+            dispatch(Job(form.code, target, fp, deps, form_fp))
 
-    prog.start(len(jobs))
+    prog.start(len(jobs) + len(early))
 
     def record(status: str, job: Job, entry: dict) -> None:
         iid = ident(job.code, job.target.key, job.target.period)
@@ -533,6 +619,12 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
         prog.advance(f"{job.code} {job.target.path}")
 
     try:
+        if early:
+            _rendering.set()
+            try:
+                _drain(pool, early, record, own=False)
+            finally:
+                _rendering.clear()
         _run_jobs(jobs, out_dir, want, workers, record, pool)
     finally:
         # merge with entries of other forms / periods that still exist, and write what is done
@@ -608,13 +700,18 @@ def _run_jobs(jobs: list[Job], out_dir: Path, want: set[str], workers: int | Non
 
 def _run_on_pool(pool, jobs: list[Job], out_dir: Path, want: set[str], n_workers: int,
                  record: Callable[[str, Job, dict], None], own: bool) -> None:
-    from concurrent.futures import FIRST_COMPLETED, wait
-
     # small chunks: a steady progress bar, and little lost work when the build is stopped
     size = max(1, min(10, len(jobs) // (n_workers * 20)))
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    _drain(pool, [pool.submit(_render_chunk, c, out_dir, want) for c in chunks], record, own)
+
+
+def _drain(pool, futures: list, record: Callable[[str, Job, dict], None], own: bool) -> None:
+    """Record the results of ``futures`` as they come; stop the pool on a signal or error."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     try:
-        pending = {pool.submit(_render_chunk, c, out_dir, want) for c in chunks}
+        pending = set(futures)
         while pending:
             # a signal handler only sets a flag (raising inside wait() could leave the
             # executor's locks held): look at it between short waits

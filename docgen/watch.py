@@ -151,7 +151,7 @@ class _Handler:
 
 class WatchService:
     def __init__(self, ws: Workspace, out_dir: Path, period: Period | None, formats: set[str],
-                 forms: list | None = None, debounce: float = 0.25, workers: int | None = None):
+                 forms: list | None = None, debounce: float = 0.2, workers: int | None = None):
         self.ws = ws
         self.out_dir = Path(out_dir)
         self.period = period
@@ -196,7 +196,7 @@ class WatchService:
     def notify(self, path: Path, kind: str, is_dir: bool = False) -> None:
         what = self.classify(path, is_dir)
         if what:
-            self._events.put((what, path, kind))
+            self._events.put((what, path, kind, _stamp(path)))
 
     def stop(self) -> None:
         self._stop.set()
@@ -215,10 +215,12 @@ class WatchService:
             except queue.Empty:
                 break
         change = Change()
+        seen_stamps: dict[Path, tuple | None] = {}
         for item in items:
             if item is None:
                 continue
-            what, path, kind = item
+            what, path, kind, stamp = item
+            seen_stamps[path] = stamp
             if what == "records":
                 change.records.add(path)
                 if kind in ("created", "deleted", "moved"):
@@ -227,13 +229,16 @@ class WatchService:
                 change.templates = True
             elif what == "fonts":
                 change.fonts = True
-        self._settle(change.records)
+        self._settle(change.records, seen_stamps)
         return change
 
-    def _settle(self, paths: set[Path], timeout: float = 5.0) -> None:
-        """Wait until the changed files stop changing (never read a file half-written)."""
-        deadline = time.monotonic() + timeout
+    def _settle(self, paths: set[Path], seen: dict[Path, tuple | None], timeout: float = 5.0) -> None:
+        """Wait until the changed files stop changing (never read a file half-written): a
+        file is settled when it is as it was at its last event, a quiet period ago."""
         before = {p: _stamp(p) for p in paths}
+        if all(before[p] == seen.get(p) for p in paths):
+            return
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stop.is_set():
             time.sleep(0.05)
             after = {p: _stamp(p) for p in paths}
@@ -262,7 +267,7 @@ class WatchService:
             changed = {str(p) for p in change.records}
         try:
             result = build(ds, forms, self.out_dir, self.period, self.formats, workers=self.workers,
-                           changed=changed, pool=self.pool)
+                           changed=changed, pool=self.pool, clean=False)
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
             return None
