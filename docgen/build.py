@@ -440,6 +440,13 @@ def _target_deps(target: Target) -> list[str] | str:
     return sorted({str(p) for p in target.deps})
 
 
+def _owned_changed(ds: Dataset, target: Target, deps, changed: set[str]) -> bool:
+    """Whether a changed file is one of the target's own (its deps or its person's files)."""
+    if deps != ALL_DEPS and any(d in changed for d in deps):
+        return True
+    return any(str(f) in changed for f in ds.sources.get(target.person, []))
+
+
 def _depends_on(deps, files: set[str]) -> bool:
     if not files:
         return False
@@ -506,8 +513,9 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     Only targets whose fingerprint or files changed are rendered (all with ``force``).
     ``workers``: rendering processes (default: every core; 1 renders in this process).
     ``changed``: the record files known to have changed since the last build (the watch
-    service); a target that names its record files, none of them changed, whose files are
-    in place, is then taken as up to date without computing its fingerprint.
+    service). When they are all persons' files, another person's document whose files are
+    in place is taken as up to date without computing its fingerprint; every other
+    document (unit tables …) is fingerprinted as usual.
     ``pool``: a running executor made by ``make_pool`` (the watch service keeps one), used
     whenever there are two documents or more to render.
     ``clean``: first remove temporary files a killed writer left in ``out_dir`` (the watch
@@ -531,6 +539,13 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     for pid, message in bad_persons.items():
         result.errors.append(error_entry(None, f"照管对象 {pid}", message, person=pid))
 
+    # a person's document is made from that person's files and shared records (stations,
+    # institutions), never from another person's: when only persons' files changed, the
+    # documents of the other persons are up to date without computing their fingerprints
+    only_person_files = False
+    if changed is not None and not force:
+        person_files = {str(f) for pid in ds.persons for f in ds.sources.get(pid, [])}
+        only_person_files = bool(changed) and set(changed) <= person_files
     previous = _manifest_for_build(out_dir)
     old_manifest = {entry_ident(e): e for e in previous.get("documents", []) if isinstance(e, dict)}
     old_state = load_state(out_dir)
@@ -585,8 +600,8 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
                 current[iid] = old  # made from a file that is now broken: keep the last good output
                 result.held += 1
                 continue
-            if not force and changed is not None and deps != ALL_DEPS and prev is not None and old is not None \
-                    and prev.get("deps") == deps and not _depends_on(deps, changed) and prev.get("form") == form_fp \
+            if not force and only_person_files and target.person and prev is not None and old is not None \
+                    and prev.get("form") == form_fp and not _owned_changed(ds, target, deps, changed) \
                     and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
                 current[iid] = old
                 result.skipped += 1

@@ -81,6 +81,7 @@ class RecordCache:
         self.root = root
         self.base = base
         self._files: dict[Path, tuple] = {}  # path -> (stamp, (record, src) | None, diagnostics)
+        self.files_changed = True  # the last load found files added or removed
 
     def load(self) -> Dataset:
         try:
@@ -88,11 +89,13 @@ class RecordCache:
 
             parse_file, assemble = loader._load_file, loader._assemble
         except AttributeError:  # the loader changed shape: load everything
+            self.files_changed = True
             return load_records([self.root], base=self.base)
         ds = Dataset()
         files = iter_record_files([self.root]) if self.root.is_dir() else []
         ds.files = files
         if not self.root.exists():
+            self.files_changed = True
             return load_records([self.root], base=self.base)
         fresh: dict[Path, tuple] = {}
         loaded = []
@@ -113,6 +116,7 @@ class RecordCache:
             if hasattr(record, "events"):
                 record = record.model_copy(update={"events": list(record.events)})
             loaded.append((record, src))
+        self.files_changed = set(fresh) != set(self._files)
         self._files = fresh
         assemble(loaded, self.base, ds)
         return ds
@@ -126,10 +130,9 @@ class Change:
     records: set[Path] = field(default_factory=set)
     templates: bool = False
     fonts: bool = False
-    structure: bool = False  # a file appeared, vanished or was renamed
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.templates or self.fonts or self.structure)
+        return bool(self.records or self.templates or self.fonts)
 
 
 class _Handler:
@@ -223,8 +226,6 @@ class WatchService:
             seen_stamps[path] = stamp
             if what == "records":
                 change.records.add(path)
-                if kind in ("created", "deleted", "moved"):
-                    change.structure = True
             elif what == "templates":
                 change.templates = True
             elif what == "fonts":
@@ -262,8 +263,10 @@ class WatchService:
         ds.workspace = self.ws
         self._report(ds)
         forms = self.forms or list(all_forms().values())
+        # the changed files bound what has to be looked at, unless files came or went (a new
+        # person joins unit tables that did not depend on any of their files before)
         changed = None
-        if change is not None and not change.structure and not change.templates and not change.fonts:
+        if change is not None and not self.cache.files_changed and not change.templates and not change.fonts:
             changed = {str(p) for p in change.records}
         try:
             result = build(ds, forms, self.out_dir, self.period, self.formats, workers=self.workers,
