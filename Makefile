@@ -26,6 +26,7 @@ fonts: venv system
 demo: setup
 	$(BIN)/docgen validate --workspace examples
 	$(BIN)/docgen build --workspace examples --out $(DEMO_OUT) --month $(DEMO_MONTH)
+	$(BIN)/docgen signage --workspace examples --out $(DEMO_OUT)
 	@echo "示例文书在 $(DEMO_OUT)/，清单见 $(DEMO_OUT)/manifest.json"
 
 test: setup
