@@ -65,6 +65,7 @@ class Workspace:
             p = Path(os.path.expanduser(value))
             return p if p.is_absolute() else (root / p)
 
+        _use_workspace_fonts(root / "fonts")
         return cls(root=root, records=resolve("records"), output=resolve("output"),
                    data=resolve("data"), archive=resolve("archive"),
                    settings={k: v for k, v in cfg.items() if k != "paths"})
@@ -74,6 +75,16 @@ class Workspace:
 
     def data_dir(self) -> Path:
         return private_dir(self.data)
+
+
+def _use_workspace_fonts(folder: Path) -> None:
+    """Licensed fonts a clerk drops into the workspace's fonts/ folder are used like the
+    project's fonts/ (through DOCGEN_FONTS_DIR, so worker processes see them too)."""
+    if not folder.is_dir():
+        return
+    current = [p for p in os.environ.get("DOCGEN_FONTS_DIR", "").split(os.pathsep) if p]
+    if str(folder) not in current:
+        os.environ["DOCGEN_FONTS_DIR"] = os.pathsep.join([str(folder), *current])
 
 
 def init_workspace(root: Path) -> Workspace:

@@ -231,6 +231,15 @@ def test_dropped_in_licensed_font_is_used_by_family_name(tmp_path):
     assert r.returncode == 0, r.stderr
     body = next(l for l in r.stdout.splitlines() if l.startswith("正文"))
     assert "fangsong.otf" in body and "官方字体" in body and "替代" not in body
+    # the same font in a workspace's own fonts/ folder is used for that workspace
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    shutil.copytree(fonts_dir, ws / "fonts")
+    r = run_cli("fonts", "--workspace", str(ws), env={"DOCGEN_FONTS_DIR": ""})
+    body = next(l for l in r.stdout.splitlines() if l.startswith("正文"))
+    assert str(ws / "fonts" / "fangsong.otf") in body and "官方字体" in body
+    r = run_cli("fonts", env={"DOCGEN_FONTS_DIR": ""})
+    assert "fangsong.otf" not in r.stdout
 
 
 def test_templates_are_current():
@@ -238,9 +247,15 @@ def test_templates_are_current():
     assert r.returncode == 0, r.stderr + r.stdout
 
 
-def test_blank_d(tmp_path):
+def test_blank_d(tmp_path, workspace):
     r = run_cli("blank", "D", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     pdf = next(tmp_path.glob("*.pdf"))
+    # without --out, into the workspace's output folder; outside a workspace, a clear error
+    r = run_cli("blank", "D", "--workspace", str(workspace), "--format", "pdf")
+    assert r.returncode == 0, r.stderr
+    assert list((workspace / "output" / "空白表").glob("D-*.pdf"))
+    r = run_cli("blank", "D", cwd=tmp_path, env={"DOCGEN_WORKSPACE": ""})
+    assert r.returncode == 2 and "--out" in r.stderr
     text = pdf_text(pdf)
     assert all(normalise(l) in text for l in form_spec("D")["labels"])

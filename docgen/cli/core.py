@@ -83,10 +83,24 @@ def units(ws: Workspace, as_json: bool) -> None:
         sys.exit(1)
 
 
+def optional_workspace(explicit: str | None) -> Workspace | None:
+    """The workspace when one is named (--workspace / DOCGEN_WORKSPACE) or the current folder is one."""
+    import os
+
+    from ..workspace import CONFIG_NAME
+
+    if explicit or os.environ.get("DOCGEN_WORKSPACE") or Path(CONFIG_NAME).exists():
+        return Workspace.locate(explicit)
+    return None
+
+
 @main.command()
 @click.option("--prepare", is_flag=True, help="预先转换字体（每台机器一次，之后生成 PDF 不再转换）")
-def fonts(prepare: bool) -> None:
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False), default=None,
+              help="工作区目录（其 fonts/ 中的字体也会使用）")
+def fonts(prepare: bool, workspace: str | None) -> None:
     """显示每个字体角色由哪个字体文件提供，以及是否为替代字体。"""
+    optional_workspace(workspace)
     from ..render.fonts import all_roles, prepare_all
 
     for rf in all_roles():
@@ -162,10 +176,18 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
 
 @main.command()
 @click.argument("form")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="输出目录")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="输出目录（默认：工作区输出目录下的“空白表”）")
 @click.option("--format", "formats", default="pdf,docx,xlsx", show_default=True, help="输出格式")
-def blank(form: str, out: Path, formats: str) -> None:
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False), default=None,
+              help="工作区目录（不给 --out 时输出到其输出目录）")
+def blank(form: str, out: Path | None, formats: str, workspace: str | None) -> None:
     """打印空白表 FORM（供手工填写），如 docgen blank P --out 目录。"""
+    ws = optional_workspace(workspace)
+    if out is None:
+        if ws is None:
+            raise UsageError("请用 --out 指定输出目录（或在工作区中运行、用 --workspace 指定工作区）")
+        out = ws.output / "空白表"
     from ..build import render_target
     from ..documents.base import Target
     from ..documents.registry import get_form

@@ -57,9 +57,10 @@ def cache_dir() -> Path:
 
 def font_dirs() -> list[Path]:
     dirs = []
-    extra = os.environ.get("DOCGEN_FONTS_DIR")
-    if extra:
-        dirs.append(Path(extra))
+    # DOCGEN_FONTS_DIR: extra folders (os.pathsep-separated), e.g. the workspace's fonts/
+    for extra in os.environ.get("DOCGEN_FONTS_DIR", "").split(os.pathsep):
+        if extra:
+            dirs.append(Path(extra))
     dirs.append(PACKAGE_ROOT / "fonts")
     dirs.extend(SYSTEM_FONT_DIRS)
     return [d for d in dirs if d.is_dir()]
@@ -162,10 +163,10 @@ def _norm(name: str) -> str:
 
 def find_family(family: str) -> Face | None:
     want = _norm(family)
-    project = str(PACKAGE_ROOT / "fonts")
+    system = tuple(str(d) for d in SYSTEM_FONT_DIRS)
     hits = [f for f in face_index() if any(_norm(n) == want for n in f.names)]
-    # a drop-in font in fonts/ wins over a system copy
-    hits.sort(key=lambda f: (not f.path.startswith(project), f.path, f.index))
+    # a drop-in font (workspace fonts/, project fonts/) wins over a system copy
+    hits.sort(key=lambda f: (f.path.startswith(system), f.path, f.index))
     return hits[0] if hits else None
 
 
