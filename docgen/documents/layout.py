@@ -84,6 +84,7 @@ class Para:
     indent: float = 0.0  # first-line indent in characters
     space_before: float = 0.0  # mm
     space_after: float = 0.0  # mm
+    char_space: float = 0.0  # pt added to (negative: taken from) every character's advance
 
 
 def Title(text: str, size: float = 18.0, space_after: float = 4.0) -> Para:

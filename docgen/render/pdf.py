@@ -21,7 +21,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak as RLPageBreak, Paragraph, SimpleDocTemplate
 from reportlab.platypus import Spacer as RLSpacer, Table as RLTable, TableStyle
-from reportlab.platypus.paragraph import FragLine
+from reportlab.platypus import paragraph as _rl_paragraph
+from reportlab.platypus.paragraph import ParaLines, cjkU, makeCJKParaLine
+from reportlab.rl_config import _FUZZ
 
 from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill
 from .fonts import rl_font, split_runs
@@ -59,21 +61,155 @@ def rich(text: str, role: str, context: str = "") -> str:
     return "".join(out)
 
 
-class CJKParagraph(Paragraph):
-    """A Paragraph whose split halves survive CJK wrapping.
+# Line-breaking rules of Chinese typesetting (GB/T 15834, 禁则): closing punctuation never
+# starts a line, opening punctuation never ends one, "——" and "……" are never split.
+CANNOT_START = frozenset(
+    "，。、；：？！）》」』”’〉】〕］｝〗〞·%‰℃°′″～,.;:?!)]}"
+    "\uff09\uff3d\uff5d\uff05\u2030\u3009\u300b\u300d\u300f\u3011\u3015\u3017")
+CANNOT_END = frozenset("（《「『“‘〈【〔［｛〖〝([{$￥#@§")
+_UNSPLITTABLE = frozenset("…—")
 
-    reportlab's ``split`` gives the first half kind-1 lines (FragLines); when that half
-    holds a single text fragment, ``breakLinesCJK`` re-wraps it as kind 0 and keeps the
-    FragLines, which crashes at draw time ('FragLine' object is not subscriptable). Keep
-    the lines ``split`` computed instead.
+
+def _word_char(ch: str) -> bool:
+    """A character of a Latin word or number (an ID number, a date): not broken inside."""
+    return "!" <= ch <= "~"
+
+
+def _break_allowed(U, b: int) -> bool:
+    """May a line end before ``U[b]``?"""
+    prev, nxt = U[b - 1], U[b]
+    if nxt in CANNOT_START or prev in CANNOT_END:
+        return False
+    if prev == nxt and prev in _UNSPLITTABLE:
+        return False
+    return not (_word_char(prev) and _word_char(nxt))
+
+
+def _kinsoku_split(frags, maxWidths, calcBounds: bool, char_space: float, justify: bool) -> ParaLines:
+    """reportlab's ``cjkFragSplit`` with the line-breaking rules and character spacing.
+
+    Every glyph advances by its width plus ``char_space``. A line that overflows ends at the
+    last allowed break (pulling the offending characters down to the next line); only when
+    there is none does a closing mark hang in the margin. In a justified paragraph every full line is stretched to the measure by extra character
+    spacing (PDF ``Tc``): CJK text has no word spaces for reportlab to widen.
+    """
+    U = []
+    for f in frags:
+        text = f.text.decode("utf8") if isinstance(f.text, bytes) else f.text
+        U.extend(cjkU(t, f, "utf8") for t in text) if text else U.append(cjkU(text, f, "utf8"))
+    widths = [u.width + (char_space if u else 0.0) for u in U]
+    lines = []
+
+    def emit(start: int, end: int, max_w: float, hard: bool) -> None:
+        used = sum(widths[start:end])
+        line = makeCJKParaLine(U[start:end], max_w, used, max_w - used, hard, calcBounds)
+        cs = char_space
+        visible = sum(1 for u in U[start:end] if u)
+        if justify and not hard and end < len(U) and visible > 1 and line.extraSpace > 0:
+            cs += line.extraSpace / (visible - 1)
+            line.extraSpace = 0.0
+        line._char_space = cs
+        lines.append(line)
+
+    n = len(U)
+    i = start = 0
+    used = 0.0
+    while i < n:
+        max_w = maxWidths[min(len(lines), len(maxWidths) - 1)]
+        u = U[i]
+        if hasattr(u.frag, "lineBreak"):
+            emit(start, i + 1, max_w, True)
+            i = start = i + 1
+            used = 0.0
+            continue
+        used += widths[i]
+        if used <= max_w + _FUZZ or i == start:
+            i += 1
+            continue
+        # U[i] overflows: find where to end the line
+        end = None
+        for b in range(i, start, -1):
+            if _break_allowed(U, b):
+                end = b
+                break
+        if end is None:
+            end = i + 1 if (u in CANNOT_START and (i + 1 >= n or _break_allowed(U, i + 1))) else i
+        emit(start, end, max_w, False)
+        i = start = end
+        used = 0.0
+    if start < n:
+        emit(start, n, maxWidths[min(len(lines), len(maxWidths) - 1)], False)
+    return ParaLines(kind=1, lines=lines)
+
+
+class CJKParagraph(Paragraph):
+    """A CJK paragraph that obeys the Chinese line-breaking rules.
+
+    Lines are always broken by ``_kinsoku_split`` (reportlab's own CJK wrap knows only a
+    few Japanese marks and lets "，" start a line or "（" end one). The style may carry
+    ``cjkCharSpace`` (pt added to every glyph's advance). When ``split`` over a page has
+    already computed the lines of a half, they are kept (re-wrapping them crashed at draw
+    time: 'FragLine' object is not subscriptable).
     """
 
     def breakLinesCJK(self, maxWidths):
-        bl = getattr(self, "blPara", None)
-        if (getattr(self, "_splitpara", 0) and bl is not None and getattr(bl, "kind", 0) == 1
-                and bl.lines and isinstance(bl.lines[0], FragLine)):
-            return bl
-        return super().breakLinesCJK(maxWidths)
+        if getattr(self, "_splitpara", 0) and getattr(self, "blPara", None) is not None:
+            return self.blPara
+        if not isinstance(maxWidths, (list, tuple)):
+            maxWidths = [maxWidths]
+        style = self.style
+        self.height = 0
+        frags = self.frags
+        if not frags:
+            return ParaLines(kind=0, fontSize=style.fontSize, fontName=style.fontName,
+                             textColor=style.textColor, lines=[], ascent=style.fontSize,
+                             descent=-0.2 * style.fontSize)
+        auto = getattr(self, "autoLeading", getattr(style, "autoLeading", ""))
+        return _kinsoku_split(frags, maxWidths, auto not in ("", "off"),
+                              getattr(style, "cjkCharSpace", 0.0), style.alignment == TA_JUSTIFY)
+
+    def _get_split_blParaFunc(self):
+        if self.blPara.kind == 1:
+            return _split_cjk_lines
+        return super()._get_split_blParaFunc()
+
+
+def _split_cjk_lines(blPara, start: int, stop: int) -> list:
+    """The fragments of lines ``start:stop``, for the halves of a split paragraph.
+
+    reportlab's ``_split_blParaHard`` appends a space to the last word of every line (right
+    for Latin words, wrong for CJK: stray spaces, a narrower measure after a page break) and
+    does it in place, in the first half's lines too.
+    """
+    return [w.clone() for line in blPara.lines[start:stop] for w in line.words]
+
+
+def _with_char_space(draw_line):
+    """Wrap a reportlab line-drawing function: apply the line's character spacing (``Tc``)
+    and make the canvas measure text with it, so underlines span the spaced glyphs."""
+    if getattr(draw_line, "_docgen_char_space", False):
+        return draw_line
+
+    def wrapper(tx, offset, line, last=0):
+        cs = getattr(line, "_char_space", 0.0)
+        if not cs:
+            return draw_line(tx, offset, line, last)
+        canv = tx._canvas
+        measure = canv.stringWidth
+        canv.stringWidth = lambda text, font, size: measure(text, font, size) + cs * len(text)
+        tx.setCharSpace(cs)
+        try:
+            return draw_line(tx, offset, line, last)
+        finally:
+            tx.setCharSpace(0)
+            del canv.stringWidth
+
+    wrapper._docgen_char_space = True
+    return wrapper
+
+
+for _name in ("_leftDrawParaLineX", "_centerDrawParaLineX", "_rightDrawParaLineX", "_justifyDrawParaLineX"):
+    setattr(_rl_paragraph, _name, _with_char_space(getattr(_rl_paragraph, _name)))
 
 
 class MinHeight(Flowable):
@@ -107,11 +243,13 @@ class MinHeight(Flowable):
 
 
 def _para_style(role: str, size: float, align: str, leading: float | None = None,
-                indent_chars: float = 0.0) -> ParagraphStyle:
-    return ParagraphStyle(
+                indent_chars: float = 0.0, char_space: float = 0.0) -> ParagraphStyle:
+    style = ParagraphStyle(
         name=f"{role}-{size}-{align}", fontName=rl_font(role), fontSize=size,
         leading=leading or size * 1.35, alignment=_ALIGN[align], wordWrap="CJK",
-        firstLineIndent=indent_chars * size, allowWidows=1, allowOrphans=1)
+        firstLineIndent=indent_chars * (size + char_space), allowWidows=1, allowOrphans=1)
+    style.cjkCharSpace = char_space
+    return style
 
 
 def _expand(table: Table, ctx: dict) -> list[tuple[Row, dict]]:
@@ -249,7 +387,8 @@ def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
         if isinstance(block, Para):
             text = fill(block.text, ctx)
             story.append(CJKParagraph(rich(text, block.role, context),
-                                   _para_style(block.role, block.size, block.align, block.leading, block.indent)))
+                                   _para_style(block.role, block.size, block.align, block.leading, block.indent,
+                                                  block.char_space)))
             if block.space_before:
                 story.insert(len(story) - 1, RLSpacer(1, block.space_before * mm))
             if block.space_after:
