@@ -78,3 +78,18 @@ def test_gov_body_holds_28_characters_per_line(tmp_path):
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     first = reader.pages[0].extract_text()
     assert first.count("国") == 28 * 22
+
+
+@pytest.mark.parametrize("code, title", [("F", "预解戒人员信息对接通知书"), ("K", "培育对象信息对接通知书")])
+def test_counterfoil_mark_on_title_line(tmp_path, code, title):
+    from conftest import run_cli
+
+    r = run_cli("blank", code, "--out", str(tmp_path), "--format", "pdf")
+    assert r.returncode == 0, r.stderr
+    (pdf,) = tmp_path.glob(f"{code}-*.pdf")
+    lines = _lines(pdf.read_bytes(), tmp_path)
+    assert lines[0].startswith(title + "（底联）"), lines[0]
+    assert not any(ln == "（底联）" for ln in lines)
+    # the panels obey the line-breaking rules too (checked on the leftmost text of each line)
+    for ln in lines:
+        assert ln[0] not in FORBIDDEN_START, ln

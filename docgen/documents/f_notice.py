@@ -29,7 +29,6 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import Paragraph
 
 from ..records.load import Dataset
 from ..records.model import split_address
@@ -251,11 +250,22 @@ def _style(role: str, size: float, align, leading: float | None = None, indent: 
                           firstLineIndent=indent * size)
 
 
-def _rich(text: str, role: str, context: str) -> str:
+def _rich(text: str, role: str, context: str, size: float | None = None) -> str:
     from ..render.pdf import rich
 
     # reportlab collapses U+3000 like any white space; no-break spaces keep the blanks
-    return rich(text.replace(FULL_SPACE, NBSP_EM), role, context)
+    markup = rich(text.replace(FULL_SPACE, NBSP_EM), role, context)
+    return f'<font size="{size}">{markup}</font>' if size else markup
+
+
+class _Markup(str):
+    """Text already converted to reportlab markup."""
+
+
+def _width(text: str, role: str, size: float) -> float:
+    from ..render.fonts import split_runs
+
+    return sum(stringWidth(t, f, size) for f, t in split_runs(text, role, ""))
 
 
 def _draw_string(c, x: float, y: float, text: str, role: str, size: float, context: str,
@@ -277,6 +287,7 @@ def _draw_string(c, x: float, y: float, text: str, role: str, size: float, conte
 def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
     """The triple on one A4 landscape page (PDF bytes)."""
     from ..render.fonts import rl_font
+    from ..render.pdf import CJKParagraph  # the Chinese line-breaking rules
 
     esc = html.escape
 
@@ -301,12 +312,23 @@ def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
     left = _style("body", BODY_PT, TA_LEFT)
     right = _style("body", BODY_PT, TA_RIGHT)
     centre = _style("body", BODY_PT, TA_CENTER)
-    title = _style("title", TITLE_PT, TA_CENTER, leading=TITLE_PT * 1.4)
+    # one size for the three titles, each on one line (a supplement's "（补充）" makes them longer)
+    panel_w = boxes[0][1] - boxes[0][0]
+    title_pt = min([TITLE_PT] + [panel_w / _width(p.title + t["supp"], "title", 1.0) * 0.995
+                                 for p in form.parts])
+    title = _style("title", title_pt, TA_CENTER, leading=TITLE_PT * 1.4)
     number = esc(t["number"])
     stub, notice, receipt = form.parts
     supp = esc(t["supp"])
+    # "（底联）" follows the counterfoil's title on its line, smaller (the appendix prints it on
+    # the title line); only when the panel is too narrow for both does it take a line of its own
+    stub_title = f"{esc(stub.title)}{supp}"
+    stub_mark = ("（底联）", right, 0)
+    if _width(stub.title + t["supp"], "title", title_pt) + _width("（底联）", "body", BODY_PT) <= panel_w:
+        stub_title = _Markup(_rich(stub_title, "title", context) + _rich("（底联）", "body", context, BODY_PT))
+        stub_mark = ("", right, 0)
     panels = [
-        [(f"{esc(stub.title)}{supp}", title, 0), ("（底联）", right, 0), (f"编号：{number}", right, 4),
+        [(stub_title, title, 0), stub_mark, (f"编号：{number}", right, 4),
          (t["to_station"], left, 4), (t["msg_stub"], para, 1), (esc(stub.keep), centre, 5),
          (esc(t["date"]), right, 12)],
         [(f"{esc(notice.title)}{supp}", title, 0), ("", right, 0), (f"编号：{number}", right, 4),
@@ -325,7 +347,8 @@ def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
             if not text:
                 y -= style.leading
                 continue
-            p = Paragraph(_rich(text, "title" if style is title else "body", context), style)
+            markup = text if isinstance(text, _Markup) else _rich(text, "title" if style is title else "body", context)
+            p = CJKParagraph(markup, style)
             _, h = p.wrap(w, y - bottom)
             p.drawOn(c, x0, y - h)
             y -= h

@@ -54,6 +54,24 @@ def _set_run_font(run, role: str, size: float) -> None:
         rfonts.set(qn(attr), family)
 
 
+# w:rPr children after w:spacing in the schema sequence (CT_RPr)
+_AFTER_SPACING = ("w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr",
+                  "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout",
+                  "w:specVanish", "w:oMath")
+
+
+def _set_char_space(run, points: float) -> None:
+    """Character spacing (Word's "condensed/expanded by"), in twentieths of a point."""
+    rpr = run._element.get_or_add_rPr()
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), str(round(points * 20)))
+    later = [child for child in rpr if child.tag in {qn(t) for t in _AFTER_SPACING}]
+    if later:
+        later[0].addprevious(spacing)
+    else:
+        rpr.append(spacing)
+
+
 def _write_text(paragraph, text: str, role: str, size: float) -> None:
     underline = False
     for part in _TAG.split(text):
@@ -270,6 +288,9 @@ def build_template(layout: Layout) -> bytes:
             if block.indent:
                 pf.first_line_indent = Pt(block.indent * block.size)
             _write_text(p, block.text, block.role, block.size)
+            if block.char_space:
+                for run in p.runs:
+                    _set_char_space(run, block.char_space)
         elif isinstance(block, Table):
             if first is not None:
                 first._element.getparent().remove(first._element)
