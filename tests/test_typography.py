@@ -93,3 +93,26 @@ def test_counterfoil_mark_on_title_line(tmp_path, code, title):
     # the panels obey the line-breaking rules too (checked on the leftmost text of each line)
     for ln in lines:
         assert ln[0] not in FORBIDDEN_START, ln
+
+
+def test_roster_number_columns_hold_numbers_in_substitute_fonts(tmp_path):
+    """O roster DOCX: dates, the 18-character ID number and phone numbers fit on one line even
+    in LibreOffice's substitute Latin font (DejaVu Sans: a digit is 1303/2048 em, "-" 739/2048,
+    "X" 1403/2048), within Word's default cell margins (2 x 108 twips)."""
+    import docx
+    from conftest import run_cli
+
+    r = run_cli("blank", "O", "--out", str(tmp_path), "--format", "docx")
+    assert r.returncode == 0, r.stderr
+    (path,) = tmp_path.glob("O-*.docx")
+    table = docx.Document(str(path)).tables[0]
+    header = [c.text.replace("\n", "") for c in table.rows[0].cells]
+    body = table.rows[1]
+    digit, hyphen, x = 1303 / 2048, 739 / 2048, 1403 / 2048
+    needs = {"出生日期": 8 * digit + 2 * hyphen, "出所日期": 8 * digit + 2 * hyphen,
+             "身份证号": 17 * digit + x, "联系方式": 11 * digit}
+    for label, em in needs.items():
+        cell = body.cells[header.index(label)]
+        size = cell.paragraphs[0].runs[0].font.size.pt
+        width = cell.width.pt - 2 * 108 / 20
+        assert em * size <= width, (label, em * size, width)

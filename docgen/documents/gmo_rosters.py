@@ -36,8 +36,10 @@ def _title(text: str) -> Para:
     return Para(text, align="center", role="title", size=16, space_after=3)
 
 
-def _loop(var: str, cells: list[str], height: float = 7.5, center: set[int] = frozenset()) -> Loop:
-    row = Row([V(f"{var}.{c}", align="center" if i in center else "left") for i, c in enumerate(cells)], height)
+def _loop(var: str, cells: list[str], height: float = 7.5, center: set[int] = frozenset(),
+          size: float | None = None) -> Loop:
+    row = Row([V(f"{var}.{c}", align="center" if i in center else "left", size=size)
+               for i, c in enumerate(cells)], height)
     return Loop(var, "t.rows | pad(t.min_rows or 0)", row)
 
 
@@ -187,11 +189,14 @@ class RegisterRoster(Form):
         keys = ["no", "name", "sex", "birth", "id", "institution", "release", "household", "phone", "rehab",
                 "cultivated", "family", "residence", "state"]
         rows = [Row([L(c) for c in self.COLUMNS], 14, header=True),
-                _loop("r", keys, center={0, 1, 2, 3, 6, 8, 9, 10, 13}),
+                _loop("r", keys, center={0, 1, 2, 3, 6, 8, 9, 10, 13}, size=8),
                 Row([L("备注"), V("t.notes", 13)], 12)]
         title = ("<u>{{ t.place | blank(8) }}</u>后续照管<u>{{ t.kind | blank(2) }}</u>站"
                  "<u>{{ t.year | blank(4) }}</u>年度<u>{{ t.month | blank(2) }}</u>月份在册后续照管人员花名册")
-        table = Table([8, 12, 6, 14, 27, 16, 14, 25, 18, 11, 9, 20, 25, 11], rows, size=8.5)
+        # data rows at 8 pt; the columns of numbers (dates, ID, phone) are wide enough for them on one
+        # line even in the wider substitute digits LibreOffice uses for the DOCX (DejaVu Sans,
+        # 0.64 em a digit; Word cell margins 2 x 5.4 pt): the ID number needs 103 pt = 29 units
+        table = Table([8, 12, 6, 17, 30, 15, 17, 20, 20, 11, 9, 19, 21, 11], rows, size=8.5)
         return Layout([_title(title), table], landscape=True, margins=ROSTER_MARGINS, page_numbers=True,
                       doc_title=self.name)
 
