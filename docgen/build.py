@@ -397,12 +397,20 @@ def _worker_init(warm: bool) -> None:  # pragma: no cover - runs in a worker pro
 
 
 def _render_chunk(jobs: list[Job], out_dir: Path, want: set[str]) -> list[tuple[str, Job, dict]]:
+    parent = os.getppid()
     out = []
-    for job in jobs:
-        if _stopping:
-            break
-        status, entry = _render_job(job, out_dir, want)
-        out.append((status, job, entry))
+    try:
+        for job in jobs:
+            if _stopping:
+                break
+            status, entry = _render_job(job, out_dir, want)
+            out.append((status, job, entry))
+    except BaseException:
+        # the temporary file of an interrupted write is gone by now (atomic_write unwinds);
+        # an orphaned worker (the build was killed) must not linger waiting for more work
+        if os.getppid() != parent:
+            os._exit(1)
+        raise
     return out
 
 

@@ -7,9 +7,11 @@ same directory, fsynced and renamed, so nobody ever sees a half-written file.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from pathlib import Path
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -37,8 +39,14 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename), mode 0600."""
     path = Path(path)
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = None
+    # no signal handler may run between creating the temporary file and knowing its name
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -46,10 +54,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         raise
     try:
         dfd = os.open(path.parent, os.O_RDONLY)

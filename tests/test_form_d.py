@@ -12,7 +12,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from pypdf import PdfReader
 
-from conftest import EXAMPLES, ROOT, form_spec, normalise, pdf_text, run_cli
+from conftest import EXAMPLES, form_spec, normalise, pdf_text, run_cli
 
 from docgen.records.load import load_records
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def test_id_must_agree_with_birth_and_sex(records):
 
 
 def test_yaml_syntax_error_has_line(records):
-    p = write(records, "NJ2026001.yaml", person_text(**{"民族: 汉族": "民族: 汉族\n  缩进: [错误"}))
+    write(records, "NJ2026001.yaml", person_text(**{"民族: 汉族": "民族: 汉族\n  缩进: [错误"}))
     errs = errors_of(records)
     assert any("persons/NJ2026001.yaml:" in e and "YAML 语法错误" in e for e in errs), errs
 

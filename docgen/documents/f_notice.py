@@ -32,7 +32,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 
 from ..records.load import Dataset
 from ..records.model import split_address
-from .base import Form, Period, Target, cn_date, cn_month, s
+from .base import Form, Period, cn_date, cn_month, s
 from .layout import FULL_SPACE, Cell, L, Layout, Loop, Para, Row, Table, Title, V
 
 BLANK_NUMBER = f"{FULL_SPACE * 3}戒[20{FULL_SPACE * 2}]{FULL_SPACE * 2}号"
@@ -307,7 +307,6 @@ def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
     boxes, cuts = panel_boxes()
     top = PAGE[1] - MARGIN_Y
     bottom = MARGIN_Y
-    body = _style("body", BODY_PT, TA_JUSTIFY)
     para = _style("body", BODY_PT, TA_JUSTIFY, indent=2)
     left = _style("body", BODY_PT, TA_LEFT)
     right = _style("body", BODY_PT, TA_RIGHT)

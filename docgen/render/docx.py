@@ -23,6 +23,7 @@ from docx.shared import Mm, Pt
 
 from ..documents.layout import Layout, Loop, PageBreak, Para, Row, Spacer, Table, make_env
 from .fonts import role_table
+from .ooxml import normalise_zip
 
 _ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
           "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}
@@ -118,8 +119,6 @@ def _loop_marker_row(table, text: str, ncols: int) -> None:
 
 
 def _add_table(doc, table: Table, frame_width_mm: float) -> None:
-    from .pdf import grid_positions
-
     ncols = table.columns
     total = sum(table.widths)
     widths = [Mm(w / total * frame_width_mm) for w in table.widths]
@@ -319,24 +318,7 @@ def build_template(layout: Layout) -> bytes:
     cp.revision = 1
     buf = io.BytesIO()
     doc.save(buf)
-    return _normalise_zip(buf.getvalue())
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite a DOCX zip with fixed timestamps and order, so equal content gives equal bytes."""
-    import zipfile
-
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        names = src.namelist()
-        order = sorted(names, key=lambda n: (n != "[Content_Types].xml", n))
-        for name in order:
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            dst.writestr(info, src.read(name))
-    return out.getvalue()
+    return normalise_zip(buf.getvalue())
 
 
 _DOCX_ENV = make_env(False)
@@ -355,7 +337,7 @@ def render_docx(template: Path, ctx: dict) -> bytes:
     buf = io.BytesIO()
     tpl.docx.core_properties.revision = 1
     tpl.save(buf)
-    return _normalise_zip(buf.getvalue())
+    return normalise_zip(buf.getvalue())
 
 
 def _split_newlines(t) -> None:

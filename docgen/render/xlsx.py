@@ -11,13 +11,13 @@ import datetime as dt
 import html
 import io
 import re
-import zipfile
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from ..documents.layout import Layout, Para, Table, fill
+from .ooxml import normalise_zip
 from .pdf import _expand, grid_positions
 
 _INT = re.compile(r"^-?\d{1,9}$")
@@ -111,21 +111,4 @@ def render_xlsx(layout: Layout, ctx: dict, sheet_title: str = "Sheet1") -> bytes
     wb.properties.created = wb.properties.modified = dt.datetime(2020, 1, 1)
     buf = io.BytesIO()
     wb.save(buf)
-    return _normalise(buf.getvalue())
-
-
-def _normalise(data: bytes) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            body = src.read(name)
-            if name == "docProps/core.xml":  # openpyxl stamps the save time into dcterms:modified
-                body = _MODIFIED.sub(rb"\g<1>2020-01-01T00:00:00Z\g<2>", body)
-            dst.writestr(info, body)
-    return out.getvalue()
-
-
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+    return normalise_zip(buf.getvalue())
