@@ -266,3 +266,16 @@ def test_not_a_workspace_is_a_clear_error(tmp_path):
     r = run_cli("validate", cwd=tmp_path, env={"DOCGEN_WORKSPACE": ""})
     assert r.returncode != 0
     assert "不是 docgen 工作区" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["buidl"], "没有命令“buidl”，是否想用“build”？"),
+    (["build", "--frms", "D"], "没有选项“--frms”"),
+    (["blank"], "缺少参数 FORM"),
+    (["build", "--jobs", "x"], "--jobs 的值无效：“x”不是有效的整数"),
+])
+def test_usage_errors_are_chinese(args, expected):
+    r = run_cli(*args)
+    assert r.returncode == 2
+    assert expected in r.stderr and "--help 查看用法" in r.stderr
+    assert "Error:" not in r.stderr and "Usage:" not in r.stderr

@@ -16,7 +16,67 @@ from ..workspace import Workspace
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+_CLICK_MESSAGES = [
+    (r"No such command '(.+?)'\. Did you mean '(.+?)'\?", r"没有命令“\1”，是否想用“\2”？"),
+    (r"No such command '(.+?)'\.?", r"没有命令“\1”"),
+    (r"Directory '(.+?)' is a file\.?", r"“\1”是文件，不是目录"),
+    (r"File '(.+?)' is a directory\.?", r"“\1”是目录，不是文件"),
+    (r"(?:File|Directory|Path) '(.+?)' does not exist\.?", r"“\1”不存在"),
+    (r"(?:File|Directory|Path) '(.+?)' is not (?:readable|writable)\.?", r"“\1”没有读写权限"),
+    (r"'(.+?)' is not a valid integer(?: range)?\.?", r"“\1”不是有效的整数"),
+    (r"'(.+?)' is not a valid float(?: range)?\.?", r"“\1”不是有效的数字"),
+    (r"(.+?) is not in the range (.+?)\.?", r"\1 不在允许的范围 \2 内"),
+    (r"'(.+?)' is not one of (.+?)\.?", r"“\1”不是可选值之一：\2"),
+    (r"'(.+?)' is not (?:one of )?(.+?)\.?", r"“\1”不是可选值之一：\2"),
+    (r"Got unexpected extra arguments? \((.+?)\)", r"多余的参数：\1"),
+    (r"Option '(.+?)' requires an argument\.?", r"选项 \1 需要一个值"),
+    (r"Option '(.+?)' does not take a value\.?", r"选项 \1 不带值"),
+]
+
+
+def chinese_usage_error(exc: click.ClickException) -> str:
+    """Click's (English) usage errors as Chinese messages."""
+    import re
+
+    if isinstance(exc, click.exceptions.NoSuchOption):
+        hint = f"，是否想用 {'、'.join(sorted(exc.possibilities))}？" if exc.possibilities else ""
+        return f"没有选项“{exc.option_name}”{hint}"
+    if isinstance(exc, click.exceptions.MissingParameter):
+        param = exc.param
+        what = "参数" if isinstance(param, click.Argument) else "选项"
+        name = param.human_readable_name if param is not None else ""
+        if isinstance(param, click.Option) and param.opts:
+            name = param.opts[-1] if len(param.opts[-1]) > 2 else param.opts[0]
+        return f"缺少{what} {name}"
+    message = exc.format_message() if not isinstance(exc, click.BadParameter) else exc.message
+    for pattern, repl in _CLICK_MESSAGES:
+        m = re.fullmatch(pattern, message.strip(), flags=re.S)
+        if m:
+            message = m.expand(repl)
+            break
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        opts = getattr(exc.param, "opts", None) or [exc.param.human_readable_name]
+        return f"{max(opts, key=len)} 的值无效：{message}"
+    return message
+
+
 class DocgenGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the CLI; usage errors are reported in Chinese (Click's own texts are English)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("已取消。", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            command = ctx.command_path if ctx is not None else "docgen"
+            click.echo(f"错误：{chinese_usage_error(exc)}（{command} --help 查看用法）", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
