@@ -27,8 +27,11 @@ def _body(text: str, indent: float = 2.0, align: str = "justify", **kw) -> Para:
                 char_space=GOV_BODY_CHAR_SPACE, **kw)
 
 
+SIGNATURE_PT = 14.0  # 四号: the 指导站's full name (19 characters) fits the left column on one line
+
+
 def _sig(text: str) -> Cell:
-    return Cell(text, align="left", role="body", size=GOV_BODY_PT)
+    return Cell(text, align="left", role="body", size=SIGNATURE_PT)
 
 
 def _date(prefix: str) -> str:
@@ -44,7 +47,7 @@ def _signature_table(rows: list[list[str]]) -> Table:
         if len(cells) == 1:
             cells[0].colspan = 2
         out.append(Row(cells, 8))
-    return Table([55, 45], out, size=GOV_BODY_PT, border=False, role="body", keep=True)
+    return Table([63, 37], out, size=SIGNATURE_PT, border=False, role="body", keep=True)
 
 
 # --------------------------------------------------------------------------- E
