@@ -29,6 +29,7 @@ from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer,
 from .fonts import rl_font, split_runs
 
 rl_config.invariant = 1
+rl_config.useA85 = 0  # binary streams: ASCII85 only makes every page stream 25 % larger
 
 _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT, "justify": TA_JUSTIFY}
 _TAG = re.compile(r"(<u>|</u>|<br/>)")
@@ -157,6 +158,18 @@ class CJKParagraph(Paragraph):
             return self.blPara
         if not isinstance(maxWidths, (list, tuple)):
             maxWidths = [maxWidths]
+        # a table wraps every cell at least twice at the same width (sizing, then drawing):
+        # the lines depend on the widths only, so break them once
+        memo = getattr(self, "_docgen_lines", None)
+        key = tuple(maxWidths)
+        if memo is not None and memo[0] == key:
+            self.height = 0
+            return memo[1]
+        lines = self._break_cjk(maxWidths)
+        self._docgen_lines = (key, lines)
+        return lines
+
+    def _break_cjk(self, maxWidths):
         style = self.style
         self.height = 0
         frags = self.frags
