@@ -12,7 +12,7 @@ from pathlib import Path
 from ..model.stats import PROVINCE, Statistics, StatTable, money
 from ..records.load import Dataset
 from ..records.model import Station
-from .base import Form, Period, Target, safe_name
+from .base import Form, Period, Target, record_files, safe_name, station_tree
 from .layout import FULL_SPACE, L, Layout, Loop, Para, Row, V
 
 MARGINS = (14.0, 12.0, 16.0, 12.0)  # top right bottom left, mm (A4 landscape)
@@ -98,24 +98,45 @@ def table_view(table: StatTable, ds: Dataset, keys, period: Period, total_label:
             "frozen": table.frozen}
 
 
-def unit_deps(ds: Dataset, unit: str) -> list[Path]:
-    deps: list[Path] = list(ds.sources.get(unit, []))
-    for st in ds.service_stations_under(unit):
-        deps.extend(ds.sources.get(st, []))
-    for p in ds.persons_of(unit):
-        deps.extend(ds.sources.get(p.id, []))
-    return sorted(set(deps))
+def _frozen_snapshots(stats: Statistics | None, period: Period | None) -> list[dict]:
+    """The frozen month-end snapshots a table of ``period`` reads (its month and the month
+    before): they may place a person where the records no longer do."""
+    if stats is None or period is None:
+        return []
+    month = period.as_month()
+    return [stats.snapshot(m) for m in (month, month.previous_month()) if stats.frozen(m)]
 
 
-def inst_deps(ds: Dataset, unit: str) -> list[Path]:
-    deps: list[Path] = []
-    insts = sorted(ds.institutions) if unit == PROVINCE else [unit]
-    for inst in insts:
-        deps.extend(ds.sources.get(inst, []))
-    for pid, p in ds.persons.items():
-        if p.cultivation and (unit == PROVINCE or p.cultivation.unit == unit):
-            deps.extend(ds.sources.get(pid, []))
-    return sorted(set(deps))
+def unit_deps(ds: Dataset, unit: str, stats: Statistics | None = None, period: Period | None = None,
+              institutions: bool = False) -> list[Path]:
+    """The files of a station's table: every station of its subtree (the title, the rows of its
+    child units and which 服务站 lie below it), every person of those 服务站 and the persons a
+    frozen snapshot places there. ``institutions`` (form S): also every 戒毒所 (the 各所新增
+    columns) and the 典型培育 unit of each of those persons (counted by its kind)."""
+    leaves = set(ds.service_stations_under(unit))
+    pids = [p.id for p in ds.persons_of(unit)]
+    units: list[str] = []
+    for snap in _frozen_snapshots(stats, period):
+        for pid, m in snap.items():
+            if m.get("st") in leaves:
+                pids.append(pid)
+                units.append(m.get("c") or "")
+    ids = [*station_tree(ds, unit), *pids]
+    if institutions:
+        ids.extend(sorted(ds.institutions))
+        ids.extend(units)
+        ids.extend(p.cultivation.unit for pid in pids if (p := ds.persons.get(pid)) is not None and p.cultivation)
+    return record_files(ds, *ids)
+
+
+def inst_deps(ds: Dataset, unit: str, stats: Statistics | None = None, period: Period | None = None) -> list[Path]:
+    """The files of a 戒毒所's table (N, L): the 戒毒所 (every one for the province table) and
+    every person it cultivates by the records or by a frozen snapshot."""
+    insts = set(ds.institutions) if unit == PROVINCE else {unit}
+    pids = [pid for pid, p in ds.persons.items() if p.cultivation and p.cultivation.unit in insts]
+    for snap in _frozen_snapshots(stats, period):
+        pids.extend(pid for pid, m in snap.items() if m.get("c") in insts)
+    return record_files(ds, unit, *sorted(insts), *pids)
 
 
 class StationTableForm(Form):
@@ -125,6 +146,8 @@ class StationTableForm(Form):
     scope = "unit"
     periodic = True
     xlsx = True
+
+    reads_institutions = False  # S: the 各所新增 columns and the kinds of the cultivating units
 
     def periods(self, period: Period | None) -> list[Period]:
         if period is None or period.month is None:
@@ -146,7 +169,8 @@ class StationTableForm(Form):
                 yield Target(form=self.code, key=f"{sid}@{per.key}",
                              path=f"{self.code}/{per.key}/{safe_name(sid)}-{safe_name(st.display_name)}-{self.name}",
                              view=view, context=f"{st.display_name} {per}{self.name}", unit=sid,
-                             period=per.key, deps=unit_deps(ds, sid))
+                             period=per.key,
+                             deps=unit_deps(ds, sid, stats, per, institutions=self.reads_institutions))
 
 
 class InstitutionTableForm(Form):
@@ -169,7 +193,7 @@ class InstitutionTableForm(Form):
             yield Target(form=self.code, key=f"{unit}@{period.key}",
                          path=f"{self.code}/{period.key}/{safe_name(unit)}-{safe_name(name)}-{self.name}",
                          view=self.view(stats, unit, period), context=f"{name} {period}{self.name}", unit=unit,
-                         period=period.key, deps=inst_deps(ds, unit))
+                         period=period.key, deps=inst_deps(ds, unit, stats, period))
 
 
 def inst_title_part(ds: Dataset, unit: str) -> str:

@@ -7,6 +7,14 @@ package, so adding a form touches its module and its template only.
 ``targets(ds, period)`` yields one ``Target`` per document to produce: the view (a dict
 of display strings the layout's Jinja texts read), where it goes, whom it is about and
 which record files it was made from (for incremental builds and the watch service).
+
+``Target.deps`` names every record file whose content the view was read from: the person's
+own file and event files, and the files of every station (with the parents it names),
+institution or work log it prints; a table lists the files of the units it covers and of
+every person it counts or lists (``record_files``, ``person_deps``, ``station_tree``). A
+record that is not part of a document yet but could join it by an edit (a person moving
+to a station) is not a dependency: a unit's document is fingerprinted on every build, so
+it changes when that edit comes. An empty list means "every record file".
 """
 from __future__ import annotations
 
@@ -83,6 +91,57 @@ class Form:
         from ..render.xlsx import render_xlsx
 
         return render_xlsx(self.layout, view, self.name)
+
+
+# --------------------------------------------------------------------------- dependencies
+
+
+def record_files(ds: Dataset, *record_ids: str | None) -> list[Path]:
+    """Sorted unique files the named records were read from.
+
+    An id is a person (own file and event files), a station, an institution or a station's
+    work log (``"log:<station id>"``); an id whose record did not load adds nothing.
+    """
+    files: set[Path] = set()
+    for rid in record_ids:
+        if rid:
+            files.update(ds.sources.get(rid, ()))
+    return sorted(files)
+
+
+def station_tree(ds: Dataset, station_id: str) -> list[str]:
+    """The station and every station below it (工作站 and 服务站), sorted by id: the records
+    that decide which persons and rows a unit's table has."""
+    below: dict[str, list[str]] = {}
+    for st in ds.stations.values():
+        if st.parent:
+            below.setdefault(st.parent, []).append(st.id)
+    out: set[str] = set()
+    todo = [station_id] if station_id in ds.stations else []
+    while todo:
+        sid = todo.pop()
+        if sid not in out:
+            out.add(sid)
+            todo.extend(below.get(sid, ()))
+    return sorted(out)
+
+
+def person_deps(ds: Dataset, person: Person, *, station: bool = False, chain: bool = False,
+                institution: bool = False, cultivation: bool = False) -> list[Path]:
+    """The files a document about ``person`` is made from: the person's own files and those of
+    the records the document prints: their 服务站 (``station``), the 服务站 with its 工作站 and
+    指导站 (``chain``), the detox institution (``institution``), the 典型培育 unit
+    (``cultivation``)."""
+    ids: list[str | None] = [person.id]
+    if chain:
+        ids.extend(st.id for st in ds.station_chain(person.station))
+    if station or chain:
+        ids.append(person.station)
+    if institution:
+        ids.append(person.detention.institution)
+    if cultivation and person.cultivation is not None:
+        ids.append(person.cultivation.unit)
+    return record_files(ds, *ids)
 
 
 # --------------------------------------------------------------------------- formatting

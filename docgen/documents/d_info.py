@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..model.care import care_period
 from ..records.load import Dataset
-from .base import Form, Period, Target, cn_date, cn_month, person_label, s, safe_name
+from .base import Form, Period, Target, cn_date, cn_month, person_deps, person_label, s, safe_name
 from .layout import L, Layout, Loop, Para, Row, Table, Title, V
 
 NOTES = [
@@ -96,4 +96,4 @@ class InfoSheet(Form):
         for pid, p in sorted(ds.persons.items()):
             yield Target(form=self.code, key=pid, path=f"D/{safe_name(pid)}-{safe_name(p.name)}",
                          view={"p": person_view(ds, p)}, context=person_label(p), person=pid,
-                         unit=p.station, deps=list(ds.sources.get(pid, [])))
+                         unit=p.station, deps=person_deps(ds, p))

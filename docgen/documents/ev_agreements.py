@@ -11,7 +11,7 @@ import datetime as dt
 
 from ..model.care import add_months, care_period
 from ..records.load import Dataset
-from .base import Form, Period, Target, cn_date, person_label, s, safe_name
+from .base import Form, Period, Target, cn_date, person_deps, person_label, s, safe_name
 from ._forms3 import GOV_BODY_PT, GOV_LEADING, GOV_MARGINS, GOV_TITLE_PT, strip_suffix, unit_name, ymd
 from .layout import Cell, Layout, Para, Row, Spacer, Table, Title
 
@@ -142,7 +142,7 @@ class CareAgreement(Form):
                 continue
             yield Target(form=self.code, key=pid, path=f"E/{safe_name(pid)}-{safe_name(p.name)}",
                          view={"e": agreement_view(ds, p)}, context=person_label(p), person=pid,
-                         unit=p.station, deps=list(ds.sources.get(pid, [])))
+                         unit=p.station, deps=person_deps(ds, p, chain=True))
 
 
 # --------------------------------------------------------------------------- V
@@ -196,4 +196,4 @@ class CultivationAgreement(Form):
                 continue
             yield Target(form=self.code, key=pid, path=f"V/{safe_name(pid)}-{safe_name(p.name)}",
                          view={"v": cultivation_view(ds, p)}, context=person_label(p), person=pid,
-                         unit=p.cultivation.unit, deps=list(ds.sources.get(pid, [])))
+                         unit=p.cultivation.unit, deps=person_deps(ds, p, cultivation=True))

@@ -32,7 +32,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 
 from ..records.load import Dataset
 from ..records.model import split_address
-from .base import Form, Period, cn_date, cn_month, s
+from .base import Form, Period, cn_date, cn_month, person_deps, record_files, s
 from .layout import FULL_SPACE, Cell, L, Layout, Loop, Para, Row, Table, Title, V
 
 BLANK_NUMBER = f"{FULL_SPACE * 3}戒[20{FULL_SPACE * 2}]{FULL_SPACE * 2}号"
@@ -144,7 +144,10 @@ class NoticeForm(Form):
                 continue
             if months is not None and row["month"] not in months:
                 continue
-            out.append(notices.notice_target(ds, row))
+            target = notices.notice_target(ds, row)
+            target.deps = notice_deps(ds, row["institution"], row["station"],
+                                      [ds.persons[pid] for pid in row["people_ids"]], target.deps)
+            out.append(target)
         return out
 
 
@@ -184,6 +187,16 @@ def notice_view(form: NoticeForm, ds: Dataset, institution, station, number: str
     if enclosures:
         view["enclosures"] = form.enclosures(ds, people)
     return view
+
+
+def notice_deps(ds: Dataset, institution_id: str, station_id: str, people: list, extra=()) -> list:
+    """The files a notice is made from: the 戒毒所 and 指导站 of the sheet, and for every person
+    named their own files, their 服务站 with its parents (the agreement E and the contact
+    card printed as enclosures) and their 典型培育 unit (the roster)."""
+    files = set(extra) | set(record_files(ds, institution_id, station_id))
+    for p in people:
+        files.update(person_deps(ds, p, chain=True, cultivation=True))
+    return sorted(files)
 
 
 def enclosure_views(ds: Dataset, code: str, person_ids: list[str]) -> list[tuple]:

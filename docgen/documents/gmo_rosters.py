@@ -15,7 +15,7 @@ Readings:
 from __future__ import annotations
 
 from ..records.load import Dataset
-from .base import Form, Period, Target, iso, s, safe_name
+from .base import Form, Period, Target, iso, record_files, s, safe_name, station_tree
 from ._forms3 import (cultivating_on, detention_end, family_contact, household_city, household_county,
                       in_register, period_or_error, state_on)
 from .layout import L, Layout, Loop, Para, Row, Table, V
@@ -100,7 +100,8 @@ class ReleaseRoster(Form):
                              "agreement": "是" if p.agreement else "否", "rehab": s(p.rehab and p.rehab.term),
                              "phone": s(p.phone), "household": s(p.household)})
             view = {"t": {"rows": rows, "city": st.city.removesuffix("市"), **_month_parts(period)}}
-            deps = sorted({f for p in persons for f in ds.sources.get(p.id, [])})
+            # the 指导站 (its city), the persons listed and the institutions printed for them
+            deps = record_files(ds, st.id, *(p.id for p in persons), *(p.detention.institution for p in persons))
             yield Target(form=self.code, key=st.id, path=f"G/{month.key}/{safe_name(st.id)}-{safe_name(st.city)}",
                          view=view, context=f"{st.display_name} {month}", unit=st.id, period=month.key,
                          deps=deps)
@@ -165,7 +166,7 @@ class CultivationRoster(Form):
                              "abstinence": kept, "mentor": s(c.mentor), "department": s(c.department),
                              "notes": s(c.notes)})
             view = {"t": {"rows": rows, "unit": uname}}
-            deps = sorted({f for p in persons for f in ds.sources.get(p.id, [])})
+            deps = record_files(ds, uid, *(p.id for p in persons))  # the unit's name, the persons listed
             yield Target(form=self.code, key=uid, path=f"M/{month.key}/{safe_name(uid)}-{safe_name(uname)}",
                          view=view, context=f"{uname} {month}", unit=uid, period=month.key, deps=deps)
 
@@ -209,7 +210,8 @@ class RegisterRoster(Form):
         day = month.last_day
         order = {"指导站": 0, "工作站": 1, "服务站": 2}
         for st in sorted(ds.stations.values(), key=lambda x: (order[x.kind], x.id)):
-            persons = [p for p in ds.persons_of(st.id) if in_register(p, day)]
+            members = ds.persons_of(st.id)
+            persons = [p for p in members if in_register(p, day)]
             persons.sort(key=lambda p: (p.station, p.detention.release, p.id))
             rows = []
             for i, p in enumerate(persons, 1):
@@ -222,7 +224,10 @@ class RegisterRoster(Form):
                              "residence": s(p.residence), "state": state_on(p, day)})
             view = {"t": {"rows": rows, "place": st.place, "kind": st.kind[:2], **_month_parts(period),
                           "notes": f"在册 {len(rows)} 人（统计至{day.year}年{day.month}月{day.day}日）"}}
-            deps = sorted({f for p in persons for f in ds.sources.get(p.id, [])})
+            # the stations that decide who belongs here, every person of them (in the register
+            # or not, by their own records) and the institutions printed for those listed
+            deps = record_files(ds, *station_tree(ds, st.id), *(p.id for p in members),
+                                *(p.detention.institution for p in persons))
             yield Target(form=self.code, key=st.id, path=f"O/{month.key}/{safe_name(st.id)}-{safe_name(st.short)}",
                          view=view, context=f"{st.display_name} {month}", unit=st.id, period=month.key, deps=deps)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..records.load import Dataset
 from ..records.model import term_months
-from .base import Form, Period, Target, cn_month, person_label, s, safe_name
+from .base import Form, Period, Target, cn_month, person_deps, person_label, s, safe_name
 from ._forms3 import term_end, ymd
 from .layout import L, Layout, Para, Row, Table, Title, V
 
@@ -119,5 +119,5 @@ class RehabAdvice(Form):
                 continue
             yield Target(form=self.code, key=pid, path=f"H/{safe_name(pid)}-{safe_name(p.name)}",
                          view={"h": advice_view(ds, p)}, context=person_label(p), person=pid,
-                         unit=p.detention.institution, deps=list(ds.sources.get(pid, [])))
+                         unit=p.detention.institution, deps=person_deps(ds, p, institution=True))
 

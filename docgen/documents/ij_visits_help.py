@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..records.load import Dataset
 from ..records.model import HELP_KINDS
-from .base import Form, Period, Target, cn_date, person_label, s, safe_name
+from .base import Form, Period, Target, cn_date, person_deps, person_label, s, safe_name
 from .layout import L, Layout, Para, Row, Table, Title, V
 
 I_NOTES = [
@@ -78,7 +78,7 @@ class VisitRecord(Form):
                 yield Target(form=self.code, key=f"{pid}/{key}",
                              path=f"I/{safe_name(pid)}-{safe_name(p.name)}/{key}",
                              view={"i": view}, context=f"{person_label(p)} {key} 回访", person=pid,
-                             unit=p.station, deps=list(ds.sources.get(pid, [])))
+                             unit=p.station, deps=person_deps(ds, p, station=True))
 
 
 class HelpRecord(Form):
@@ -120,4 +120,4 @@ class HelpRecord(Form):
                 yield Target(form=self.code, key=f"{pid}/{key}",
                              path=f"J/{safe_name(pid)}-{safe_name(p.name)}/{key}",
                              view={"j": view}, context=f"{person_label(p)} {key} 帮扶", person=pid,
-                             unit=p.station, deps=list(ds.sources.get(pid, [])))
+                             unit=p.station, deps=person_deps(ds, p))

@@ -41,6 +41,7 @@ def s_layout(n_inst: int) -> Layout:
 class CultivationStatistics(StationTableForm):
     code = "S"
     name = "戒毒典型培育人数统计表"
+    reads_institutions = True
 
     def build_layout(self) -> Layout:
         return s_layout(DRAWN_INSTITUTIONS)

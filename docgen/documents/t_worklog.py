@@ -6,7 +6,7 @@ when nothing was logged that month); stations without any log records keep paper
 from __future__ import annotations
 
 from ..records.load import Dataset
-from .base import Form, Period, Target, s, safe_name
+from .base import Form, Period, Target, record_files, s, safe_name
 from ._forms3 import period_or_error
 from .layout import L, Layout, Loop, Para, Row, Table, Title, V
 
@@ -52,7 +52,7 @@ class WorkLogForm(Form):
                 rows = [{"date": f"{e.date.month}月{e.date.day}日", "content": e.content, "notes": s(e.notes)} for e in entries]
                 view = {"t": {"entries": rows, "min_rows": 0 if rows else 6, "unit": st.display_name,
                               "year": str(m.year), "month": str(m.month)}}
-                deps = list(ds.sources.get(f"log:{sid}", []))
+                deps = record_files(ds, f"log:{sid}", sid)
                 path = f"T/{m.key}/{safe_name(sid)}-{safe_name(st.short)}"
                 yield Target(form=self.code, key=f"{sid}/{m.key}", path=path,
                              view=view, context=f"{st.display_name} {m} 工作日志", unit=sid, period=m.key,

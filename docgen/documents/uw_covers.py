@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..model.care import report_date
 from ..records.load import Dataset
-from .base import Form, Period, Target, person_label, s, safe_name
+from .base import Form, Period, Target, person_deps, person_label, record_files, s, safe_name
 from ._forms3 import period_or_error
 from .layout import Layout, Para, Spacer, Title
 
@@ -50,7 +50,7 @@ class PersonCover(Form):
                     "unit": st.display_name if st else "", "year": str(opened.year)}
             yield Target(form=self.code, key=pid, path=f"U/{safe_name(pid)}-{safe_name(p.name)}",
                          view={"u": view}, context=person_label(p), person=pid, unit=p.station,
-                         deps=list(ds.sources.get(pid, [])))
+                         deps=person_deps(ds, p, station=True))
 
 
 class WorkArchiveCover(Form):
@@ -82,4 +82,4 @@ class WorkArchiveCover(Form):
         for uid, uname in units:
             yield Target(form=self.code, key=uid, path=f"W/{year}/{safe_name(uid)}-{safe_name(uname)}",
                          view={"w": {"year": year, "unit": uname}}, context=f"{uname} {year}年 工作档案封面",
-                         unit=uid, period=year)
+                         unit=uid, period=year, deps=record_files(ds, uid))

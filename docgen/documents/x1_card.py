@@ -40,7 +40,7 @@ from ..records.load import Dataset
 from ..records.model import Person, Station
 from ..render.fonts import rl_font
 from ..render.pdf import rich
-from .base import Form, Period, Target, person_label, s, safe_name
+from .base import Form, Period, Target, person_label, record_files, s, safe_name
 from ._extras import designed_footer, gap, station_address
 from .layout import Cell, Layout, Loop, Row, Table, fill
 
@@ -239,4 +239,4 @@ class ContactCard(Form):
             view = sheet_view([card_view(st)] * (COLS * ROWS))
             yield Target(form=self.code, key=sid, path=f"X1/{safe_name(sid)}-{safe_name(st.display_name)}",
                          view=view, context=f"站点 {sid}（{st.display_name}）", unit=sid,
-                         deps=list(ds.sources.get(sid, [])))
+                         deps=record_files(ds, sid))

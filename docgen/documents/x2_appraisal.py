@@ -21,7 +21,7 @@ from ..model.care import care_period
 from ..model.lifecycle import timeline
 from ..records.load import Dataset
 from ..records.model import Person
-from .base import Form, Period, Target, cn_date, person_label, s, safe_name
+from .base import Form, Period, Target, cn_date, person_deps, person_label, s, safe_name
 from ._extras import DATE_BLANK, designed_footer, events_of, gap, person_basics, seal_line, signature_rows
 from .layout import L, Layout, Para, Row, Table, Title, V
 
@@ -106,8 +106,9 @@ class Appraisal(Form):
                 suffix = "" if len(ends) == 1 else f"-{e.date.isoformat()}"
                 yield Target(form=self.code, key=f"{pid}{suffix}", path=f"X2/{stem}{suffix}",
                              view=appraisal_view(ds, p, e), context=person_label(p), person=pid,
-                             unit=p.station, deps=list(ds.sources.get(pid, [])))
+                             unit=p.station, deps=person_deps(ds, p, station=True, institution=True))
             if period is not None and appraisal_owed(p, period.last_day):
                 yield Target(form=self.code, key=f"{pid}-待鉴定", path=f"X2/待鉴定/{period.key}/{stem}",
                              view=appraisal_view(ds, p), context=person_label(p), person=pid,
-                             unit=p.station, period=period.key, deps=list(ds.sources.get(pid, [])))
+                             unit=p.station, period=period.key,
+                             deps=person_deps(ds, p, station=True, institution=True))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..records.load import Dataset
 from ..records.model import TERMINATION_GROUNDS, Person
 from ..render.symbols import BOX, BOX_CHECKED
-from .base import Form, Period, Target, cn_date, person_label, s, safe_name
+from .base import Form, Period, Target, cn_date, person_deps, person_label, s, safe_name
 from ._extras import designed_footer, events_of, gap, person_basics, seal_line, signature_rows, text_cell
 from .layout import L, Layout, Para, Row, Table, Title, V
 
@@ -85,4 +85,4 @@ class Termination(Form):
                 suffix = "" if len(ends) == 1 else f"-{e.date.isoformat()}"
                 yield Target(form=self.code, key=f"{pid}{suffix}", path=f"X3/{stem}{suffix}",
                              view=termination_view(ds, p, e), context=person_label(p), person=pid,
-                             unit=p.station, deps=list(ds.sources.get(pid, [])))
+                             unit=p.station, deps=person_deps(ds, p, chain=True, institution=True))

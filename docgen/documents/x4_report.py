@@ -16,7 +16,7 @@ import datetime as dt
 
 from ..model.lifecycle import REPORT_DAYS, timeline
 from ..records.load import Dataset
-from .base import Form, Period, Target, cn_date, person_label, s, safe_name
+from .base import Form, Period, Target, cn_date, person_deps, person_label, s, safe_name
 from ._extras import DATE_BLANK, designed_footer, events_of, gap, person_basics, text_cell
 from .layout import L, Layout, Para, Row, Table, Title, V
 
@@ -103,7 +103,7 @@ class ReportRecord(Form):
                 continue
             yield Target(form=self.code, key=pid, path=f"X4/{safe_name(pid)}-{safe_name(p.name)}",
                          view={"p": report_view(ds, p)}, context=person_label(p), person=pid,
-                         unit=p.station, deps=list(ds.sources.get(pid, [])))
+                         unit=p.station, deps=person_deps(ds, p, station=True, institution=True))
 
 
 __all__ = ["ReportRecord", "report_view", "report_deadline"]
