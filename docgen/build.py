@@ -28,7 +28,7 @@ import re
 import signal
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -568,11 +568,45 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     jobs: list[Job] = []
     early: list = []  # with a running pool, jobs go to it as soon as they are planned
 
-    def dispatch(job: Job) -> None:
+    def dispatch(job: Job):
         if pool is not None:
             early.append(pool.submit(_render_chunk, [job], out_dir, want))
-        else:
-            jobs.append(job)
+            return early[-1]
+        jobs.append(job)
+        return None
+
+    # the changed persons' own documents first (what the clerk who saved is waiting for):
+    # their targets are computed on a dataset holding only those persons, and rendered at
+    # once; the full pass below recomputes every view and renders again only if a view
+    # turns out to depend on other persons after all
+    early_fp: dict[str, str] = {}  # ident -> fingerprint of the document rendering early
+    early_futures: dict[str, object] = {}
+    if only_person_files and pool is not None:
+        changed_persons = {pid for pid in ds.persons
+                           if any(str(f) in changed for f in ds.sources.get(pid, []))}
+        if changed_persons:
+            sub = replace(ds, persons={pid: ds.persons[pid] for pid in sorted(changed_persons)})
+            for form in forms:
+                if form.scope != "person" or (form.periodic and period is None):
+                    continue
+                if not form.template_path.exists() and "docx" in want:
+                    continue
+                try:
+                    targets = list(form.targets(sub, period))
+                except Exception:  # the full pass reports it
+                    continue
+                form_fp = form_fingerprint(form, want, fonts_fp)
+                for target in targets:
+                    if target.person not in changed_persons or target.person in bad_persons:
+                        continue
+                    iid = ident(form.code, target.key, target.period)
+                    fp = fingerprint(form, target.view, want, form_fp=form_fp)
+                    old, prev = old_manifest.get(iid), old_state.get(iid)
+                    if old is not None and prev is not None and prev.get("fp") == fp \
+                            and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
+                        continue  # the full pass keeps it
+                    early_fp[iid] = fp
+                    early_futures[iid] = dispatch(Job(form.code, target, fp, _target_deps(target), form_fp))
 
     for form in forms:
         if form.periodic and period is None:
@@ -615,6 +649,13 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
                 result.skipped += 1
                 continue
             fp = fingerprint(form, target.view, want, form_fp=form_fp)
+            if iid in early_fp:
+                if early_fp[iid] == fp:
+                    continue  # already rendering (the changed persons' pass above)
+                # the view depends on more than its person: render it again, after the early
+                # render has written its file, and record only this one
+                early_futures[iid].exception()
+                early_fp[iid] = fp
             if not force and old is not None and prev is not None and prev.get("fp") == fp \
                     and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
                 current[iid] = old
@@ -627,6 +668,9 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
 
     def record(status: str, job: Job, entry: dict) -> None:
         iid = ident(job.code, job.target.key, job.target.period)
+        if early_fp.get(iid, job.fp) != job.fp:  # superseded (see above)
+            prog.advance(f"{job.code} {job.target.path}")
+            return
         if status == "ok":
             current[iid] = entry
             state[iid] = {"fp": job.fp, "form": job.form_fp, "deps": job.deps,

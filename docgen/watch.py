@@ -154,7 +154,7 @@ class _Handler:
 
 class WatchService:
     def __init__(self, ws: Workspace, out_dir: Path, period: Period | None, formats: set[str],
-                 forms: list | None = None, debounce: float = 0.2, workers: int | None = None):
+                 forms: list | None = None, debounce: float = 0.1, workers: int | None = None):
         self.ws = ws
         self.out_dir = Path(out_dir)
         self.period = period

@@ -16,7 +16,7 @@ from .app import main, workspace_option
 @click.option("--month", "month", help="期间：月份 2026-11、季度 2026-Q4 或年度 2026（默认：本月）")
 @click.option("--forms", "forms", help="只生成这些表单，如 D,E,P（默认：全部）")
 @click.option("--format", "formats", default="pdf,docx,xlsx", show_default=True, help="输出格式")
-@click.option("--debounce", type=click.FloatRange(min=0.05, max=10), default=0.2, show_default=True,
+@click.option("--debounce", type=click.FloatRange(min=0.05, max=10), default=0.1, show_default=True,
               help="保存后等待文件静止的时间（秒）")
 @click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), help="大批量生成时的并行进程数（默认：全部 CPU 核）")
 @click.option("--verbose", "-v", is_flag=True, help="输出更多日志")

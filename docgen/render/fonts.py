@@ -403,6 +403,21 @@ def missing_chars(text: str, role: str) -> list[str]:
 _patched = False
 
 
+class _BytesView:
+    """Read-only window on a font file's table: slicing gives bytes, nothing else is copied."""
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: memoryview):
+        self.view = view
+
+    def __getitem__(self, key):
+        return bytes(self.view[key]) if isinstance(key, slice) else self.view[key]
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+
 def _patch_reportlab() -> None:
     """reportlab writes ToUnicode entries as 4 hex digits, which breaks characters outside
     the BMP (e.g. 𠮷 U+20BB7): text extraction and search then fail. Write UTF-16BE."""
@@ -424,4 +439,24 @@ def _patch_reportlab() -> None:
         return "\n".join(lines)
 
     ttfonts.makeToUnicodeCMap = make_to_unicode_cmap
+
+    # makeSubset copies whole tables out of the font file for every subset of every PDF
+    # (the glyf table of a CJK face is megabytes: ~6 ms a document). Font files do not change
+    # while they are loaded: copy the small tables once, and give glyf as a view that copies
+    # only the glyphs makeSubset slices out of it.
+    plain_get_table = ttfonts.TTFontFile.get_table
+
+    def get_table(self, tag):
+        tables = self.__dict__.setdefault("_docgen_tables", {})
+        data = tables.get(tag)
+        if data is None:
+            if tag == "glyf":
+                pos, length = self.get_table_pos(tag)
+                data = _BytesView(memoryview(self._ttf_data)[pos:pos + length])
+            else:
+                data = plain_get_table(self, tag)
+            tables[tag] = data
+        return data
+
+    ttfonts.TTFontFile.get_table = get_table
     _patched = True
