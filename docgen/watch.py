@@ -6,9 +6,10 @@
   only once its size and modification time have stopped moving.
 * Each batch reloads only the changed record files (the others come from a cache), then
   runs the incremental build: a document is rendered again only when what it is made of
-  changed (see ``docgen.build``): a person's file → that person's documents and the unit
-  tables they appear in; a station file → its documents; a template → the documents of
-  that form; the fonts → everything.
+  changed (see ``docgen.build``): a person's file → that person's documents (planned and
+  rendered first, before the other views are computed) and the unit tables they appear
+  in; a station file → its documents; a template → the documents of that form; the
+  fonts → everything.
 * A broken file is reported (a Chinese log line with file and line, and an error entry in
   ``manifest.json``); the documents made from it keep their last good version; the
   service keeps running.
