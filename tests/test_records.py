@@ -279,3 +279,18 @@ def test_usage_errors_are_chinese(args, expected):
     assert r.returncode == 2
     assert expected in r.stderr and "--help 查看用法" in r.stderr
     assert "Error:" not in r.stderr and "Usage:" not in r.stderr
+
+
+def test_help_is_chinese():
+    r = run_cli("build", "--help")
+    assert r.returncode == 0
+    assert "用法：" in r.stdout and "选项" in r.stdout and "显示此帮助并退出。" in r.stdout
+    assert "默认：pdf,docx,xlsx" in r.stdout
+    assert "Usage:" not in r.stdout and "Show this message" not in r.stdout and "default:" not in r.stdout
+
+
+def test_group_without_command_shows_its_help():
+    r = run_cli("notice")
+    assert r.returncode == 2
+    assert "用法：" in r.stderr and "命令" in r.stderr and "issue" in r.stderr
+    assert "错误" not in r.stderr and "Usage:" not in r.stderr

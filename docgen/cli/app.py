@@ -15,6 +15,33 @@ from ..workspace import Workspace
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# Click's help texts (headings, the --help and --version options, "[default: …]") in Chinese.
+# Click looks its texts up through gettext at the moment it prints them; its error messages
+# are translated below (``chinese_usage_error``), where they are reported.
+_CLICK_TEXTS = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Positional arguments": "参数",
+    "Show this message and exit.": "显示此帮助并退出。",
+    "Show the version and exit.": "显示版本并退出。",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
+    "env var: {var}": "环境变量：{var}",
+    "(dynamic)": "（动态）",
+    "Missing command.": "缺少命令",
+    "Aborted!": "已取消。",
+}
+
+
+def _click_text(message: str) -> str:
+    return _CLICK_TEXTS.get(message, message)
+
+
+for _module in (click.core, click.decorators, click.formatting):
+    if hasattr(_module, "_"):
+        _module._ = _click_text
+
 
 _CLICK_MESSAGES = [
     (r"No such command '(.+?)'\. Did you mean '(.+?)'\?", r"没有命令“\1”，是否想用“\2”？"),
@@ -70,6 +97,9 @@ class DocgenGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("已取消。", err=True)
             sys.exit(1)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a command group given no command
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
             command = ctx.command_path if ctx is not None else "docgen"
