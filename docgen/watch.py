@@ -84,7 +84,10 @@ class RecordCache:
         self._files: dict[Path, tuple] = {}  # path -> (stamp, (record, src) | None, diagnostics)
         self.files_changed = True  # the last load found files added or removed
 
-    def load(self) -> Dataset:
+    def load(self, changed: set[Path] | None = None) -> Dataset:
+        """The records as they are now. ``changed``: the paths the file watcher reported since
+        the last load; when they are all files that were already there and still are (an edit,
+        not a file added, removed or renamed), the folder is not walked again."""
         try:
             from .records import load as loader
 
@@ -93,7 +96,10 @@ class RecordCache:
             self.files_changed = True
             return load_records([self.root], base=self.base)
         ds = Dataset()
-        files = iter_record_files([self.root]) if self.root.is_dir() else []
+        if changed is not None and self._files and all(p in self._files and p.is_file() for p in changed):
+            files = list(self._files)
+        else:
+            files = iter_record_files([self.root]) if self.root.is_dir() else []
         ds.files = files
         if not self.root.exists():
             self.files_changed = True
@@ -257,7 +263,7 @@ class WatchService:
                 self.pool.shutdown(wait=True)
                 self.pool = make_pool(self.workers)
         try:
-            ds = self.cache.load()
+            ds = self.cache.load(None if change is None or change.templates or change.fonts else change.records)
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
             return None
