@@ -77,3 +77,36 @@ def test_scripted_items_by_hand(tmp_path: Path) -> None:
     # 3 months 拒访: P11 since 09-10 -> candidate on 12-10, listed from 30 days before
     later = {(i.kind, i.person): i.date for i in due_items(ds, dt.date(2026, 11, 15)) if i.person}
     assert later[("终止审批", "P11")] == dt.date(2026, 12, 10)
+
+
+def test_information_sheet_sent_with_a_notice_is_done(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+
+    def sheets() -> dict[str, set[str]]:
+        r = run_cli("due", "--workspace", str(ws), "--as-of", "2026-11-30", "--json")
+        assert r.returncode == 0, r.stderr
+        out: dict[str, set[str]] = {}
+        for i in json.loads(r.stdout)["items"]:
+            if i["kind"] in ("信息采集", "对象信息表"):
+                out.setdefault(i["kind"], set()).add(i["person"])
+        return out
+
+    before = sheets()
+    # 东湖 (dh) notifies 南京 (nj) in 2026-11 of its people released in 2026-12
+    r = run_cli("notice", "issue", "--kind", "F", "--institution", "dh", "--station", "nj", "--month", "2026-11",
+                "--date", "2026-11-20", "--format", "pdf", "-w", str(ws))
+    assert r.returncode == 0, r.stderr
+    [notice] = json.loads(run_cli("notice", "list", "--json", "-w", str(ws)).stdout)
+    listed = set(notice["people_ids"])
+    assert listed and listed <= {"NJ2026031", "NJ2026032", "NJ2026033"}  # 东湖, released in December
+    after = sheets()
+    assert before["对象信息表"] - after["对象信息表"] == listed
+    assert before["信息采集"] - after["信息采集"] == listed
+    # 南山 (ns) and January releases still owe theirs
+    assert {"NJ2026034", "NJ2026035", "NJ2026036", "NJ2026037", "NJ2026038"} <= after["对象信息表"]
+
+    # a voided notice sent nothing
+    r = run_cli("notice", "void", notice["number"], "--kind", "F", "--reason", "地址有误", "-w", str(ws))
+    assert r.returncode == 0, r.stderr
+    assert sheets() == before

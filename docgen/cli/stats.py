@@ -226,6 +226,18 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
         echo(f"已生成 {len(written)} 个文件到 {out_dir}（清单：{out_dir / MANIFEST}）。")
 
 
+def _sent_information_sheets(ws: Workspace, day) -> set[str]:
+    """Persons named in a notice F dated (or, undated, issued) by ``day`` and not voided: their
+    对象信息表 went with it."""
+    from ..registry import notices
+
+    sent: set[str] = set()
+    for n in notices.list_notices(ws.data_dir()):
+        if n["kind"] == "F" and not n["voided"] and (n["dated"] or n["issued"]) <= day.isoformat():
+            sent.update(n["people_ids"])
+    return sent
+
+
 @main.command()
 @click.option("--unit", "unit", help="站点或戒毒所编号：只列出该单位（含下级站点）的事项")
 @click.option("--as-of", "as_of", help="以哪一天为准（默认今天），写成 2026-11-30")
@@ -239,7 +251,7 @@ def due(ws: Workspace, unit: str | None, as_of: str | None, as_json: bool) -> No
     ds = _load(ws)
     if unit and unit not in ds.stations and unit not in ds.institutions:
         raise UsageError(f"单位“{unit}”不存在（可用 docgen units 查看）")
-    items = due_items(ds, day, unit)
+    items = due_items(ds, day, unit, sent=_sent_information_sheets(ws, day))
     if as_json:
         click.echo(json.dumps({"as_of": day.isoformat(), "items": [i.as_dict() for i in items]},
                               ensure_ascii=False, indent=2))

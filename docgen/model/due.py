@@ -4,7 +4,10 @@ Items, by rule of the standard:
 
 * 信息采集 — the 戒毒所 completes the information collection 2 months before release (9.1.1);
 * 对象信息表 — form D reaches the 指导站 by the 15th of the month before release (D 注1);
-  both are listed while the person has not been released;
+  both are listed while the person has not been released, unless the person is named in a
+  valid (not voided) notice F issued by the as-of date: that notice carries the person's
+  对象信息表 (附录F: "…《预解戒人员后续照管信息对接表》等文书资料一并寄送"), which is filled
+  from the information collected, so both are done (the caller passes these persons);
 * 报到 — within 10 days of release (协议书 二), for persons released and not reported
   (not under 所外就医);
 * 回访 — at least one per calendar month (9.3.1.1) for persons in care (在册照管, 所外就医):
@@ -62,7 +65,10 @@ def _visited(person, first: dt.date, last: dt.date) -> bool:
     return any(e.kind == "回访" and first <= e.date <= last for e in person.events)
 
 
-def due_items(ds: Dataset, as_of: dt.date, unit: str | None = None) -> list[DueItem]:
+def due_items(ds: Dataset, as_of: dt.date, unit: str | None = None,
+              sent: frozenset[str] | set[str] = frozenset()) -> list[DueItem]:
+    """``sent``: persons whose 对象信息表 went to the 指导站 with a valid notice F (the notice
+    register lives in a later stage of the pipeline: the caller reads it)."""
     items: list[DueItem] = []
 
     def add(date: dt.date, kind: str, owner: str, text: str, person: str | None = None,
@@ -77,6 +83,8 @@ def due_items(ds: Dataset, as_of: dt.date, unit: str | None = None) -> list[DueI
         st = status_on(p, as_of)
         inst = p.detention.institution
         if st.state == "预解戒":
+            if pid in sent:
+                continue
             release = p.detention.release
             add(add_months(release, -2), "信息采集", inst, f"{who} {release} 出所，解戒前2个月完成信息采集（9.1.1）", pid)
             before = add_months(dt.date(release.year, release.month, 1), -1)
