@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,22 @@ def test_wrong_check_digit_names_file_line_and_expected_digit(records):
                for e in errs), errs
     # the full wrong number is never printed
     assert not any("320102198503141236" in e for e in errs)
+
+
+@pytest.mark.parametrize("tail,expected", [
+    ("姓名: [\n", "文件已经结束"),
+    ("备注: `引号`\n", "值不能以“`”开头"),
+    ("---\n备注: 甲\n", "一个文件只写一条记录"),
+])
+def test_yaml_syntax_errors_are_explained_in_chinese(records, tail, expected):
+    good = person_text()
+    write(records, "NJ2026001.yaml", good + tail)
+    errs = errors_of(records)
+    line = good.count("\n") + 1
+    hits = [e for e in errs if "YAML 语法错误" in e]
+    assert hits and expected in hits[0], errs
+    assert f"NJ2026001.yaml:{line}:" in hits[0] or f"NJ2026001.yaml:{line + 1}:" in hits[0], hits
+    assert not re.search(r"[a-z]{4,}", hits[0].split("YAML 语法错误")[1]), hits  # no English left
 
 
 def test_id_must_agree_with_birth_and_sex(records):

@@ -7,6 +7,7 @@ into a crash and ``否`` into nothing useful); the record model does the typing.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,10 +104,22 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
         "expected <block end>, but found '-'": "列表项“-”缩进不一致",
         "expected <block end>, but found '<scalar>'": "缩进不一致",
         "found unknown escape character": "双引号字符串中有无效的转义字符",
+        "expected the node content, but found '<stream end>'": "此处应有值，但文件已经结束（方括号、花括号未闭合？）",
+        "expected the node content": "此处应有值（缺少值，或多了“,”“]”“}”等符号）",
+        "expected a comment or a line break": "值的后面多了内容（值中有空格加“#”或引号时，请给整个值加引号）",
+        "found unexpected document separator": "出现了文档分隔符“---”或“...”（一个文件只写一条记录）",
+        "expected '<document start>'": "文件中多出了一段内容（一个文件只写一条记录，或缩进不对）",
+        "expected <block end>": "缩进不一致",
+        "but found another document": "一个文件只写一条记录（文件中出现了第二个文档“---”）",
+        "expected ',' or ']'": "方括号列表未闭合",
+        "expected ',' or '}'": "花括号映射未闭合",
     }
     for en, zh in translations.items():
         if problem.startswith(en):
             return f"YAML 语法错误：{zh}"
+    m = re.match(r"found character '(.+?)' that cannot start any token", problem)
+    if m:
+        return f"YAML 语法错误：值不能以“{m.group(1)}”开头（请给整个值加引号）"
     return f"YAML 语法错误：{problem or exc}"
 
 
