@@ -9,7 +9,8 @@
   changed (see ``docgen.build``): a person's file → that person's documents (planned and
   rendered first, before the other views are computed) and the unit tables they appear
   in; a station file → its documents; a template → the documents of that form; the
-  fonts → everything.
+  fonts → everything. After each build an ``after_build`` hook (the CLI passes the station
+  signs) makes what else depends on the records.
 * A broken file is reported (a Chinese log line with file and line, and an error entry in
   ``manifest.json``); the documents made from it keep their last good version; the
   service keeps running.
@@ -27,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .build import BuildResult, Interrupted, build, default_workers, make_pool, request_stop
 from .documents.base import Period
@@ -137,9 +139,10 @@ class Change:
     records: set[Path] = field(default_factory=set)
     templates: bool = False
     fonts: bool = False
+    signs: bool = False  # the sign specifications (signage/specs.toml)
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.templates or self.fonts)
+        return bool(self.records or self.templates or self.fonts or self.signs)
 
 
 class _Handler:
@@ -161,7 +164,8 @@ class _Handler:
 
 class WatchService:
     def __init__(self, ws: Workspace, out_dir: Path, period: Period | None, formats: set[str],
-                 forms: list | None = None, debounce: float = 0.1, workers: int | None = None):
+                 forms: list | None = None, debounce: float = 0.1, workers: int | None = None,
+                 after_build: Callable[[Dataset], None] | None = None):
         self.ws = ws
         self.out_dir = Path(out_dir)
         self.period = period
@@ -172,6 +176,9 @@ class WatchService:
         self.records_dir = ws.records.resolve() if ws.records.exists() else ws.records
         self.templates_dir = (PACKAGE_ROOT / "templates").resolve()
         self.fonts_dir = (PACKAGE_ROOT / "fonts").resolve()
+        self.signage_dir = (PACKAGE_ROOT / "signage").resolve()
+        # more outputs made from the records after each build (the CLI adds the station signs)
+        self.after_build = after_build
         self.cache = RecordCache(self.records_dir, ws.root)
         self._events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
@@ -201,6 +208,8 @@ class WatchService:
                 return "fonts"
         except ValueError:
             pass
+        if path.parent == self.signage_dir and path.name == "specs.toml":
+            return "signs"
         return None
 
     def notify(self, path: Path, kind: str, is_dir: bool = False) -> None:
@@ -237,6 +246,8 @@ class WatchService:
                 change.templates = True
             elif what == "fonts":
                 change.fonts = True
+            elif what == "signs":
+                change.signs = True
         self._settle(change.records, seen_stamps)
         return change
 
@@ -305,6 +316,13 @@ class WatchService:
         else:
             log.info("记录已变化，文书无须更新（%d 份未变化%s），用时 %.2f 秒", result.skipped,
                      f"，{result.held} 份保留原样" if result.held else "", elapsed)
+        if self.after_build is not None:
+            try:
+                self.after_build(ds)
+            except DocgenError as exc:
+                log.error("错误：%s", exc.message)
+            except Exception as exc:  # the service keeps running
+                log.error("内部错误：%s: %s（请报告给维护人员）", type(exc).__name__, exc)
         self.batches += 1
         return result
 
@@ -349,7 +367,7 @@ class WatchService:
         observer = Observer()
         handler = _Handler(self)
         observer.schedule(handler, str(self.records_dir), recursive=True)
-        for extra in (self.templates_dir, self.fonts_dir):
+        for extra in (self.templates_dir, self.fonts_dir, self.signage_dir):
             if extra.is_dir():
                 observer.schedule(handler, str(extra), recursive=extra == self.fonts_dir)
         observer.start()

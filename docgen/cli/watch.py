@@ -28,6 +28,7 @@ def watch(ws: Workspace, out: Path | None, month: str | None, forms: str | None,
     \b
     只重新生成内容有变化的文书：改一个人的记录，只更新此人的文书和含有此人的单位报表；
     记录文件有错时记入日志和 manifest.json，原有文书保持不变，服务继续运行。
+    已做过标牌（docgen signage）的站点，站点记录变化后标牌也随之更新。
     启动时先补上停机期间的变化。
     """
     from ..documents.base import Period
@@ -44,7 +45,26 @@ def watch(ws: Workspace, out: Path | None, month: str | None, forms: str | None,
         today = dt.date.today()
         period = Period(today.year, month=today.month)
     setup_logging(verbose)
-    service = WatchService(ws, out or ws.output, period, want, parse_forms(forms) if forms else None,
-                           debounce=debounce, workers=jobs)
+    out_dir = out or ws.output
+    service = WatchService(ws, out_dir, period, want, parse_forms(forms) if forms else None,
+                           debounce=debounce, workers=jobs, after_build=_signs_hook(ws, out_dir))
     install_signal_handlers(service)
     service.run()
+
+
+def _signs_hook(ws: Workspace, out_dir: Path):
+    """After each build: the station signs made earlier (docgen signage) whose station record,
+    specifications or fonts changed are made again."""
+    from ..records.idcard import mask_ids_in_text
+    from ..signage import refresh_signs
+    from ..watch import log
+
+    def hook(ds) -> None:
+        written, problems = refresh_signs(ds, out_dir, ws)
+        for message in problems:
+            log.error("标牌未更新（原有标牌保持不变）：%s", mask_ids_in_text(message))
+        if written:
+            names = "、".join(f"{e['form']} {e['unit']}" for e in written)
+            log.info("已更新 %d 块标牌：%s", len(written), names)
+
+    return hook

@@ -26,7 +26,10 @@ from .production import insert_pdf, insert_svg, plate_pdf, plate_svg
 from .proof import insert_proof, plate_proof, png_preview
 from .spec import Specs, load_specs
 
-__all__ = ["make_signs", "select_stations", "insert_size", "SignTooLarge", "load_specs", "plan_signs"]
+__all__ = ["make_signs", "refresh_signs", "select_stations", "insert_size", "SignTooLarge", "load_specs",
+           "plan_signs"]
+
+SIGN_FORMS = ("B1", "B2", "B3", "C1")
 
 
 def select_stations(ds: Dataset, ids: Iterable[str] = ()) -> list[Station]:
@@ -78,6 +81,30 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _code_fingerprint() -> str:
+    from .. import __version__
+
+    pkg = Path(__file__).resolve().parent
+    parts = [__version__] + [_sha(p.read_bytes()) for p in sorted(pkg.glob("*.py"))]
+    return _sha("|".join(parts).encode())
+
+
+def sign_fingerprints(st: Station, specs_file: Path, insert_mm: tuple[float, float], vertical: bool) -> tuple[str, str]:
+    """(plate, insert): what decides the bytes of a station's signs (its record, the sign
+    specifications, the insert size setting, the sign fonts and the signage code). The proof
+    date is not part of it: a sign is made again only when one of these changed."""
+    from ..build import fonts_fingerprint
+
+    try:
+        specs = _sha(specs_file.read_bytes())
+    except OSError:
+        specs = "-"
+    common = [st.model_dump_json(), specs, fonts_fingerprint(), _code_fingerprint()]
+    plate = _sha("\0".join(common + ["plate", str(vertical)]).encode())
+    insert = _sha("\0".join(common + ["insert", f"{insert_mm[0]}x{insert_mm[1]}"]).encode())
+    return plate, insert
+
+
 def _write_sign(out_dir: Path, stem: str, outputs: dict[str, bytes]) -> tuple[dict, dict]:
     suffix = {"pdf": ".pdf", "svg": ".svg", "proof_pdf": "-校样.pdf", "proof_png": "-校样.png"}
     files, hashes = {}, {}
@@ -95,43 +122,98 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     the manifest entries written."""
     from ..build import load_manifest, write_manifest
 
+    from .spec import SPECS_FILE
+
     specs = load_specs()
     date_text = f"{(date or dt.date.today()):%Y年%m月%d日}"
-    plans = plan_signs(select_stations(ds, station_ids), specs, insert_size(ws, specs), vertical)
+    insert_mm = insert_size(ws, specs)
+    plans = plan_signs(select_stations(ds, station_ids), specs, insert_mm, vertical)
     private_dir(out_dir)
     plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
-    jobs = []  # (layout, sign name, manifest key, file stem, outputs, font)
+    jobs = []  # (layout, sign name, manifest key, file stem, outputs, font, fingerprint)
     for plan in plans:
         st, plate, insert = plan.station, plan.plate, plan.insert
+        plate_fp, insert_fp = sign_fingerprints(st, SPECS_FILE, insert_mm, vertical)
         stem = f"{plate.form}/{st.id}-铜牌{'-竖版' if vertical else ''}"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
         outputs = {"pdf": plate_pdf(plate, specs.plate), "svg": plate_svg(plate, specs.plate)}
         outputs["proof_pdf"] = plate_proof(plate, specs.plate, plate_font, names, date_text)
         jobs.append((plate, specs.plate.names[plate.form], f"{st.id}{'/竖版' if vertical else ''}", stem,
-                     outputs, plate_font))
+                     outputs, plate_font, plate_fp))
         stem = f"{insert.form}/{st.id}-插牌"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
         outputs = {"pdf": insert_pdf(insert, specs.insert), "svg": insert_svg(insert, specs.insert)}
         outputs["proof_pdf"] = insert_proof(insert, specs.insert, insert_font, names, date_text)
-        jobs.append((insert, specs.insert.name, st.id, stem, outputs, insert_font))
+        jobs.append((insert, specs.insert.name, st.id, stem, outputs, insert_font, insert_fp))
     # PNG previews: pdftoppm runs in separate processes, several at a time
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
         pngs = list(pool.map(png_preview, [job[4]["proof_pdf"] for job in jobs]))
     entries = []
-    for (layout, name, key, stem, outputs, font), png in zip(jobs, pngs):
+    for (layout, name, key, stem, outputs, font, fp), png in zip(jobs, pngs):
         outputs["proof_png"] = png
         files, hashes = _write_sign(out_dir, stem, outputs)
-        entries.append(_entry(layout, name, key, files, hashes, font))
+        entries.append({**_entry(layout, name, key, files, hashes, font), "fp": fp})
         if progress:
             progress(f"{layout.form} {layout.station_id} {layout.name}")
-    # keep the entries of other forms and other stations while their files exist
+    # keep the entries of other forms and other stations while their files exist; a station
+    # whose kind changed (服务站 → 工作站) has a plate of another form now: the old one goes
     manifest = load_manifest(out_dir)
     built = {(e["form"], e["key"]) for e in entries}
-    kept = [old for old in manifest.get("documents", [])
-            if isinstance(old, dict) and (old.get("form"), old.get("key")) not in built
-            and all((out_dir / rel).exists() for rel in old.get("files", {}).values())]
+    replaced = {e["key"] for e in entries if e["form"] != "C1"}
+    kept = []
+    for old in manifest.get("documents", []):
+        if not isinstance(old, dict) or (old.get("form"), old.get("key")) in built:
+            continue
+        if old.get("form") in SIGN_FORMS and old.get("form") != "C1" and old.get("key") in replaced:
+            for rel in old.get("files", {}).values():
+                (out_dir / rel).unlink(missing_ok=True)
+            continue
+        if all((out_dir / rel).exists() for rel in old.get("files", {}).values()):
+            kept.append(old)
     write_manifest(out_dir, kept + entries, manifest.get("errors", []))
     return entries
+
+
+def refresh_signs(ds: Dataset, out_dir: Path, ws=None, date: dt.date | None = None) -> tuple[list[dict], list[str]]:
+    """Make again the signs in ``out_dir`` (made earlier by ``make_signs``) whose station
+    record, specifications, insert size, fonts or code changed; the others stay as they are.
+    A station whose record is missing now (a broken or removed file) keeps its signs.
+
+    Returns the manifest entries written and the problems (a name that no longer fits: its
+    old signs stay)."""
+    from ..build import load_manifest
+    from .spec import SPECS_FILE
+
+    signs = [e for e in load_manifest(out_dir).get("documents", [])
+             if isinstance(e, dict) and e.get("form") in SIGN_FORMS and e.get("unit")]
+    if not signs:
+        return [], []
+    specs = load_specs()
+    insert_mm = insert_size(ws, specs)
+    variants: dict[str, set[bool]] = {}
+    for e in signs:
+        flags = variants.setdefault(e["unit"], set())
+        if e["form"] != "C1":
+            flags.add(bool(e.get("vertical")))
+    written: list[dict] = []
+    problems: list[str] = []
+    for sid in sorted(variants):
+        st = ds.stations.get(sid)
+        if st is None:
+            continue
+        for vertical in sorted(variants[sid] or {False}):
+            plate_fp, insert_fp = sign_fingerprints(st, SPECS_FILE, insert_mm, vertical)
+            plates = [e for e in signs if e["unit"] == sid and e["form"] != "C1"
+                      and bool(e.get("vertical")) == vertical]
+            inserts = [e for e in signs if e["unit"] == sid and e["form"] == "C1"]
+            if all(e.get("fp") == plate_fp for e in plates) and all(e.get("fp") == insert_fp for e in inserts) \
+                    and all((out_dir / rel).exists() for e in plates + inserts for rel in e.get("files", {}).values()):
+                continue
+            try:
+                written.extend(make_signs(ds, out_dir, [sid], vertical=vertical, date=date, ws=ws))
+            except DocgenError as exc:
+                problems.append(exc.message)
+    return written, problems
 
 
 def _entry(layout: SignLayout, name: str, key: str, files: dict, hashes: dict, font) -> dict:
