@@ -112,3 +112,20 @@ def test_watch_service_remakes_the_signs_of_an_edited_station(made):
         assert _signs(out)[("C1", STATION)]["text"].startswith("玄武区梅园街道")
     finally:
         assert w.stop() == 0
+
+
+def test_a_station_that_changed_kind_gets_the_plate_of_its_new_kind(made):
+    ws, out = made
+    old_plate = out / _signs(out)[("B3", STATION)]["files"]["pdf"]
+    assert old_plate.exists()
+    station = ws / "records" / "stations" / f"{STATION}.yaml"
+    _rename(station, "类型: 服务站", "类型: 工作站")
+    _rename(station, "上级: nj-xw", "上级: nj")
+    ds, w = _load(ws)
+    assert ds.stations[STATION].kind == "工作站"
+    written, problems = refresh_signs(ds, out, w)
+    assert problems == [] and {(e["form"], e["unit"]) for e in written} == {("B2", STATION), ("C1", STATION)}
+    signs = _signs(out)
+    assert ("B3", STATION) not in signs and ("B2", STATION) in signs
+    assert not old_plate.exists()
+    assert (out / signs[("B2", STATION)]["files"]["pdf"]).exists()
