@@ -143,9 +143,13 @@ def _read_json(path: Path):
     return data
 
 
-def _manifest_for_build(out_dir: Path) -> dict:
+def read_manifest(out_dir: Path) -> dict:
+    """The manifest, parsed once while the file is unchanged (shared: read it, never change it)."""
     data = _read_json(out_dir / MANIFEST)
     return data if isinstance(data, dict) else {"documents": [], "errors": []}
+
+
+_manifest_for_build = read_manifest
 
 
 def ident(form: str, key: str, period: str | None) -> str:

@@ -181,10 +181,10 @@ def refresh_signs(ds: Dataset, out_dir: Path, ws=None, date: dt.date | None = No
 
     Returns the manifest entries written and the problems (a name that no longer fits: its
     old signs stay)."""
-    from ..build import load_manifest
+    from ..build import read_manifest
     from .spec import SPECS_FILE
 
-    signs = [e for e in load_manifest(out_dir).get("documents", [])
+    signs = [e for e in read_manifest(out_dir).get("documents", [])
              if isinstance(e, dict) and e.get("form") in SIGN_FORMS and e.get("unit")]
     if not signs:
         return [], []
