@@ -20,11 +20,11 @@ OTHER = "NJ2026901"
 
 
 class Watcher:
-    def __init__(self, ws: Path, *extra: str):
+    def __init__(self, ws: Path, *extra: str, forms: str | None = "D"):
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "docgen", "watch", "-w", str(ws), "--format", "pdf", "--forms", "D",
-             "--month", "2026-11", "--debounce", "0.2", *extra],
+            [sys.executable, "-m", "docgen", "watch", "-w", str(ws), "--format", "pdf",
+             *(("--forms", forms) if forms else ()), "--month", "2026-11", "--debounce", "0.2", *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -150,3 +150,51 @@ def test_watch_catches_up_after_restart(ws: Path):
         assert snapshot(out)[f"D/{d_pdf(ws, OTHER).name}"] == other_before
     finally:
         assert w.stop() == 0
+
+
+def test_watch_on_the_full_examples_touches_only_what_the_edit_affects(workspace: Path):
+    """The issue's scenario on a copy of all the examples and every form: one person's file is
+    edited, then broken; only documents made from that file change, the rest keep mtime and hash."""
+    ws, out = workspace, workspace / "output"
+    pid = "NJ2024002"
+    person = ws / "records" / "persons" / f"{pid}.yaml"
+    w = Watcher(ws, forms=None)
+    try:
+        w.wait_log("就绪", timeout=300)
+        before = snapshot(out)
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        state = json.loads((out / ".docgen-state.json").read_text(encoding="utf-8"))["documents"]
+
+        def made_from_person(entry: dict) -> bool:
+            deps = state[f"{entry['form']}|{entry['key']}|{entry.get('period') or ''}"]["deps"]
+            return deps == "*" or any(d.endswith(f"/persons/{pid}.yaml") for d in deps)
+
+        affected = {f for e in manifest["documents"] if made_from_person(e) for f in e["files"].values()}
+        mine = {f for e in manifest["documents"] if e.get("person") == pid or e["key"] == pid
+                for f in e["files"].values()}
+        [d_file] = [f for f in mine if f.startswith("D/")]
+        assert len(before) > 500 and d_file in affected and len(affected) < len(before) / 4
+
+        good = person.read_text(encoding="utf-8")
+        n = len(w.lines)
+        editor_save(person, good.replace('联系方式: "19925452705"', '联系方式: "13912345678"'))
+        w.wait_for(lambda: snapshot(out).get(d_file) != before[d_file], "the edited person's D")
+        w.wait_for(lambda: any("已更新" in line for line in w.lines[n:]), "the batch to finish")
+        assert "13912345678" in pdf_text(out / d_file)
+        after = snapshot(out)
+        changed = {k for k in after if after[k] != before.get(k)}
+        assert d_file in changed and changed <= affected, changed - affected
+        assert set(after) == set(before)
+
+        # broken: reported with file and line, nothing touched, still running
+        n = len(w.lines)
+        editor_save(person, good + "姓名: [\n")
+        w.wait_for(lambda: any(re.search(rf"records/persons/{pid}\.yaml:\d+:\d+: 错误", line)
+                               for line in w.lines[n:]), "the error line")
+        w.wait_for(lambda: any("保留原样" in line for line in w.lines[n:]), "the batch to finish")
+        assert snapshot(out) == after
+        errors = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["errors"]
+        assert any(e["record"].endswith(f"{pid}.yaml") and e.get("line") for e in errors)
+        assert w.proc.poll() is None
+    finally:
+        assert w.stop() == 0, w.log
