@@ -384,6 +384,18 @@ def warm_fonts() -> None:
             pass  # reported per document when used
 
 
+def warm_forms(forms: Iterable[Form]) -> None:
+    """Render every form once, blank, and throw the result away: layouts, compiled texts and
+    reportlab's caches are then ready (in the parent before forking workers), so the first
+    document a clerk waits for is as fast as the next ones."""
+    warm_fonts()
+    for form in forms:
+        try:
+            form.render_pdf(form.blank_view(), form.name)
+        except Exception:  # a broken form reports itself when it is built
+            continue
+
+
 def _worker_init(warm: bool) -> None:  # pragma: no cover - runs in a worker process
     signal.signal(signal.SIGTERM, _worker_stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the workers

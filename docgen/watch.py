@@ -20,6 +20,7 @@
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .build import BuildResult, Interrupted, build, default_workers, make_pool, request_stop
+from .build import BuildResult, Interrupted, build, default_workers, make_pool, request_stop, warm_forms
 from .documents.base import Period
 from .documents.registry import all_forms
 from .errors import DocgenError
@@ -361,8 +362,10 @@ class WatchService:
         log.info("开始监视 %s（输出到 %s%s）", self.records_dir, self.out_dir, where)
         if not self.records_dir.is_dir():
             raise DocgenError(f"记录目录不存在：{self.records_dir}")
+        warm_forms(self.forms or all_forms().values())
         if (self.workers or default_workers()) > 1:
             # started before any other thread, so the workers are forked with the fonts loaded
+            # and every form rendered once
             self.pool = make_pool(self.workers)
         observer = Observer()
         handler = _Handler(self)
@@ -373,11 +376,13 @@ class WatchService:
         observer.start()
         try:
             self.rebuild(None)  # catch up with what changed while the service was down
+            _tidy_memory()
             log.info("就绪：保存记录后自动生成文书（Ctrl-C 停止）")
             while not self._stop.is_set():
                 change = self._collect()
                 if change and not self._stop.is_set():
                     self.rebuild(change)
+                    _tidy_memory()
         except Interrupted:
             pass  # stopped by a signal while rendering: finished documents are in the manifest
         finally:
@@ -386,6 +391,16 @@ class WatchService:
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
             log.info("已停止监视")
+
+
+def _tidy_memory() -> None:
+    """Collect garbage while idle, then freeze what is left. Python's full collections walk
+    every object the service holds (records, manifest, state: 0.2–0.3 s for a province), and
+    one came every few saves, in the middle of one; with the survivors frozen, a collection
+    during the next batch only walks what that batch made."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _reset_fonts() -> None:
