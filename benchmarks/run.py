@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="大规模时也测全部文书的生成")
     ap.add_argument("--workers", type=int, default=None, help="并行进程数（默认：全部 CPU 核）")
     ap.add_argument("--no-soffice", action="store_true", help="不测 LibreOffice 路径")
-    ap.add_argument("--rounds", type=int, default=3, help="监视延迟测量次数")
+    ap.add_argument("--rounds", type=int, default=5, help="监视延迟测量次数")
     ap.add_argument("--keep", action="store_true", help="保留临时工作区")
     args = ap.parse_args()
     people = args.people or (10_000 if args.large else 1_000)
