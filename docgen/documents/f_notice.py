@@ -65,6 +65,15 @@ class NoticeForm(Form):
     def receipt_message(self, v: dict, u) -> str:  # pragma: no cover - F and K override
         raise NotImplementedError
 
+    @staticmethod
+    def filled(v: dict, u) -> tuple[str, str, str]:
+        """(contact, phone, number) as printed in the messages: the value marked by ``u``, or
+        the blank a hand fills in."""
+        contact = u(v["contact"]) if v.get("contact") else FULL_SPACE * 4
+        phone = u(v["phone"]) if v.get("phone") else FULL_SPACE * 5
+        number = u(v["number"]) if v.get("number") else BLANK_NUMBER
+        return contact, phone, number
+
     def texts(self, v: dict, u) -> dict:
         """The composed panel texts; ``u`` marks a filled-in value (underline in the PDF)."""
         number = v.get("number") or BLANK_NUMBER
@@ -124,8 +133,20 @@ class NoticeForm(Form):
             return sheet
         return merge_pdfs([sheet, *extra], self.name)
 
-    def roster_layout(self) -> Layout:  # pragma: no cover - F and K override
-        raise NotImplementedError
+    # the roster enclosed with the notice: its columns (label, view key, width) and total line
+    roster_columns: tuple[tuple[str, str, float], ...] = ()
+    roster_total = ""
+
+    def roster_layout(self) -> Layout:
+        return Layout([
+            Title(self.roster_title, size=16, space_after=1),
+            Para("（《{{ kind_name }}》{{ number }} 附件{{ supp_note }}）", align="center", size=10.5,
+                 space_after=1),
+            Para("发文单位：{{ institution }}；收件单位：{{ station_name }}；解除强制隔离戒毒时间：{{ release_month }}",
+                 size=10.5, space_after=2),
+            _roster_table(list(self.roster_columns)),
+            Para(self.roster_total, size=10.5, space_before=2),
+        ], landscape=True, margins=(14, 14, 16, 14), page_numbers=True, doc_title=self.roster_title)
 
     # ------------------------------------------------------------------ targets
     def targets(self, ds: Dataset, period: Period | None):
@@ -417,6 +438,10 @@ class NoticeF(NoticeForm):
              Part("通知书", "预解戒人员信息对接通知书", "（此联由后续照管指导站收存）"),
              Part("回执", "预解戒人员信息对接回执", "（此联由戒毒所收存）"))
     roster_title = "预解戒人员花名册"
+    roster_columns = (("序号", "i", 5), ("姓　名", "name", 13), ("性别", "sex", 6), ("出生年月", "birth", 13),
+                      ("身份证号码", "id_number", 26), ("户籍所在地", "household", 52), ("出所时间", "release", 17),
+                      ("服务协议", "agreement", 11))
+    roster_total = "共{{ count }}人，其中已签订《后续照管服务协议书》{{ signed }}人。"
 
     def message(self, v: dict, u, full: bool) -> str:
         n = u(v["count"]) if v.get("count") else BLANK
@@ -427,27 +452,12 @@ class NoticeF(NoticeForm):
                 "等文书资料一并寄送你站，请注意核对查收。如无误请将回执联盖章后寄回我所")
         if not full:
             return text + "。"
-        contact = u(v["contact"]) if v.get("contact") else FULL_SPACE * 4
-        phone = u(v["phone"]) if v.get("phone") else FULL_SPACE * 5
+        contact, phone, _ = self.filled(v, u)
         return text + f"；如有疑问，请及时与我所{contact}联系，联系电话：{phone}。"
 
     def receipt_message(self, v: dict, u) -> str:
-        number = u(v["number"]) if v.get("number") else BLANK_NUMBER
+        number = self.filled(v, u)[2]
         return f"你所寄发的《预解戒人员信息对接通知书》（{number}）及相关文书资料已查收，无误。"
-
-    def roster_layout(self) -> Layout:
-        cols = [("序号", "i", 5), ("姓　名", "name", 13), ("性别", "sex", 6), ("出生年月", "birth", 13),
-                ("身份证号码", "id_number", 26), ("户籍所在地", "household", 52), ("出所时间", "release", 17),
-                ("服务协议", "agreement", 11)]
-        return Layout([
-            Title(self.roster_title, size=16, space_after=1),
-            Para("（《{{ kind_name }}》{{ number }} 附件{{ supp_note }}）", align="center", size=10.5,
-                 space_after=1),
-            Para("发文单位：{{ institution }}；收件单位：{{ station_name }}；解除强制隔离戒毒时间：{{ release_month }}",
-                 size=10.5, space_after=2),
-            _roster_table(cols),
-            Para("共{{ count }}人，其中已签订《后续照管服务协议书》{{ signed }}人。", size=10.5, space_before=2),
-        ], landscape=True, margins=(14, 14, 16, 14), page_numbers=True, doc_title=self.roster_title)
 
     def enclosures(self, ds: Dataset, people: list) -> list:
         signed = [p.id for p in people if p.agreement]

@@ -3,7 +3,7 @@ institution chose for 典型培育 (cultivation), drawn like appendix F (see ``f
 from __future__ import annotations
 
 from ..records.load import Dataset
-from .f_notice import BLANK, BLANK_NUMBER, FULL_SPACE, Layout, NoticeForm, Para, Part, Title, _roster_table
+from .f_notice import BLANK, FULL_SPACE, NoticeForm, Part
 
 
 class NoticeK(NoticeForm):
@@ -14,6 +14,10 @@ class NoticeK(NoticeForm):
              Part("通知书", "典型培育对象信息对接通知书", "（此联由后续照管指导站收存）"),
              Part("回执", "培育对象信息对接回执", "（此联由戒毒所收存）"))
     roster_title = "戒毒典型培育对象花名册"
+    roster_columns = (("序号", "i", 5), ("姓　名", "name", 13), ("性别", "sex", 6), ("出生年月", "birth", 13),
+                      ("身份证号码", "id_number", 26), ("户籍所在地", "household", 44), ("出所时间", "release", 17),
+                      ("培育责任人", "mentor", 12), ("培育协议日期", "cult_signed", 17))
+    roster_total = "共{{ count }}人。"
 
     def message(self, v: dict, u, full: bool) -> str:
         names = u(v["names"]) if v.get("names") else FULL_SPACE * 4
@@ -23,27 +27,12 @@ class NoticeK(NoticeForm):
                 "如无误请将回执联盖章后寄回我所")
         if not full:
             return text + "。"
-        contact = u(v["contact"]) if v.get("contact") else FULL_SPACE * 4
-        phone = u(v["phone"]) if v.get("phone") else FULL_SPACE * 5
+        contact, phone, _ = self.filled(v, u)
         return text + f"；如有疑问请及时与我所{contact}联系，联系电话：{phone}。"
 
     def receipt_message(self, v: dict, u) -> str:
-        number = u(v["number"]) if v.get("number") else BLANK_NUMBER
+        number = self.filled(v, u)[2]
         return f"你所寄发的《典型培育对象信息对接通知书》（{number}）等资料已查收，无误。"
-
-    def roster_layout(self) -> Layout:
-        cols = [("序号", "i", 5), ("姓　名", "name", 13), ("性别", "sex", 6), ("出生年月", "birth", 13),
-                ("身份证号码", "id_number", 26), ("户籍所在地", "household", 44), ("出所时间", "release", 17),
-                ("培育责任人", "mentor", 12), ("培育协议日期", "cult_signed", 17)]
-        return Layout([
-            Title(self.roster_title, size=16, space_after=1),
-            Para("（《{{ kind_name }}》{{ number }} 附件{{ supp_note }}）", align="center", size=10.5,
-                 space_after=1),
-            Para("发文单位：{{ institution }}；收件单位：{{ station_name }}；解除强制隔离戒毒时间：{{ release_month }}",
-                 size=10.5, space_after=2),
-            _roster_table(cols),
-            Para("共{{ count }}人。", size=10.5, space_before=2),
-        ], landscape=True, margins=(14, 14, 16, 14), page_numbers=True, doc_title=self.roster_title)
 
     def enclosures(self, ds: Dataset, people: list) -> list:
         # appendix K: "将上述人员花名册寄送你站" - the roster is the only enclosure
