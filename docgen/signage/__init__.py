@@ -89,17 +89,23 @@ def _code_fingerprint() -> str:
     return _sha("|".join(parts).encode())
 
 
-def sign_fingerprints(st: Station, specs_file: Path, insert_mm: tuple[float, float], vertical: bool) -> tuple[str, str]:
-    """(plate, insert): what decides the bytes of a station's signs (its record, the sign
-    specifications, the insert size setting, the sign fonts and the signage code). The proof
-    date is not part of it: a sign is made again only when one of these changed."""
+def _inputs_fingerprint(specs_file: Path) -> str:
+    """What every sign of a run is made with: the sign specifications, the sign fonts and
+    the signage code (computed once per run)."""
     from ..build import fonts_fingerprint
 
     try:
         specs = _sha(specs_file.read_bytes())
     except OSError:
         specs = "-"
-    common = [st.model_dump_json(), specs, fonts_fingerprint(), _code_fingerprint()]
+    return _sha("\0".join([specs, fonts_fingerprint(), _code_fingerprint()]).encode())
+
+
+def sign_fingerprints(st: Station, inputs: str, insert_mm: tuple[float, float], vertical: bool) -> tuple[str, str]:
+    """(plate, insert): what decides the bytes of a station's signs: its record, the run's
+    ``inputs`` (``_inputs_fingerprint``) and, for the insert, the insert size setting. The
+    proof date is not part of it: a sign is made again only when one of these changed."""
+    common = [st.model_dump_json(), inputs]
     plate = _sha("\0".join(common + ["plate", str(vertical)]).encode())
     insert = _sha("\0".join(common + ["insert", f"{insert_mm[0]}x{insert_mm[1]}"]).encode())
     return plate, insert
@@ -130,10 +136,11 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     plans = plan_signs(select_stations(ds, station_ids), specs, insert_mm, vertical)
     private_dir(out_dir)
     plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
+    inputs = _inputs_fingerprint(SPECS_FILE)
     jobs = []  # (layout, sign name, manifest key, file stem, outputs, font, fingerprint)
     for plan in plans:
         st, plate, insert = plan.station, plan.plate, plan.insert
-        plate_fp, insert_fp = sign_fingerprints(st, SPECS_FILE, insert_mm, vertical)
+        plate_fp, insert_fp = sign_fingerprints(st, inputs, insert_mm, vertical)
         stem = f"{plate.form}/{st.id}-铜牌{'-竖版' if vertical else ''}"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
         outputs = {"pdf": plate_pdf(plate, specs.plate), "svg": plate_svg(plate, specs.plate)}
@@ -188,8 +195,8 @@ def refresh_signs(ds: Dataset, out_dir: Path, ws=None, date: dt.date | None = No
              if isinstance(e, dict) and e.get("form") in SIGN_FORMS and e.get("unit")]
     if not signs:
         return [], []
-    specs = load_specs()
-    insert_mm = insert_size(ws, specs)
+    inputs = _inputs_fingerprint(SPECS_FILE)
+    insert_mm = insert_size(ws, load_specs())
     variants: dict[str, set[bool]] = {}
     for e in signs:
         flags = variants.setdefault(e["unit"], set())
@@ -202,7 +209,7 @@ def refresh_signs(ds: Dataset, out_dir: Path, ws=None, date: dt.date | None = No
         if st is None:
             continue
         for vertical in sorted(variants[sid] or {False}):
-            plate_fp, insert_fp = sign_fingerprints(st, SPECS_FILE, insert_mm, vertical)
+            plate_fp, insert_fp = sign_fingerprints(st, inputs, insert_mm, vertical)
             plates = [e for e in signs if e["unit"] == sid and e["form"] != "C1"
                       and bool(e.get("vertical")) == vertical]
             inserts = [e for e in signs if e["unit"] == sid and e["form"] == "C1"]
