@@ -471,6 +471,13 @@ def _owned_changed(ds: Dataset, target: Target, deps, changed: set[str]) -> bool
     return any(str(f) in changed for f in ds.sources.get(target.person, []))
 
 
+def _up_to_date(old: dict | None, prev: dict | None, fp: str, out_dir: Path) -> bool:
+    """Whether a document's files on disk are the ones made last time from the same inputs:
+    manifest entry ``old``, state ``prev``, fingerprint ``fp`` of what it would be made from now."""
+    return old is not None and prev is not None and prev.get("fp") == fp \
+        and prev.get("stat") == file_stats(out_dir, old.get("files", {}))
+
+
 def _depends_on(deps, files: set[str]) -> bool:
     if not files:
         return False
@@ -618,8 +625,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
                     iid = ident(form.code, target.key, target.period)
                     fp = fingerprint(form, target.view, want, form_fp=form_fp)
                     old, prev = old_manifest.get(iid), old_state.get(iid)
-                    if old is not None and prev is not None and prev.get("fp") == fp \
-                            and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
+                    if _up_to_date(old, prev, fp, out_dir):
                         continue  # the full pass keeps it
                     early_fp[iid] = fp
                     early_futures[iid] = dispatch(Job(form.code, target, fp, _target_deps(target), form_fp))
@@ -672,8 +678,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
                 # render has written its file, and record only this one
                 early_futures[iid].exception()
                 early_fp[iid] = fp
-            if not force and old is not None and prev is not None and prev.get("fp") == fp \
-                    and prev.get("stat") == file_stats(out_dir, old.get("files", {})):
+            if not force and _up_to_date(old, prev, fp, out_dir):
                 current[iid] = old
                 state[iid] = {**prev, "deps": deps, "form": form_fp}
                 result.skipped += 1
