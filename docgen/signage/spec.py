@@ -1,12 +1,15 @@
 """Sign specifications (``signage/specs.toml``): data, read into typed records."""
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import DocgenError
+from ..records.model import STATION_KINDS
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 SPECS_FILE = PACKAGE_ROOT / "signage" / "specs.toml"
@@ -79,52 +82,161 @@ class Specs:
     insert: InsertSpec
 
 
-def _cmyk(value, where: str) -> tuple[float, float, float, float]:
-    if (not isinstance(value, list) or len(value) != 4
-            or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in value)):
-        raise DocgenError(f"{SPECS_FILE}: {where} 应为四个 0～1 之间的数（C、M、Y、K）")
-    return tuple(float(v) for v in value)  # type: ignore[return-value]
+PLATE_FORMS = ("B1", "B2", "B3")  # appendix B: one plate per station kind
+INSERT_FORM = "C1"  # appendix C
+PDF_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # written as a PDF name (/CutContour): no escapes needed
+HEX_RGB = re.compile(r"^#[0-9A-Fa-f]{6}$")
+INSERT_MM = (20, 5000)  # the range docgen.toml [signage] insert_width_mm / insert_height_mm accept
+
+
+class _Table:
+    """One table of specs.toml; every value is checked and a bad one is named in Chinese."""
+
+    def __init__(self, data, name: str, path: Path):
+        self.name, self.path = name, path
+        if not isinstance(data, dict):
+            raise DocgenError(f"标牌规格文件 {path}：{name} 应为一个表（以 [{name}] 开头的一节）")
+        self.data = data
+
+    def error(self, key: str, what: str) -> DocgenError:
+        return DocgenError(f"标牌规格文件 {self.path}：[{self.name}] {key} {what}")
+
+    def get(self, key: str):
+        if key not in self.data:
+            raise self.error(key, "缺少，请补上")
+        return self.data[key]
+
+    def table(self, key: str) -> "_Table":
+        return _Table(self.get(key), f"{self.name}.{key}", self.path)
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"= {value!r} 无效：应为用引号括起的文字")
+        return value
+
+    def number(self, key: str, low: float = 0.0, low_open: bool = True, high: float | None = None,
+               high_open: bool = False, unit: str = "") -> float:
+        value = self.get(key)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok:
+            ok = value > low if low_open else value >= low
+        if ok and high is not None:
+            ok = value < high if high_open else value <= high
+        if not ok:
+            rng = f"{'大于' if low_open else '不小于'} {low:g}"
+            if high is not None:
+                rng += f"、{'小于' if high_open else '不大于'} {high:g}"
+            raise self.error(key, f"= {value!r} 无效：应为{rng} 的数{unit}")
+        return float(value)
+
+    def integer(self, key: str, low: int) -> int:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise self.error(key, f"= {value!r} 无效：应为不小于 {low} 的整数")
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise self.error(key, f"= {value!r} 无效：应为文字的列表，如 [\"铜\", \"钛合金\"]")
+        return tuple(value)
+
+    def cmyk(self, key: str) -> tuple[float, float, float, float]:
+        value = self.get(key)
+        if (not isinstance(value, list) or len(value) != 4
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in value)):
+            raise self.error(key, f"= {value!r} 无效：应为四个 0～1 之间的数（C、M、Y、K），如 K100 写 [0, 0, 0, 1]")
+        return tuple(float(v) for v in value)  # type: ignore[return-value]
+
+    def rgb(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, str) or not HEX_RGB.match(value):
+            raise self.error(key, f"= {value!r} 无效：应为 #RRGGBB 形式的屏幕颜色，如 \"#0068b7\"")
+        return value
+
+
+def _plate(p: _Table) -> PlateSpec:
+    forms = p.get("forms")
+    if not isinstance(forms, dict):
+        raise p.error("forms", "应为站点类型到表单编号的表，如 { \"指导站\" = \"B1\", ... }")
+    for kind in STATION_KINDS:
+        if kind not in forms:
+            raise p.error("forms", f"缺少“{kind}”的铜牌表单编号（{'、'.join(PLATE_FORMS)} 之一）")
+    for kind, code in forms.items():
+        if kind not in STATION_KINDS:
+            raise p.error("forms", f"中的站点类型“{kind}”不存在，应为{'、'.join(STATION_KINDS)}")
+        if code not in PLATE_FORMS:
+            raise p.error("forms", f"中“{kind}” = {code!r} 无效：铜牌表单编号应为 {'、'.join(PLATE_FORMS)} 之一（附录 B）")
+    if len(set(forms.values())) != len(forms):
+        raise p.error("forms", "中两种站点用了同一个表单编号，每种站点应有自己的铜牌")
+    names = p.get("names")
+    if not isinstance(names, dict):
+        raise p.error("names", "应为表单编号到牌名的表，如 { B1 = \"指导站铜牌\", ... }")
+    for code in forms.values():
+        if not isinstance(names.get(code), str) or not names[code]:
+            raise p.error("names", f"缺少 {code} 的牌名")
+    cut = p.table("cut_contour")
+    cut_name = cut.text("name")
+    if not PDF_NAME.match(cut_name):
+        raise cut.error("name", f"= {cut_name!r} 无效：专色名只能用英文字母、数字、下划线、点和连字符（如 CutContour），"
+                                "不能有空格")
+    plate = PlateSpec(
+        forms=dict(forms), names={code: names[code] for code in forms.values()}, standard=p.text("standard"),
+        font_role=p.text("font_role"), font_requested=p.text("font_requested"),
+        size_pt=p.number("size_pt", unit="（pt）"), colour_name=p.text("colour_name"),
+        colour_cmyk=p.cmyk("colour_cmyk"), materials=p.texts("materials"), size_text=p.text("size_text"),
+        width=p.number("width", unit="（mm）"), height=p.number("height", unit="（mm）"),
+        vertical_width=p.number("vertical_width", unit="（mm）"),
+        vertical_height=p.number("vertical_height", unit="（mm）"),
+        margin=p.number("margin", low_open=False, unit="（mm）"),
+        line_gap_em=p.number("line_gap_em", low_open=False, unit="（字）"),
+        tracking_em=p.number("tracking_em", low_open=False, unit="（字）"),
+        max_lines=p.integer("max_lines", 2),
+        cut_name=cut_name, cut_alternate=cut.cmyk("alternate_cmyk"),
+        cut_width_pt=cut.number("width_pt", unit="（pt）"), proof_material_rgb=p.rgb("proof_material_rgb"))
+    return plate
+
+
+def _insert(i: _Table) -> InsertSpec:
+    form = i.text("form")
+    if form != INSERT_FORM:
+        raise i.error("form", f"= {form!r} 无效：插牌的表单编号为 {INSERT_FORM}（附录 C）")
+    marks = i.table("crop_marks")
+    low, high = INSERT_MM
+    insert = InsertSpec(
+        form=form, name=i.text("name"), standard=i.text("standard"), font_role=i.text("font_role"),
+        font_requested=i.text("font_requested"), text_colour_name=i.text("text_colour_name"),
+        background_name=i.text("background_name"), background_cmyk=i.cmyk("background_cmyk"),
+        materials=i.texts("materials"),
+        width=i.number("width", low, False, high, unit="（mm）"), height=i.number("height", low, False, high, unit="（mm）"),
+        margin_ratio=i.number("margin_ratio", low_open=False, high=0.5, high_open=True),
+        line_gap_em=i.number("line_gap_em", low_open=False, unit="（字）"),
+        tracking_em=i.number("tracking_em", low_open=False, unit="（字）"),
+        max_lines=i.integer("max_lines", 1), max_size_pt=i.number("max_size_pt", unit="（pt）"),
+        bleed=i.number("bleed", low_open=False, unit="（mm）"),
+        mark_offset=marks.number("offset", low_open=False, unit="（mm）"),
+        mark_length=marks.number("length", unit="（mm）"),
+        mark_width_pt=marks.number("width_pt", unit="（pt）"), mark_cmyk=marks.cmyk("cmyk"),
+        proof_background_rgb=i.rgb("proof_background_rgb"))
+    if insert.mark_offset < insert.bleed:
+        raise marks.error("offset", f"（{insert.mark_offset:g} mm）须不小于出血 bleed（{insert.bleed:g} mm），"
+                                    "裁切线应在出血之外")
+    return insert
 
 
 @lru_cache(maxsize=4)
 def load_specs(path: Path = SPECS_FILE) -> Specs:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise DocgenError(f"标牌规格文件 {path} 无法读取：{exc}") from None
-    try:
-        p, i = data["plate"], data["insert"]
-        cut, marks = p["cut_contour"], i["crop_marks"]
-        plate = PlateSpec(
-            forms=dict(p["forms"]), names=dict(p["names"]), standard=p["standard"],
-            font_role=p["font_role"], font_requested=p["font_requested"], size_pt=float(p["size_pt"]),
-            colour_name=p["colour_name"], colour_cmyk=_cmyk(p["colour_cmyk"], "[plate] colour_cmyk"),
-            materials=tuple(p["materials"]), size_text=p["size_text"],
-            width=float(p["width"]), height=float(p["height"]),
-            vertical_width=float(p["vertical_width"]), vertical_height=float(p["vertical_height"]),
-            margin=float(p["margin"]), line_gap_em=float(p["line_gap_em"]),
-            tracking_em=float(p["tracking_em"]), max_lines=int(p["max_lines"]),
-            cut_name=cut["name"], cut_alternate=_cmyk(cut["alternate_cmyk"], "[plate] cut_contour"),
-            cut_width_pt=float(cut["width_pt"]), proof_material_rgb=p["proof_material_rgb"])
-        insert = InsertSpec(
-            form=i["form"], name=i["name"], standard=i["standard"], font_role=i["font_role"],
-            font_requested=i["font_requested"], text_colour_name=i["text_colour_name"],
-            background_name=i["background_name"],
-            background_cmyk=_cmyk(i["background_cmyk"], "[insert] background_cmyk"),
-            materials=tuple(i["materials"]), width=float(i["width"]), height=float(i["height"]),
-            margin_ratio=float(i["margin_ratio"]), line_gap_em=float(i["line_gap_em"]),
-            tracking_em=float(i["tracking_em"]), max_lines=int(i["max_lines"]),
-            max_size_pt=float(i["max_size_pt"]), bleed=float(i["bleed"]),
-            mark_offset=float(marks["offset"]), mark_length=float(marks["length"]),
-            mark_width_pt=float(marks["width_pt"]), mark_cmyk=_cmyk(marks["cmyk"], "[insert] crop_marks"),
-            proof_background_rgb=i["proof_background_rgb"])
-    except KeyError as exc:
-        raise DocgenError(f"标牌规格文件 {path} 缺少项目 {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise DocgenError(f"标牌规格文件 {path} 中有格式不对的项目：{exc}") from None
-    if insert.mark_offset < insert.bleed:
-        raise DocgenError(f"{path}: 裁切线 offset（{insert.mark_offset} mm）须不小于出血 bleed（{insert.bleed} mm），"
-                          "裁切线应在出血之外")
-    if plate.margin < 0 or insert.margin_ratio < 0 or plate.max_lines < 2 or insert.max_lines < 1:
-        raise DocgenError(f"{path}: 边距不能为负，plate.max_lines 至少为 2，insert.max_lines 至少为 1")
-    return Specs(plate=plate, insert=insert)
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else ""
+        raise DocgenError(f"标牌规格文件 {path} {where}格式有误，不是有效的 TOML（解析器提示：{exc}）") from None
+    for name in ("plate", "insert"):
+        if name not in data:
+            raise DocgenError(f"标牌规格文件 {path}：缺少 [{name}] 一节")
+    return Specs(plate=_plate(_Table(data["plate"], "plate", path)),
+                 insert=_insert(_Table(data["insert"], "insert", path)))

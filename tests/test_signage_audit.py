@@ -1,0 +1,160 @@
+"""Prepress audit of the station signs (6.3, appendices B and C): defects found when loading
+the plates and insert signs into production, each pinned by a test.
+
+Hand-computed expectations: 136 pt = 136 x 25.4 / 72 = 47.978 mm per em; plate 600 x 400 mm;
+insert sign 300 x 120 mm, even margin 12 % of 120 mm = 14.4 mm, C100 M50 = CMYK 1 0.5 0 0.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+
+from conftest import EXAMPLES, run_cli
+from docgen.errors import DocgenError
+from docgen.signage.spec import SPECS_FILE, load_specs
+
+PT_PER_MM = 72 / 25.4
+DATE = "2026-11-30"
+BASE = SPECS_FILE.read_text(encoding="utf-8")
+
+
+def _copy_ws(dst: Path) -> Path:
+    shutil.copytree(EXAMPLES, dst, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    return dst
+
+
+def _specs_file(tmp_path: Path, old: str, new: str) -> Path:
+    assert BASE.count(old) >= 1, old
+    path = tmp_path / "specs.toml"
+    path.write_text(BASE.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- specs.toml
+
+
+# (what is changed, into what, a word the message must contain)
+BAD_SPECS = {
+    "negative type size": ("size_pt = 136", "size_pt = -136", "size_pt"),
+    "zero type size": ("size_pt = 136", "size_pt = 0", "size_pt"),
+    "NaN type size": ("size_pt = 136", "size_pt = nan", "size_pt"),
+    "type size as text": ("size_pt = 136", 'size_pt = "136pt"', "size_pt"),
+    "zero plate width": ("width = 600", "width = 0", "width"),
+    "infinite plate width": ("width = 600", "width = inf", "width"),
+    "negative vertical height": ("vertical_height = 600", "vertical_height = -600", "vertical_height"),
+    "negative line gap": ("line_gap_em = 0.5 ", "line_gap_em = -5 ", "line_gap_em"),
+    "station kind without form": (', "服务站" = "B3" }', " }", "服务站"),
+    "unknown plate form": ('"服务站" = "B3" }', '"服务站" = "B9" }', "B9"),
+    "form without name": (', B3 = "服务站铜牌" }', " }", "B3"),
+    "cut name not a PDF name": ('name = "CutContour"', 'name = "Cut Contour"', "cut_contour"),
+    "proof colour not hex": ('proof_material_rgb = "#d9bf77"', 'proof_material_rgb = "gold"',
+                             "proof_material_rgb"),
+    "insert proof colour not hex": ('proof_background_rgb = "#0068b7"', 'proof_background_rgb = "blue"',
+                                    "proof_background_rgb"),
+    "zero largest insert size": ("max_size_pt = 200", "max_size_pt = 0", "max_size_pt"),
+    "negative bleed": ("bleed = 3 ", "bleed = -3 ", "bleed"),
+    "negative crop mark length": ("length = 6.0", "length = -6.0", "crop_marks"),
+    "insert margin of half the sign": ("margin_ratio = 0.12", "margin_ratio = 0.5", "margin_ratio"),
+    "max_lines as text": ("max_lines = 3                        #", 'max_lines = "3" #', "max_lines"),
+    "materials not a list": ('materials = ["铜", "钛合金"]', 'materials = "铜"', "materials"),
+    "plate not a table": ("[plate]\n", "plate = 5\n[plate_x]\n", "plate"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_bad_specs_value_is_refused_in_chinese(tmp_path: Path, case: str):
+    old, new, key = BAD_SPECS[case]
+    path = _specs_file(tmp_path, old, new)
+    with pytest.raises(DocgenError) as err:
+        load_specs(path)
+    message = err.value.message
+    assert str(path) in message  # the file that was read, not the package's default
+    assert key in message
+    assert re.search(r"[\u4e00-\u9fff]", message)
+    # no Python exception text leaks through
+    for english in ("could not convert", "invalid literal", "object", "Error", "subscriptable"):
+        assert english not in message, message
+
+
+def test_bad_cmyk_names_the_file_that_was_read(tmp_path: Path):
+    path = _specs_file(tmp_path, "colour_cmyk = [0, 0, 0, 1]", "colour_cmyk = [0, 0, 0, 100]")
+    with pytest.raises(DocgenError) as err:
+        load_specs(path)
+    assert str(path) in err.value.message and "colour_cmyk" in err.value.message
+    assert str(SPECS_FILE) not in err.value.message
+
+
+def test_bad_insert_size_in_specs_is_not_blamed_on_docgen_toml(tmp_path: Path):
+    path = _specs_file(tmp_path, "width = 300", "width = -300")
+    with pytest.raises(DocgenError) as err:
+        load_specs(path)
+    assert str(path) in err.value.message and "[insert] width" in err.value.message
+    assert "docgen.toml" not in err.value.message
+
+
+def test_shipped_specs_hold_the_standard_values():
+    """6.3.1.3: 方正粗宋简 136 pt 黑100 (K100); 6.3.2.2/6.3.2.3: 方正大黑简, white on C100 M50."""
+    specs = load_specs()
+    assert specs.plate.size_pt == 136 and specs.plate.colour_cmyk == (0, 0, 0, 1)
+    assert specs.plate.font_requested == "方正粗宋简" and specs.insert.font_requested == "方正大黑简"
+    assert specs.insert.background_cmyk == (1, 0.5, 0, 0)
+    assert specs.plate.forms == {"指导站": "B1", "工作站": "B2", "服务站": "B3"} and specs.insert.form == "C1"
+    assert set(specs.plate.materials) == {"铜", "钛合金"}
+    assert set(specs.insert.materials) == {"PVC", "有机玻璃", "铝合金"}
+
+
+# --------------------------------------------------------------------------- insert type size
+
+
+def test_insert_letters_are_sized_from_the_margin(tmp_path: Path):
+    """秦淮区夫子庙街道 | 后续照管服务站 on 300 x 120 mm: margin 14.4 mm, the 8-character line
+    spans 300 - 2 x 14.4 = 271.2 mm, so one em is 33.9 mm (96.09 pt); two lines with a 0.3 em
+    gap are 2.3 em = 77.97 mm high, 21.0 mm from top and bottom. Measured on the letters cut
+    out of the background: every hole lies inside the trim less the margin, and the ideographs'
+    ink spans about 0.9-1 em."""
+    from fontTools.pens.boundsPen import BoundsPen
+
+    ws = _copy_ws(tmp_path / "ws")
+    out = tmp_path / "out"
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj-qh-fzm", "--date", DATE)
+    assert done.returncode == 0, done.stderr
+    reader = PdfReader(str(out / "C1" / "nj-qh-fzm-插牌.pdf"))
+    page = reader.pages[0]
+    trim = [float(v) / PT_PER_MM for v in (page.trimbox.left, page.trimbox.bottom, page.trimbox.right,
+                                            page.trimbox.top)]
+    contours, pen, colour = [], None, None
+    for operands, op in ContentStream(page.get_contents(), reader).operations:
+        nums = [float(v) / PT_PER_MM for v in operands] if op in (b"m", b"l", b"c") else []
+        if op == b"k":
+            colour = [float(v) for v in operands]
+        if op == b"m":
+            pen = BoundsPen(None)
+            pen.moveTo(tuple(nums))
+        elif op == b"l" and pen is not None:
+            pen.lineTo(tuple(nums))
+        elif op == b"c":
+            pen.curveTo(tuple(nums[0:2]), tuple(nums[2:4]), tuple(nums[4:6]))
+        elif op == b"h" and pen is not None:
+            pen.closePath()
+            contours.append(pen.bounds)
+            pen = None
+        elif op == b"f*":
+            break
+    assert colour == [1, 0.5, 0, 0]
+    holes = [b for b in contours[1:] if b is not None]  # contours[0] is the background rectangle
+    x0, y0 = min(b[0] for b in holes), min(b[1] for b in holes)
+    x1, y1 = max(b[2] for b in holes), max(b[3] for b in holes)
+    margin = 14.4
+    assert x0 >= trim[0] + margin - 0.01 and x1 <= trim[2] - margin + 0.01
+    assert y0 >= trim[1] + 21.0 - 0.1 and y1 <= trim[3] - 21.0 + 0.1
+    em = (300 - 2 * margin) / 8
+    assert em == pytest.approx(33.9)
+    # the ink of line 1 spans nearly 8 em, the two lines nearly 2.3 em
+    assert 7.8 * em <= x1 - x0 <= 8 * em
+    assert 2.15 * em <= y1 - y0 <= 2.3 * em
