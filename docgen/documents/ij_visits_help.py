@@ -97,9 +97,10 @@ class HelpRecord(Form):
             Row([L("受理意见"), V("j.opinion", 5, valign="top")], 36),
             Row([L("", 1), L("负责人签名：{{ j.responsible }}", 5, align="right")], 9),
             Row([L("办理情况"), V("j.outcome", 5, valign="top")], 40),
-            Row([L("备注"), L("<br/>".join(J_NOTES), 5, align="left", size=9.5)], 22),
+            Row([L("备注", rowspan=2), V("j.notes", 5, valign="top")], 10),
+            Row([L("<br/>".join(J_NOTES), 5, align="left", size=9.5)], 22),
         ]
-        # the 受理意见 label spans its signature line
+        # the 受理意见 label spans its signature line, 备注 the event's remark and the notes 注5–注7
         rows[3].cells[0].rowspan = 2
         rows[4].cells = rows[4].cells[1:]
         blocks = [Title("帮扶救助受理登记表", size=18, space_after=4), Table([18, 15, 17, 22, 16, 22], rows, size=12)]
@@ -116,7 +117,7 @@ class HelpRecord(Form):
                     outcome = (outcome + "\n" if outcome else "") + f"救助金额：{s(e.amount)}元"
                 view = {"name": p.name, "phone": s(p.phone), "date": cn_date(e.date), "handler": s(e.handler),
                         "kind": s(e.help_kind), "need": s(e.need), "opinion": s(e.opinion),
-                        "responsible": s(e.responsible), "outcome": outcome}
+                        "responsible": s(e.responsible), "outcome": outcome, "notes": s(e.notes)}
                 yield Target(form=self.code, key=f"{pid}/{key}",
                              path=f"J/{safe_name(pid)}-{safe_name(p.name)}/{key}",
                              view={"j": view}, context=f"{person_label(p)} {key} 帮扶", person=pid,

@@ -27,13 +27,15 @@ class PersonCover(Form):
     scope = "person"
 
     def build_layout(self) -> Layout:
+        # the spacers leave room for three extra lines (11.4 mm each): a 30-character name and a
+        # long 培育人 or station name wrap to two lines and the cover still holds on one page
         blocks = [
-            Spacer(38),
+            Spacer(30),
             Title("后续照管（戒毒典型培育）对象个人档案", size=24, space_after=0),
-            Spacer(62),
+            Spacer(50),
             _line("照管（培育）对象：<u>{{ u.name | blank(8) }}</u>", space_after=4),
             _line("（培育人：<u>{{ u.mentor | blank(8) }}</u>）"),
-            Spacer(72),
+            Spacer(58),
             _line("{% if u.unit %}{{ u.unit }}{% else %}<u>　　　　　　　　</u>站（所）{% endif %}", space_after=4),
             _line("<u>{{ u.year | blank(4) }}</u>年"),
         ]

@@ -1,0 +1,91 @@
+"""Audit of the generated forms against the standard's appendices: defects found by looking at
+every form with long values (the longest name the record model accepts, long addresses and
+remarks) and many rows. Each test failed before its fix."""
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from conftest import EXAMPLES, normalise, pdf_text, run_cli
+from docgen.documents.registry import get_form
+
+# 30 characters: the longest 姓名 the record model accepts (records/model.py, Person._name)
+LONG_NAME = "阿卜杜热合曼·买买提明·艾力·阿不都热西提·吐尔逊江·阿布拉"
+assert len(LONG_NAME) == 30
+
+
+def _pages(pdf: bytes) -> list[str]:
+    return [normalise(p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def _mini_workspace(tmp_path: Path, persons: dict[str, str]) -> Path:
+    """The example stations and institutions with the given person records only."""
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive", "persons", "events",
+                                                                 "logs"))
+    (ws / "records" / "persons").mkdir()
+    for name, text in persons.items():
+        (ws / "records" / "persons" / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return ws
+
+
+PERSON = """\
+记录类型: 照管对象
+编号: A001
+姓名: {name}
+性别: 男
+身份证号码: "320104198003071552"
+户籍所在地: 江苏省南京市秦淮区夫子庙街道贡院西街114号8幢604室
+联系方式: "13814132114"
+服务站: nj-qh-fzm
+强制隔离戒毒:
+  戒毒所: dh
+  期限: 2年
+  入所时间: 2024-11-20
+  出所时间: 2026-11-10
+{extra}事件:
+  - {{类型: 报到, 日期: 2026-11-13}}
+{events}"""
+
+
+# --------------------------------------------------------------------------- U
+
+
+def test_person_cover_stays_on_one_page_with_the_longest_name() -> None:
+    """U is a cover: one page even when the name (30 characters) and the 培育人 wrap to two
+    lines; before, the year was pushed onto a second page."""
+    form = get_form("U")
+    view = {"u": {"name": LONG_NAME, "mentor": "阿卜杜热合曼·买买提明·艾力·阿不都热西提·吐尔逊江",
+                  "unit": "秦淮区夫子庙街道后续照管服务站", "year": "2026"}}
+    pages = _pages(form.render_pdf(view))
+    assert len(pages) == 1
+    text = pages[0]
+    assert normalise(LONG_NAME) in text and "2026年" in text and "秦淮区夫子庙街道后续照管服务站" in text
+    # the short name of the examples keeps the same single page
+    assert len(_pages(form.render_pdf({"u": {"name": "钱国栋", "unit": "x", "year": "2024"}}))) == 1
+
+
+# --------------------------------------------------------------------------- J
+
+
+def test_help_record_prints_the_events_remark(tmp_path: Path) -> None:
+    """J has a 备注 row; the 备注 of the 帮扶 event was dropped (only 注5–注7 printed there)."""
+    import docx
+
+    events = ("  - 类型: 帮扶\n    日期: 2026-11-18\n    事项类型: 心理咨询\n    帮扶救助需求: 情绪低落\n"
+              "    备注: 已转介市心理援助中心跟进\n")
+    ws = _mini_workspace(tmp_path, {"A001": PERSON.format(name="钱国栋", extra="", events=events)})
+    out = tmp_path / "out"
+    r = run_cli("build", "--workspace", str(ws), "--out", str(out), "--forms", "J")
+    assert r.returncode == 0, r.stderr
+    pdf = out / "J" / "A001-钱国栋" / "2026-11-18.pdf"
+    text = pdf_text(pdf)
+    assert "已转介市心理援助中心跟进" in text
+    # the remark sits in the 备注 row, before the notes of the appendix
+    assert text.index("备注") < text.index("已转介市心理援助中心跟进") < text.index(normalise("注5："))
+    doc_text = "".join(c.text for t in docx.Document(str(pdf.with_suffix(".docx"))).tables
+                       for row in t.rows for c in row.cells)
+    assert "已转介市心理援助中心跟进" in doc_text and "注5" in doc_text
