@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,27 @@ def test_shipped_specs_hold_the_standard_values():
     assert specs.plate.forms == {"指导站": "B1", "工作站": "B2", "服务站": "B3"} and specs.insert.form == "C1"
     assert set(specs.plate.materials) == {"铜", "钛合金"}
     assert set(specs.insert.materials) == {"PVC", "有机玻璃", "铝合金"}
+
+
+# --------------------------------------------------------------------------- SVG and PDF agree
+
+
+def test_plate_svg_states_the_colour_the_pdf_prints():
+    """The SVG's CMYK note must come from the specification, as the PDF's ``k`` does: a plate
+    specified in a rich black must not be labelled K100 in the SVG."""
+    from docgen.records.load import load_records
+    from docgen.signage.layout import plate_layout
+    from docgen.signage.outline import sign_font
+    from docgen.signage.production import plate_pdf, plate_svg
+
+    ds = load_records([EXAMPLES / "records"], base=EXAMPLES)
+    spec = dataclasses.replace(load_specs().plate, colour_cmyk=(0.6, 0.4, 0.4, 1.0))
+    layout = plate_layout(ds.stations["nj"], spec, sign_font(spec.font_role))
+    pdf = plate_pdf(layout, spec)
+    svg = plate_svg(layout, spec).decode("utf-8")
+    content = zlib.decompress(pdf.split(b"stream\n", 1)[1].split(b"\nendstream")[0])
+    assert b"0.6 0.4 0.4 1 k" in content
+    assert 'data-cmyk="60,40,40,100"' in svg and 'data-cmyk="0,0,0,100"' not in svg
 
 
 # --------------------------------------------------------------------------- insert type size

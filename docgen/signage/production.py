@@ -193,7 +193,8 @@ def _svg_head(layout: SignLayout, title: str) -> list[str]:
 
 def plate_svg(layout: SignLayout, spec: PlateSpec) -> bytes:
     lines = _svg_head(layout, f"{layout.form} {spec.names[layout.form]} {layout.name}")
-    lines.append('<g id="text" fill="#000000" fill-rule="nonzero" data-cmyk="0,0,0,100">')
+    cmyk = ",".join(num(v * 100) for v in spec.colour_cmyk)  # as the PDF's k operator
+    lines.append(f'<g id="text" fill="#000000" fill-rule="nonzero" data-cmyk="{cmyk}">')
     for g in layout.glyphs:
         if g.contours:
             lines.append(f'<path data-char={quoteattr(g.char)} d="{_svg_path(g.contours, layout.height)}"/>')
