@@ -135,6 +135,15 @@ def file_all(ws: Path) -> None:
     docgen(ws, "archive", "file", "--all-persons", "--by", "刘芳", "--checker", "周文静", "--as-of", "2026-11-30")
 
 
+def backdate(ws: Path, *pids: str) -> None:
+    """Move these persons' whole history four years back (closed in 2022, due in 2025: in the
+    past, so the disposal can be executed now) and recompute the due dates."""
+    for pid in pids:
+        text = PERSONS[pid].replace("2026-", "2022-").replace("2025-", "2021-")
+        (ws / "records" / "persons" / f"{pid}.yaml").write_text(text, encoding="utf-8")
+    docgen(ws, "archive", "refresh")
+
+
 # ----------------------------------------------------------------------------- filing
 
 
@@ -205,7 +214,7 @@ def test_refile_keeps_dh_and_history(filed):
     p = ws / "records" / "persons" / "T003.yaml"
     p.write_text(p.read_text(encoding="utf-8") + "  - {类型: 回访, 日期: 2025-09-01, 方式: 电话回访, 回访人: 刘芳}\n",
                  encoding="utf-8")
-    docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", "2026-12-01")
+    docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", "2026-11-30")
     now = by_subject(ws)["T003"]
     assert now["dh"] == first["dh"] and now["version"] == 2 and now["sha256"] != first["sha256"]
     show = docgen(ws, "archive", "show", now["dh"]).stdout
@@ -312,11 +321,12 @@ def test_policy_file_is_data(filed, tmp_path):
 
 def test_disposal_procedure(filed):
     ws = filed
+    backdate(ws, "T001", "T002")  # a disposal is carried out today at the latest: terms that ended in 2025
     got = by_subject(ws)
     t1, t2 = got["T001"]["dh"], got["T002"]["dh"]
-    # hold T002, draft as of 2029-10-15 (both due): the held item is left out
+    # hold T002, draft as of 2025-10-15 (both due): the held item is left out
     docgen(ws, "archive", "hold", t2, "--reason", "涉诉调阅", "--by", "档案员")
-    r = docgen(ws, "archive", "dispose", "--as-of", "2029-10-15", "--by", "档案员")
+    r = docgen(ws, "archive", "dispose", "--as-of", "2025-10-15", "--by", "档案员")
     number = re.search(r"销毁清册 (XH-\d{4}-\d{3})", r.stdout)[1]
     assert t1 in r.stdout and t2 not in r.stdout
     draft = ws / "archive" / "disposal" / "drafts" / f"{number}.pdf"
@@ -324,28 +334,28 @@ def test_disposal_procedure(filed):
     for label in ("档案销毁清册", "序号", "题名", "年度", "档号", "应保管期限", "已保管期限", "页数", "备注",
                   "鉴定小组负责人", "批准人(签名)", "监销人(签名)", "草稿"):
         assert normalise(label) in text, label
-    assert t1 in text and "3年4个月" in text  # kept from 2026-06-09 to 2029-10-15
+    assert t1 in text and "3年4个月" in text  # kept from 2026-06-09 to 2025-10-15
     # no approval, then the same approver twice: refused
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2029-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "2 名不同的批准人" in r.stderr and "无人批准" in r.stderr
     docgen(ws, "archive", "approve", number, "--by", "张主任")
     r = docgen(ws, "archive", "approve", number, "--by", "张主任", ok=False)
     assert r.returncode == 1 and "不同的批准人" in r.stderr
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2029-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "只有 1 人批准" in r.stderr
     docgen(ws, "archive", "approve", number, "--by", "李局长")
     # before the due date: refused, nothing deleted
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2029-06-08", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-06-08", ok=False)
     assert r.returncode == 1 and t1 in r.stderr and "未到保管期限" in r.stderr
     assert (ws / "archive" / got["T001"]["path"]).exists()
     # a held item is never disposed of, even on an approved list
     docgen(ws, "archive", "hold", t1, "--reason", "审计调阅")
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2029-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "保全" in r.stderr and t1 in r.stderr
     assert (ws / "archive" / got["T001"]["path"]).exists()
     docgen(ws, "archive", "release", t1)
     # now: two approvers, due, not held
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2029-10-15", "--by", "监销人王")
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", "--by", "监销人王")
     assert f"已销毁 {t1}" in r.stdout
     after = by_subject(ws)
     tomb = after["T001"]
@@ -362,7 +372,7 @@ def test_disposal_procedure(filed):
     assert t1 in text and "张主任" in text and "李局长" in text and "已执行" in text
     assert record["dh"] in first_page_text(final)
     # executing twice, or filing the disposed person again, is refused
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2029-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "已执行" in r.stderr
     r = docgen(ws, "archive", "file", "--person", "T001", ok=False)
     assert r.returncode == 1 and "已于" in r.stderr and "销毁" in r.stderr
@@ -374,7 +384,7 @@ def test_disposal_procedure(filed):
 
 
 def test_dispose_before_due_finds_nothing(filed):
-    r = docgen(filed, "archive", "dispose", "--as-of", "2029-06-08")
+    r = docgen(filed, "archive", "dispose", "--as-of", "2026-11-30")  # the first term ends 2029-06-09
     assert "没有可列入销毁清册的案卷" in r.stdout
 
 

@@ -67,6 +67,15 @@ def parse_date(text: str | None, what: str = "日期") -> dt.date:
         raise DocgenError(f"{what}“{text}”格式不对，应写成 2026-11-30") from None
 
 
+def not_future(day: dt.date, what: str) -> dt.date:
+    """Dates that record what has happened (立卷, 鉴定截止, 销毁) cannot lie ahead of today."""
+    today = dt.date.today()
+    if day > today:
+        raise DocgenError(f"{what} {day.isoformat()} 晚于今天（{today.isoformat()}）：档案上的日期只能记载已经发生的事，"
+                          "不能预先填写将来的日期")
+    return day
+
+
 @dataclass
 class Filed:
     dh: str
@@ -257,6 +266,7 @@ class Archive:
               title: str, year: int, trigger: Trigger, heading: str, docs_fn, cover_fn, by: str | None,
               checker: str, as_of: dt.date, extra_notes: list[str] | None = None,
               fonds_org: tuple[str, str] | None = None) -> Filed:
+        not_future(as_of, "立卷日期")
         series = self.policy.get(kind)
         if fonds_org is None:
             _, fonds, org = self._fonds(ds, station)
@@ -567,6 +577,7 @@ class Archive:
     def draft_disposal(self, ds: Dataset | None, as_of: dt.date, by: str | None) -> list[str]:
         from .disposal import render_list
 
+        not_future(as_of, "鉴定截止日期")
         self.refresh(ds, by)
         numbers = []
         with self.store.action(by) as act:
@@ -602,6 +613,9 @@ class Archive:
             lst = self._list(number)
             if lst["status"] != "draft":
                 raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再批准")
+            if by == lst["drafted_by"]:
+                raise DocgenError(f"{by} 是销毁清册 {number} 的编制人，不能批准自己编制的清册（编制与批准须由不同的人担任）；"
+                                  f"须由编制人以外的 {self.policy.approvals_required} 名批准人批准")
             if any(a["approver"] == by for a in self.approvals(number)):
                 raise DocgenError(f"{by} 已批准过销毁清册 {number}；须由另一名不同的批准人批准")
             act.db.execute("INSERT INTO approvals VALUES (?, ?, ?)", (number, by, now_utc()))
@@ -622,10 +636,14 @@ class Archive:
         lst = self._list(number)
         if lst["status"] != "draft":
             raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再执行")
-        approvers = [a["approver"] for a in self.approvals(number)]
+        not_future(as_of, "销毁日期")
+        # the drafter's own approval never counts (lists approved before that rule was enforced)
+        approvers = [a["approver"] for a in self.approvals(number) if a["approver"] != lst["drafted_by"]]
         need = self.policy.approvals_required
         if len(set(approvers)) < need:
             have = f"目前只有 {len(approvers)} 人批准（{'、'.join(approvers)}）" if approvers else "目前无人批准"
+            if len(approvers) < len(self.approvals(number)):
+                have += f"；编制人 {lst['drafted_by']} 本人的批准不计"
             raise DocgenError(f"拒绝执行销毁清册 {number}：须经 {need} 名不同的批准人批准，{have}。"
                               f"请运行 docgen archive approve {number} --by 姓名")
         self.refresh(ds, by)
@@ -656,6 +674,13 @@ class Archive:
                 result = self._carry_out(act, ds, lst, number, entries, approvers, as_of)
         if refused is not None:
             raise refused
+        # the contents go only once the registry records their disposal: a writer killed
+        # before the commit leaves every volume in place and registered as filed
+        for r in entries:
+            try:
+                (self.root / r["path"]).unlink()
+            except FileNotFoundError:
+                pass
         return result
 
     def _carry_out(self, act, ds, lst, number: str, entries, approvers: list[str], as_of: dt.date) -> dict:
@@ -703,16 +728,19 @@ class Archive:
         act.log("归档", dh, None, {"题名": cols["title"], "页数": pages, "sha256": cols["sha256"],
                                   "保管期限": "永久"})
         atomic_write(self.root / rel, stamped)
-        for r in entries:
-            try:
-                (self.root / r["path"]).unlink()
-            except FileNotFoundError:
-                pass
         return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel}
 
     # ================================================================== fixity
 
     def verify(self) -> dict:
+        with self.store.shared_lock():  # a writer's files and log lines are in place only after its commit
+            return self._verify()
+
+    def verify_audit(self) -> tuple[int, list[str]]:
+        with self.store.shared_lock():
+            return self.store.verify_audit()
+
+    def _verify(self) -> dict:
         report: dict[str, list] = {"changed": [], "missing": [], "untracked": [], "registry": [], "modes": []}
         report["registry"] = self.store.integrity_errors()
         tracked: dict[str, tuple[str, str]] = {}
@@ -723,6 +751,8 @@ class Archive:
             tracked[r["path"]] = (r["dh"], r["sha256"])
         for r in self.db.execute("SELECT number, path, sha256 FROM lists").fetchall():
             tracked[r["path"]] = (f"销毁清册 {r['number']}（草稿）", r["sha256"])
+        disposed = {f"{KIND_DIRS.get(r['kind'], r['kind'])}/{r['dh']}.pdf": r
+                    for r in self.db.execute("SELECT dh, kind, disposal_list FROM items WHERE status = 'disposed'")}
         for rel, (name, digest) in sorted(tracked.items()):
             p = self.root / rel
             if not p.is_file():
@@ -739,6 +769,10 @@ class Archive:
             if rel in BOOKKEEPING or rel in tracked:
                 if p.stat().st_mode & 0o077:
                     report["modes"].append(f"{rel}（权限 {oct(p.stat().st_mode & 0o777)}，应为 0o600）")
+                continue
+            if rel in disposed:
+                report["untracked"].append(f"{rel}（{disposed[rel]['dh']} 已按销毁清册 {disposed[rel]['disposal_list']} "
+                                           "销毁，文件却仍在：请核实后删除）")
                 continue
             report["untracked"].append(rel)
         if self.root.stat().st_mode & 0o077:

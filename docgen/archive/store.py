@@ -179,6 +179,19 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     @contextmanager
+    def shared_lock(self) -> Iterator[None]:
+        """Readers that compare files, registry and log (verify) wait for a writer to finish:
+        a writer puts its files and log lines in place before it commits."""
+        lock_path = self.root / LOCK_NAME
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @contextmanager
     def action(self, who: str | None) -> Iterator[Action]:
         """A write transaction under the archive lock; audit entries are appended on success."""
         private_dir(self.root)
@@ -200,12 +213,49 @@ class Store:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def _committed_log(self, prev: str, count: int) -> tuple[bytes, list[dict]]:
+        """The log as the registry knows it (``count`` entries ending in ``prev``), and the
+        entries a writer killed between writing the log and committing left behind.
+
+        Anything else (a log shorter than registered, a changed or foreign last line) means
+        the log was tampered with or lost: no further change is accepted until it is restored."""
+        try:
+            existing = self.audit_path.read_bytes() if self.audit_path.exists() else b""
+        except OSError as exc:
+            raise DocgenError(f"审计日志 {self.audit_path} 读不出（{exc.strerror}）") from None
+        refuse = (f"审计日志 {self.audit_path} 与登记簿的记载（{count} 条）不符{{}}：日志可能被改动、截短或替换。"
+                  "请运行 docgen archive audit --verify 查明问题，并从备份恢复审计日志；在此之前不能再改动档案库")
+        if existing and not existing.endswith(b"\n"):
+            raise DocgenError(refuse.format("（末行不完整）"))
+        raw = [line for line in existing.split(b"\n") if line.strip()]
+        if len(raw) < count:
+            raise DocgenError(refuse.format(f"（日志只有 {len(raw)} 条）"))
+        try:
+            entries = [json.loads(line.decode("utf-8")) for line in raw[count - 1 if count else 0:]]
+        except (ValueError, UnicodeDecodeError):
+            raise DocgenError(refuse.format("（有无法解析的行）")) from None
+        if count and not (isinstance(entries[0], dict) and entries[0].get("hash") == prev
+                          and entry_hash(entries[0]) == prev and entries[0].get("seq") == count):
+            raise DocgenError(refuse.format(f"（第 {count} 条不是登记簿记载的链头）"))
+        extra = entries[1:] if count else entries
+        link, seq = prev, count
+        for e in extra:  # left by an interrupted writer: they must continue the chain exactly
+            seq += 1
+            if not (isinstance(e, dict) and e.get("prev") == link and e.get("seq") == seq
+                    and e.get("hash") == entry_hash(e)):
+                raise DocgenError(refuse.format(f"（日志多出 {len(extra)} 条，且与链头接不上）"))
+            link = e["hash"]
+        committed = b"".join(line + b"\n" for line in raw[:count])
+        return committed, extra
+
     def _append_audit(self, act: Action) -> None:
         prev = self.meta("audit_head", GENESIS)
         count = int(self.meta("audit_count", "0"))
-        existing = self.audit_path.read_bytes() if self.audit_path.exists() else b""
-        if existing and not existing.endswith(b"\n"):
-            raise DocgenError(f"审计日志 {self.audit_path} 末行不完整，请先运行 docgen archive audit --verify 检查")
+        existing, leftover = self._committed_log(prev, count)
+        if leftover:  # never silently dropped: the retraction carries them into the chain
+            act.entries.insert(0, {"action": "撤回未生效的日志条目", "target": AUDIT_NAME,
+                                   "before": leftover, "after": None,
+                                   "note": "写入这些条目的操作在提交登记簿之前中断，没有生效"})
         lines = []
         at = now_utc()
         for e in act.entries:
@@ -231,6 +281,7 @@ class Store:
             return 0, problems
         prev = GENESIS
         n = 0
+        at_head = count == 0 and head == GENESIS  # the entry the registry calls the head was met in place
         for lineno, raw in enumerate(self.audit_path.read_bytes().split(b"\n"), start=1):
             if not raw.strip():
                 continue
@@ -250,7 +301,12 @@ class Store:
             elif prev is not None and entry.get("prev") != prev:
                 problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）与前一条接不上：有条目被删除、插入或调换了顺序")
             prev = entry.get("hash")
-        if n != count:
+            if n == count and prev == head and not problems:
+                at_head = True
+        if n > count and at_head and not problems:
+            problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：末尾 {n - count} 条接在链头之后，是某次操作在提交登记簿前"
+                            "中断时写下的、未生效的条目（下次改动档案库时会记一条“撤回未生效的日志条目”）")
+        elif n != count:
             problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：有条目被删除或添加")
         elif prev != head and n:
             problems.append("日志末条与登记簿记载的链头不符：末尾的条目被改动或替换")

@@ -60,7 +60,8 @@ def archive() -> None:
     docgen archive due --as-of 2029-12-31                列出保管期满的案卷
     docgen archive hold 档号 --reason 理由 / release 档号  保全 / 解除保全
     docgen archive dispose --as-of 日期                  编制销毁清册（草稿）
-    docgen archive approve 清册编号 --by 姓名             批准（须两名不同的批准人）
+    docgen archive lists [清册编号]                      销毁清册：编制、批准、执行和各卷散列值
+    docgen archive approve 清册编号 --by 姓名             批准（须编制人以外的两名不同的批准人）
     docgen archive execute 清册编号 --as-of 日期          执行销毁（保留存根，清册永久归档）
     docgen archive verify                                逐件核对散列值，发现改动、缺失、多余文件
     docgen archive audit --verify                        核对审计日志的散列链
@@ -275,18 +276,64 @@ def dispose_cmd(ws: Workspace, as_of, by, policy) -> None:
 
 
 @archive.command("lists")
+@click.argument("number", required=False)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @workspace_option
-def lists_cmd(ws: Workspace) -> None:
-    """列出销毁清册及其批准、执行情况。"""
+def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
+    """列出销毁清册及其批准、执行情况；写明清册编号 NUMBER 时显示其完整记录（编制、批准、执行、各卷散列值）。"""
     arc = _open(ws)
+    state = {"draft": "待执行", "executed": "已执行", "cancelled": "已撤销"}
     try:
-        state = {"draft": "待执行", "executed": "已执行", "cancelled": "已撤销"}
-        for lst in arc.lists():
-            apps = "、".join(a["approver"] for a in arc.approvals(lst["number"])) or "无"
-            echo(f"{lst['number']}  {state[lst['status']]}  截止 {lst['as_of']}  "
-                 f"{len(arc.list_entries(lst['number']))} 卷  批准人：{apps}")
+        if number is None:
+            rows = arc.lists()
+            if as_json:
+                click.echo(json.dumps([_list_record(arc, lst) for lst in rows], ensure_ascii=False, indent=2))
+                return
+            for lst in rows:
+                apps = "、".join(a["approver"] for a in arc.approvals(lst["number"])) or "无"
+                echo(f"{lst['number']}  {state[lst['status']]}  截止 {lst['as_of']}  "
+                     f"{len(arc.list_entries(lst['number']))} 卷  编制人：{lst['drafted_by']}  批准人：{apps}")
+            return
+        rec = _list_record(arc, arc._list(number))
+        if as_json:
+            click.echo(json.dumps(rec, ensure_ascii=False, indent=2))
+            return
+        echo(f"销毁清册 {rec['清册编号']}（{state[rec['状态']]}）  全宗号 {rec['全宗号']}  鉴定截止日期 {rec['鉴定截止日期']}")
+        echo(f"编制：{rec['编制人']}，{rec['编制时间']}；草稿 {rec['草稿']['文件']}，sha256 {rec['草稿']['sha256']}")
+        for a in rec["批准"] or [{"批准人": "无", "时间": ""}]:
+            echo(f"批准：{a['批准人']}  {a['时间']}")
+        if rec["状态"] == "executed":
+            echo(f"执行：{rec['执行人']}，销毁日期 {rec['销毁日期']}，登记时间 {rec['执行时间']}；"
+                 f"清册本身归档为 {rec['清册档号']}（永久保管）")
+        echo(f"列入案卷 {len(rec['案卷'])} 卷：")
+        for i, e in enumerate(rec["案卷"], start=1):
+            echo(f"  {i}. {e['档号']}  {e['题名']}  第{e['列入版本']}版  {e['页数']}页  到期 {e['到期日'] or '未定'}  "
+                 f"{'已销毁' if e['状态'] == 'disposed' else '在库'}  sha256 {e['sha256']}")
     finally:
         arc.close()
+
+
+def _list_record(arc, lst) -> dict:
+    """What an auditor asks of a disposal: who drafted, who approved and when, who carried it out,
+    and which volumes (档号, 题名, version, pages, SHA-256) were destroyed."""
+    record = None
+    if lst["record_item"] is not None:
+        row = arc.db.execute("SELECT dh FROM items WHERE id = ?", (lst["record_item"],)).fetchone()
+        record = row["dh"] if row else None
+    entries = []
+    for r in arc.list_entries(lst["number"]):
+        listed = arc.db.execute("SELECT sha256, pages FROM versions WHERE item_id = ? AND version = ?",
+                                (r["id"], r["listed_version"])).fetchone()
+        entries.append({"档号": r["dh"], "题名": r["title"], "列入版本": r["listed_version"],
+                        "页数": listed["pages"] if listed else r["pages"],
+                        "sha256": listed["sha256"] if listed else r["sha256"], "到期日": r["due_date"],
+                        "起算事由": r["trigger_reason"], "状态": r["status"], "销毁时间": r["disposed_at"]})
+    return {"清册编号": lst["number"], "状态": lst["status"], "全宗号": lst["fonds"], "鉴定截止日期": lst["as_of"],
+            "编制人": lst["drafted_by"], "编制时间": lst["drafted_at"],
+            "草稿": {"文件": lst["path"], "sha256": lst["sha256"]},
+            "批准": [{"批准人": a["approver"], "时间": a["approved_at"]} for a in arc.approvals(lst["number"])],
+            "执行人": lst["executed_by"], "执行时间": lst["executed_at"], "销毁日期": lst["executed_on"],
+            "清册档号": record, "案卷": entries}
 
 
 @archive.command("approve")
@@ -372,7 +419,7 @@ def audit_cmd(ws: Workspace, check: bool, tail: int, as_json: bool) -> None:
     arc = _open(ws)
     try:
         if check:
-            n, problems = arc.store.verify_audit()
+            n, problems = arc.verify_audit()
             for p in problems:
                 echo(f"审计日志有问题：{p}", err=True)
             if problems:

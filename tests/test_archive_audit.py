@@ -1,0 +1,236 @@
+"""The archive under audit: dates that lie ahead, separation of duties, writers killed half-way,
+a tampered audit log, readers racing a writer, and the records an auditor asks for.
+
+The workspace is the one of ``test_archive`` (four synthetic persons). ``backdate`` moves a
+person's history four years back: T001 closed by 期满 on 2022-06-09 is due on 2025-06-09,
+T002 terminated on 2022-10-15 is due on 2025-10-15 -- both in the past, so a disposal can be
+carried out now. "Tomorrow" is the first day that lies ahead, whenever the tests run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ROOT, run_cli
+from test_archive import DH, PERSONS, _id, backdate, by_subject, docgen, filed, filed_base  # noqa: F401
+
+TODAY = dt.date.today().isoformat()
+TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+FULL_IDS = [_id("19800101", "101"), _id("19810202", "202"), _id("19820303", "301"), _id("19830404", "401")]
+
+
+def _draft(ws: Path, *pids: str) -> str:
+    """Backdate ``pids`` and draft a disposal list as of today (by 档案员); its number."""
+    backdate(ws, *pids)
+    r = docgen(ws, "archive", "dispose", "--as-of", TODAY, "--by", "档案员")
+    return re.search(r"销毁清册 (XH-\d{4}-\d{3})", r.stdout)[1]
+
+
+def _approved(ws: Path, *pids: str) -> str:
+    number = _draft(ws, *pids)
+    docgen(ws, "archive", "approve", number, "--by", "张主任")
+    docgen(ws, "archive", "approve", number, "--by", "李局长")
+    return number
+
+
+def _killed(ws: Path, patch: str, *args: str) -> subprocess.CompletedProcess:
+    """Run the CLI with ``patch`` applied first; the patch kills the process (SIGKILL) at a chosen point."""
+    script = ("import os, signal, pathlib\n" + patch +
+              "\nfrom docgen.cli import main\nmain([" + ", ".join(repr(a) for a in args) +
+              f", '--workspace', {str(ws)!r}])\n")
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+# ----------------------------------------------------------------------------- dates ahead of today
+
+
+def test_execution_cannot_be_dated_ahead(filed):
+    ws = filed
+    number = _approved(ws, "T001")
+    t1 = by_subject(ws)["T001"]
+    r = docgen(ws, "archive", "execute", number, "--as-of", TOMORROW, "--by", "监销人王", ok=False)
+    assert r.returncode == 1 and "销毁日期" in r.stderr and "晚于今天" in r.stderr and "Traceback" not in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "filed" and (ws / "archive" / t1["path"]).is_file()
+    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
+    assert f"已销毁 {t1['dh']}" in r.stdout
+
+
+def test_disposal_list_and_filing_cannot_be_dated_ahead(filed):
+    ws = filed
+    backdate(ws, "T001")
+    r = docgen(ws, "archive", "dispose", "--as-of", TOMORROW, ok=False)
+    assert r.returncode == 1 and "鉴定截止日期" in r.stderr and "晚于今天" in r.stderr
+    assert "XH-" not in docgen(ws, "archive", "lists").stdout
+    r = docgen(ws, "archive", "file", "--person", "T003", "--as-of", TOMORROW, ok=False)
+    assert r.returncode == 1 and "立卷日期" in r.stderr and "晚于今天" in r.stderr
+    assert by_subject(ws)["T003"]["version"] == 1
+    # looking ahead stays possible: T002 (not backdated) is due on 2029-10-15
+    r = docgen(ws, "archive", "due", "--as-of", "2099-12-31")
+    assert by_subject(ws)["T002"]["dh"] in r.stdout and "2029-10-15" in r.stdout
+
+
+# ----------------------------------------------------------------------------- separation of duties
+
+
+def test_drafter_cannot_approve_own_list(filed):
+    ws = filed
+    number = _draft(ws, "T001")
+    r = docgen(ws, "archive", "approve", number, "--by", "档案员", ok=False)
+    assert r.returncode == 1 and "编制人" in r.stderr and "不能批准自己编制的清册" in r.stderr
+    docgen(ws, "archive", "approve", number, "--by", "张主任")
+    # a drafter's approval registered before the rule existed does not count either
+    with sqlite3.connect(ws / "archive" / "registry.sqlite3") as db:
+        db.execute("INSERT INTO approvals VALUES (?, '档案员', '2026-01-01T00:00:00+00:00')", (number,))
+    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, ok=False)
+    assert r.returncode == 1 and "只有 1 人批准" in r.stderr and "编制人 档案员 本人的批准不计" in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "filed"
+    docgen(ws, "archive", "approve", number, "--by", "李局长")
+    docgen(ws, "archive", "execute", number, "--as-of", TODAY)
+    assert by_subject(ws)["T001"]["status"] == "disposed"
+
+
+# ----------------------------------------------------------------------------- killed half-way
+
+
+def test_execution_killed_after_first_deletion_loses_nothing_registered(filed):
+    ws = filed
+    number = _approved(ws, "T001", "T002")
+    before = by_subject(ws)
+    patch = ("_unlink = pathlib.Path.unlink\n"
+             "def unlink(self, *a, **k):\n"
+             "    _unlink(self, *a, **k)\n"
+             "    os.kill(os.getpid(), signal.SIGKILL)\n"
+             "pathlib.Path.unlink = unlink")
+    r = _killed(ws, patch, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
+    assert r.returncode == -9, r.stderr
+    # whatever the registry still calls filed is there, unchanged; the log covers every change
+    after = by_subject(ws)
+    for pid in ("T001", "T002", "T003", "T004"):
+        if after[pid]["status"] == "filed":
+            assert (ws / "archive" / after[pid]["path"]).is_file(), pid
+            assert after[pid]["sha256"] == before[pid]["sha256"]
+    assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
+    # the execution was committed (both disposed); the second file, not yet deleted, is named
+    assert after["T001"]["status"] == after["T002"]["status"] == "disposed"
+    r = docgen(ws, "archive", "verify", ok=False)
+    assert r.returncode == 1 and "文件却仍在" in r.stderr and f"按销毁清册 {number}" in r.stderr
+
+
+def test_write_killed_before_commit_leaves_a_recoverable_log(filed):
+    ws = filed
+    dh = by_subject(ws)["T003"]["dh"]
+    patch = ("from docgen.archive import store\n"
+             "_append = store.Store._append_audit\n"
+             "def append(self, act):\n"
+             "    _append(self, act)\n"
+             "    os.kill(os.getpid(), signal.SIGKILL)\n"
+             "store.Store._append_audit = append")
+    r = _killed(ws, patch, "archive", "hold", dh, "--reason", "调阅", "--by", "档案员")
+    assert r.returncode == -9, r.stderr
+    assert by_subject(ws)["T003"]["hold_reason"] is None  # not committed
+    r = docgen(ws, "archive", "audit", "--verify", ok=False)
+    assert r.returncode == 1 and "日志有 5 条，登记簿记有 4 条" in r.stderr and "未生效" in r.stderr
+    # the next change carries the stray entry into the chain as a retraction, and the chain is whole
+    docgen(ws, "archive", "hold", dh, "--reason", "审计调阅", "--by", "档案员")
+    assert "审计日志 6 条，散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
+    entries = [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [e["action"] for e in entries[4:]] == ["撤回未生效的日志条目", "保全"]
+    assert entries[4]["before"][0]["after"] == {"保全": "调阅"} and entries[5]["after"] == {"保全": "审计调阅"}
+
+
+# ----------------------------------------------------------------------------- tampered log
+
+
+def test_tampered_log_stops_every_change(filed):
+    ws = filed
+    log = ws / "archive" / "audit.jsonl"
+    original = log.read_text(encoding="utf-8")
+    lines = original.splitlines(keepends=True)
+    dh = by_subject(ws)["T003"]["dh"]
+    tampered = {
+        "garbage": original + "not a log entry\n",
+        "truncated": "".join(lines[:-1]),
+        "last edited": "".join(lines[:-1]) + lines[-1].replace("刘芳", "别人"),
+        "emptied": "",
+    }
+    for how, text in tampered.items():
+        log.write_text(text, encoding="utf-8")
+        r = docgen(ws, "archive", "hold", dh, "--reason", "调阅", ok=False)
+        assert r.returncode == 1 and "不能再改动档案库" in r.stderr and "Traceback" not in r.stderr, how
+        assert log.read_text(encoding="utf-8") == text, how
+        assert by_subject(ws)["T003"]["hold_reason"] is None, how
+    log.write_text(original, encoding="utf-8")  # restored from the backup: work goes on
+    docgen(ws, "archive", "hold", dh, "--reason", "调阅")
+    assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
+
+
+# ----------------------------------------------------------------------------- readers and writers
+
+
+def test_verify_waits_for_a_writer_in_progress(filed):
+    ws = filed
+    root = ws / "archive"
+    fd = os.open(root / ".lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a writer holds the lock and has put its new volume in place
+    stray = root / "personal" / "new-volume.pdf"
+    stray.write_bytes(b"%PDF-1.4 not committed yet")
+    stray.chmod(0o600)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "docgen", "archive", "verify", "--workspace", str(ws)],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert proc.poll() is None, "verify did not wait for the writer: " + proc.stderr.read()
+        stray.unlink()  # the writer rolls back
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "核对通过" in out, err
+
+
+# ----------------------------------------------------------------------------- what the auditor asks for
+
+
+def test_register_and_disposal_record(filed):
+    ws = filed
+    number = _approved(ws, "T001")
+    before = by_subject(ws)
+    docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
+    rec = json.loads(docgen(ws, "archive", "lists", number, "--json").stdout)
+    assert rec["清册编号"] == number and rec["状态"] == "executed" and rec["鉴定截止日期"] == TODAY
+    assert rec["编制人"] == "档案员" and [a["批准人"] for a in rec["批准"]] == ["张主任", "李局长"]
+    assert all(a["时间"] for a in rec["批准"]) and rec["编制时间"]
+    assert rec["执行人"] == "监销人王" and rec["销毁日期"] == TODAY and DH.match(rec["清册档号"])["klass"] == "XH"
+    [entry] = rec["案卷"]
+    assert entry["档号"] == before["T001"]["dh"] and entry["sha256"] == before["T001"]["sha256"]
+    assert entry["到期日"] == "2025-06-09" and entry["状态"] == "disposed" and entry["列入版本"] == 1
+    text = docgen(ws, "archive", "lists", number).stdout
+    for part in ("档案员", "张主任", "李局长", "监销人王", before["T001"]["sha256"], rec["清册档号"]):
+        assert part in text, part
+    assert "编制人：档案员" in docgen(ws, "archive", "lists").stdout
+    # the register: every volume with its due date and status, the destroyed one as a stub
+    register = {r["subject"]: r for r in json.loads(docgen(ws, "archive", "list", "--all", "--json").stdout)}
+    assert register["T001"]["status"] == "disposed" and register["T001"]["disposal_list"] == number
+    assert register["T002"]["due_date"] == "2029-10-15" and register["T003"]["due_date"] is None
+    assert register["T004"]["due_date"] == "2029-12-31" and register[number]["retention"] == "Y"
+    assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
+    # nothing an auditor reads carries a full ID number
+    outputs = [docgen(ws, "archive", *a).stdout for a in
+               (("list", "--all", "--json"), ("lists", number), ("audit", "--json"), ("show", before["T001"]["dh"]))]
+    outputs.append((ws / "archive" / "audit.jsonl").read_text(encoding="utf-8"))
+    with sqlite3.connect(ws / "archive" / "registry.sqlite3") as db:
+        outputs.append(json.dumps([list(r) for t in ("items", "versions", "lists", "approvals", "list_entries")
+                                   for r in db.execute(f"SELECT * FROM {t}")], ensure_ascii=False))
+    for out in outputs:
+        for full in FULL_IDS:
+            assert full not in out
