@@ -131,6 +131,22 @@ def test_plate_svg_states_the_colour_the_pdf_prints():
     assert 'data-cmyk="60,40,40,100"' in svg and 'data-cmyk="0,0,0,100"' not in svg
 
 
+# --------------------------------------------------------------------------- records
+
+
+def test_broken_station_file_is_named_when_its_signs_are_asked_for(tmp_path: Path):
+    ws = _copy_ws(tmp_path / "ws")
+    station = ws / "records" / "stations" / "nj-xw-my.yaml"
+    station.write_text(station.read_text(encoding="utf-8").replace("乡（镇、街道）: 梅园新村街道\n", ""),
+                       encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"), "--station", "nj-xw-my",
+                   "--date", DATE)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "nj-xw-my.yaml" in last and "有错误" in last, last
+    assert not (tmp_path / "o").exists()
+
+
 # --------------------------------------------------------------------------- insert type size
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,33 @@ def select_stations(ds: Dataset, ids: Iterable[str] = ()) -> list[Station]:
         raise DocgenError("记录中没有站点（记录类型: 站点），无法制作标牌")
     unknown = [i for i in ids if i not in ds.stations]
     if unknown:
-        raise DocgenError(f"没有编号为 {'、'.join(unknown)} 的站点。已有站点：{'、'.join(sorted(ds.stations))}")
+        broken = {i: _broken_station_files(ds, i) for i in unknown}
+        problems = [f"站点 {i} 的记录文件 {'、'.join(files)} 有错误（见上面的提示），改正后才能制作它的标牌"
+                    for i, files in broken.items() if files]
+        missing = [i for i, files in broken.items() if not files]
+        if missing:
+            problems.append(f"没有编号为 {'、'.join(missing)} 的站点。已有站点：{'、'.join(sorted(ds.stations))}")
+        raise DocgenError("；".join(problems))
     chosen = [ds.stations[i] for i in ids] if ids else list(ds.stations.values())
     return sorted(chosen, key=lambda s: (STATION_KINDS.index(s.kind), s.id))
+
+
+def _broken_station_files(ds: Dataset, sid: str) -> list[str]:
+    """Record files that did not load and hold the station ``sid`` (by name or by its 编号 line)."""
+    own = re.compile(rf"^\s*编号\s*:\s*['\"]?{re.escape(sid)}['\"]?\s*(#.*)?$", re.M)
+    root = getattr(ds.workspace, "root", None)
+    out = []
+    for path in sorted(ds.bad_files):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if path.stem == sid or own.search(text):
+            try:
+                out.append(str(path.resolve().relative_to(Path(root).resolve())) if root else str(path))
+            except ValueError:
+                out.append(str(path))
+    return out
 
 
 def insert_size(ws, specs: Specs) -> tuple[float, float]:
