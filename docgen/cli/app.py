@@ -118,6 +118,10 @@ class DocgenGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("已中断。", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # output piped into head / less, which stopped reading: not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for such a pipe
         except Exception as exc:  # last resort: a message, not a traceback
             if os.environ.get("DOCGEN_DEBUG"):
                 traceback.print_exc()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+_OLD_ID_RE = re.compile(r"^[0-9]{15}$")
 
 
 def check_digit(first17: str) -> str:
@@ -18,14 +20,24 @@ class IdNumberError(ValueError):
     pass
 
 
+def normalize_id(number: str) -> str:
+    """An ID number as typed, with full-width digits (３２０１…), a full-width or lowercase x and
+    surrounding blanks made plain: ``320102…X``."""
+    return unicodedata.normalize("NFKC", str(number)).strip().upper()
+
+
 def parse_id(number: str) -> tuple[dt.date, str]:
     """Validate an 18-digit ID number; return (birth date, sex 男/女).
 
     Raises IdNumberError with a Chinese message.
     """
-    number = number.strip().upper()
+    number = normalize_id(number)
+    if _OLD_ID_RE.match(number):
+        raise IdNumberError("这是 15 位的旧身份证号码，请填写 18 位的公民身份号码（第二代居民身份证上的号码）")
     if not _ID_RE.match(number):
-        raise IdNumberError("身份证号码应为 18 位（前 17 位为数字，最后一位为数字或 X）")
+        raise IdNumberError(f"身份证号码应为 18 位（前 17 位为数字，最后一位为数字或 X），实为 {len(number)} 位"
+                            if len(number) != 18 else
+                            "身份证号码应为 18 位（前 17 位为数字，最后一位为数字或 X），其中有数字以外的字符")
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:

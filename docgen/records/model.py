@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator,
+                      model_validator)
 
-from .idcard import IdNumberError, parse_id
+from .idcard import IdNumberError, normalize_id, parse_id
 
 # --------------------------------------------------------------------------- enumerations
 
@@ -66,16 +68,22 @@ def _msg(text: str) -> ValueError:
     return ValueError(text)
 
 
+def _halfwidth(value: Any) -> str:
+    """The text of a value with full-width digits, letters and signs made half-width
+    (１３９…, ２０２６－１１－３０, as a Chinese input method types them)."""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
 # --------------------------------------------------------------------------- scalar types
 
 
 def _parse_date(value: Any) -> Any:
     if value is None or isinstance(value, dt.date):
         return value
-    text = str(value).strip()
+    text = _halfwidth(value)
     if not text:
         return None
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text, re.ASCII)
     if not m:
         raise _msg(f"日期“{text}”格式不对，应写成 2026-11-30 这样的 年-月-日")
     try:
@@ -91,8 +99,8 @@ OptDate = Annotated[dt.date | None, BeforeValidator(_parse_date)]
 def _parse_year_month(value: Any) -> Any:
     if value is None:
         return None
-    text = str(value).strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    text = _halfwidth(value)
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text, re.ASCII)
     if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1900:
         raise _msg(f"年月“{text}”格式不对，应写成 1985-03 这样的 年-月")
     return f"{int(m[1]):04d}-{int(m[2]):02d}"
@@ -100,14 +108,14 @@ def _parse_year_month(value: Any) -> Any:
 
 YearMonth = Annotated[str | None, BeforeValidator(_parse_year_month)]
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$", re.ASCII)
 
 
 def _parse_phone(value: Any) -> Any:
     if value is None:
         return None
-    text = str(value).strip().replace(" ", "")
+    text = _halfwidth(value).replace(" ", "")
     if not text:
         return None
     if text == "暂无" or _MOBILE.match(text) or _LANDLINE.match(text):
@@ -135,8 +143,8 @@ YesNo = Annotated[bool, BeforeValidator(_parse_bool)]
 def _parse_int(value: Any) -> Any:
     if value is None or isinstance(value, int):
         return value
-    text = str(value).strip()
-    if not re.fullmatch(r"\d+", text):
+    text = _halfwidth(value)
+    if not re.fullmatch(r"\d+", text, re.ASCII):
         raise _msg(f"“{text}”应为整数")
     return int(text)
 
@@ -147,8 +155,8 @@ Count = Annotated[int | None, BeforeValidator(_parse_int)]
 def _parse_money(value: Any) -> Any:
     if value is None:
         return None
-    text = str(value).strip()
-    if not re.fullmatch(r"\d+(\.\d{1,2})?", text):
+    text = _halfwidth(value)
+    if not re.fullmatch(r"\d+(\.\d{1,2})?", text, re.ASCII):
         raise _msg(f"金额“{text}”应为数字（元，最多两位小数）")
     return float(text)
 
@@ -160,8 +168,8 @@ def _parse_term(value: Any) -> Any:
     """A period written as clerks write it: 2年, 1年6个月, 18个月, 3年."""
     if value is None:
         return None
-    text = str(value).strip()
-    m = re.fullmatch(r"(?:(\d+)年)?(?:(\d+)个?月)?", text)
+    text = _halfwidth(value)
+    m = re.fullmatch(r"(?:(\d+)年)?(?:(\d+)个?月)?", text, re.ASCII)
     if not text or not m or (m[1] is None and m[2] is None):
         raise _msg(f"期限“{text}”格式不对，应写成 2年、1年6个月 或 18个月")
     return text
@@ -210,6 +218,19 @@ def split_address(address: str | None) -> tuple[str, str, str]:
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=False,
                               str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty(cls, value: Any, info: ValidationInfo) -> Any:
+        """A key written with nothing after it (``事件:``) means "not filled in": the field's
+        default (no events, 否, blank), or a clear message when the field is required."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            fld = cls.model_fields[info.field_name]
+            if fld.is_required():
+                raise _msg(f"“{fld.alias}”是必填项，不能为空")
+            if value is None:
+                return fld.get_default(call_default_factory=True)
+        return value
 
 
 def F(alias: str, default: Any = None, **kw: Any) -> Any:
@@ -353,11 +374,15 @@ class Detention(Record):
     release: Date = F("出所时间", ...)
     conduct: Conduct | None = F("在所表现情况")
 
-    @model_validator(mode="after")
-    def _order(self) -> "Detention":
-        if self.admitted and self.release < self.admitted:
-            raise _msg("出所时间早于入所时间")
-        return self
+    @field_validator("release")
+    @classmethod
+    def _order(cls, v: dt.date, info: ValidationInfo) -> dt.date:
+        admitted, start = info.data.get("admitted"), info.data.get("start")
+        if admitted and v < admitted:
+            raise _msg(f"出所时间 {v} 早于入所时间 {admitted}")
+        if start and v < start:
+            raise _msg(f"出所时间 {v} 早于强戒起日 {start}")
+        return v
 
     @property
     def begin(self) -> dt.date | None:
@@ -437,11 +462,17 @@ class Event(Record):
         for attr, label in need.get(self.kind, []):
             if getattr(self, attr) in (None, ""):
                 raise _msg(f"“{self.kind}”事件须填写“{label}”")
-        if self.recorded and self.recorded < self.date:
-            raise _msg("录入日期早于事件日期")
         if self.amount is not None and self.help_kind != "救助财物":
             raise _msg("只有事项类型为“救助财物”的帮扶才填写“金额（元）”")
         return self
+
+    @field_validator("recorded")
+    @classmethod
+    def _recorded_after(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        date = info.data.get("date")
+        if v and date and v < date:
+            raise _msg(f"录入日期 {v} 早于事件日期 {date}")
+        return v
 
     @property
     def recorded_on(self) -> dt.date:
@@ -490,21 +521,21 @@ class Person(Record):
 
     @field_validator("id_number")
     @classmethod
-    def _id(cls, v: str) -> str:
+    def _id(cls, v: str, info: ValidationInfo) -> str:
+        """A valid number (full-width digits and a lowercase x are normalised) that agrees with
+        the 性别 and 出生年月 written above it (both are declared before it)."""
+        v = normalize_id(v)
         try:
-            parse_id(v)
+            birth, sex = parse_id(v)
         except IdNumberError as exc:
             raise _msg(str(exc)) from None
-        return v.strip().upper()
-
-    @model_validator(mode="after")
-    def _id_agrees(self) -> "Person":
-        birth, sex = parse_id(self.id_number)
-        if self.birth and self.birth != f"{birth.year:04d}-{birth.month:02d}":
-            raise _msg(f"出生年月 {self.birth} 与身份证号码中的出生日期（{birth.year}-{birth.month:02d}）不一致")
-        if self.sex != sex:
-            raise _msg(f"性别“{self.sex}”与身份证号码（第 17 位表示{sex}性）不一致")
-        return self
+        written_birth = info.data.get("birth")
+        if written_birth and written_birth != f"{birth.year:04d}-{birth.month:02d}":
+            raise _msg(f"出生年月 {written_birth} 与身份证号码中的出生日期（{birth.year}-{birth.month:02d}）不一致")
+        written_sex = info.data.get("sex")
+        if written_sex and written_sex != sex:
+            raise _msg(f"性别“{written_sex}”与身份证号码（第 17 位表示{sex}性）不一致")
+        return v
 
     # derived values used by the forms
     @property

@@ -61,7 +61,14 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_yaml(path: Path, text: str | None = None) -> YamlSource:
     if text is None:
-        raw = path.read_bytes()
+        try:
+            raw = path.read_bytes()
+        except PermissionError:
+            raise YamlSyntaxError("无法读取文件：没有读取权限（请检查文件的权限或所有者）", 1, 1) from None
+        except IsADirectoryError:
+            raise YamlSyntaxError("这是一个目录，不是记录文件", 1, 1) from None
+        except OSError as exc:
+            raise YamlSyntaxError(f"无法读取文件（{exc.strerror or exc}）", 1, 1) from None
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -73,6 +80,13 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
         except yaml.YAMLError:
             # the pure-Python parser words its problems the way _yaml_problem translates them
             node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise YamlSyntaxError(f"文件中有不允许的控制字符 U+{ord(char):04X}，请删除"
+                              "（常见于从其他软件复制的文字）", line, col) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -134,6 +148,7 @@ def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlSyntaxError("YAML 语法错误：键必须是简单文字", *_lc(key_node))
+            _check_visible(key_node)
             key = key_node.value
             if key == "<<":
                 raise YamlSyntaxError("不支持 YAML 合并键“<<”", *_lc(key_node))
@@ -146,11 +161,35 @@ def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
         return [_convert(item, loc + (i,), src) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     value = node.value
+    _check_visible(node)
     if node.style in (None, "") and value in _NULLS:
         return None
     if node.style is None or node.style == "":
         return value.strip() if isinstance(value, str) else value
     return value
+
+
+# Unicode control (Cc, but tab and line breaks) and format (Cf) characters: invisible in an editor,
+# printed as nothing or as boxes. A character class (one C-level search per scalar) rather than
+# unicodedata per character, which costs seconds on a province's records.
+_INVISIBLE = re.compile("[" + "".join(
+    f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in (
+        (0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605),
+        (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891), (0x8E2, 0x8E2),
+        (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+        (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F))) + "]")
+
+
+def _check_visible(node: yaml.ScalarNode) -> None:
+    """No invisible characters in a key or value: control characters from an escape
+    (``"\\u0000"``) or pasted ones (zero-width space, a BOM) print as nothing or as boxes."""
+    m = _INVISIBLE.search(node.value)
+    if m is not None:
+        bad = m.group(0)
+        raise YamlSyntaxError(f"此处有看不见的字符 U+{ord(bad):04X}（控制字符或零宽字符，常见于从网页或"
+                              "其他软件复制的文字），请删除后重新输入", *_lc(node))
 
 
 def _lc(node: yaml.Node) -> tuple[int, int]:

@@ -98,6 +98,10 @@ def select_people(ds: Dataset, kind: str, institution_id: str, station_id: str, 
     if inst is None:
         known = "、".join(sorted(ds.institutions)) or "（无）"
         raise DocgenError(f"没有编号为“{institution_id}”的戒毒所记录（已有：{known}）")
+    twins = sorted(i.id for i in ds.institutions.values() if i.code == inst.code and i.id != inst.id)
+    if twins:  # each institution numbers on its own: the printed numbers would collide
+        raise DocgenError(f"戒毒所“{inst.id}”与“{'、'.join(twins)}”的代字都是“{inst.code}”，两所的通知书编号"
+                          f"（{inst.code}戒[年]序号号）会重号；请先改正戒毒所记录中的“代字”，未使用编号。")
     st = ds.stations.get(station_id)
     if st is None:
         raise DocgenError(f"没有编号为“{station_id}”的站点记录")
@@ -278,6 +282,10 @@ def find(conn: sqlite3.Connection, number: str, kind: str | None = None) -> dict
         rows = [r for r in rows if r["kind"] == kind.upper()]
     if not rows:
         raise DocgenError(f"登记簿中没有编号为 {printed} 的通知书")
+    issuers = sorted({r["institution"] for r in rows})
+    if len(issuers) > 1:
+        raise DocgenError(f"编号 {printed} 属于不同戒毒所（{'、'.join(issuers)}）的通知书：这些戒毒所的代字相同，"
+                          "无法分辨；请先改正戒毒所记录中的“代字”")
     if len(rows) > 1:
         raise UsageError(f"编号 {printed} 既有预解戒人员通知书（F）也有典型培育对象通知书（K），请用 --kind 指明")
     return rows[0]

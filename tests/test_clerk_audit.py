@@ -1,0 +1,232 @@
+"""A station clerk's audit: what a clerk types by hand (empty values, full-width digits, pasted
+invisible characters, unreadable files) gets a clear Chinese message at the right line, or is
+accepted as meant; notices refuse numbers that would print twice; piping output into ``head``
+is not an internal error. Expectations are written by hand from the record texts below."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, ROOT, run_cli
+
+from docgen.records.load import load_records
+
+# A person written from scratch (synthetic): ID 320102199001011232 is 1990-01-01, male (17th
+# digit 3 is odd); its check digit is computed by hand in test_check_digit_by_hand.
+PERSON = """\
+记录类型: 照管对象
+编号: NJ2026900
+姓名: 张三丰
+性别: 男
+出生年月: 1990-01
+身份证号码: "320102199001011232"
+户籍所在地: 江苏省南京市玄武区梅园新村街道长江后街1号
+服务站: nj-xw-my
+强制隔离戒毒:
+  戒毒所: dh
+  入所时间: 2024-09-01
+  出所时间: 2026-08-31
+事件:
+  - {类型: 报到, 日期: 2026-09-05}
+"""
+
+
+def test_check_digit_by_hand():
+    from docgen.records.idcard import check_digit
+
+    # 3*7+2*9+0*10+1*5+0*8+2*4+1*2+9*1+9*6+0*3+0*7+1*9+0*10+1*5+1*8+2*4+3*2 = 153; 153 mod 11 = 10;
+    # "10X98765432"[10] = "2"
+    assert check_digit("32010219900101123") == "2"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """A workspace with the example stations and institutions and no persons."""
+    dst = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, dst, ignore=shutil.ignore_patterns("output", "data", "archive", "persons",
+                                                                 "events", "logs"))
+    (dst / "records" / "persons").mkdir()
+    return dst
+
+
+def put(ws: Path, text: str, name: str = "NJ2026900.yaml") -> Path:
+    p = ws / "records" / "persons" / name
+    p.write_bytes(text.encode("utf-8"))
+    return p
+
+
+def load(ws: Path):
+    return load_records([ws / "records"], base=ws)
+
+
+def errors(ws: Path) -> list[tuple[int, int, str, str]]:
+    """(line, column, field, message) of every error of the person file."""
+    return [(d.line, d.column, d.field, d.message) for d in load(ws).errors]
+
+
+def test_the_hand_written_person_is_valid(ws):
+    put(ws, PERSON)
+    ds = load(ws)
+    assert ds.errors == []
+    assert ds.persons["NJ2026900"].name == "张三丰"
+
+
+# --------------------------------------------------------------------------- empty values
+
+
+@pytest.mark.parametrize("key, line", [("户籍所在地", 7), ("姓名", 3), ("性别", 4), ("身份证号码", 6),
+                                       ("服务站", 8), ("编号", 2)])
+def test_a_required_item_left_empty_is_an_error_naming_it(ws, key, line):
+    text = "\n".join(f"{key}:" if row.startswith(f"{key}: ") else row for row in PERSON.splitlines())
+    put(ws, text + "\n")
+    errs = errors(ws)
+    # 户籍所在地 left empty used to pass validation; the others were reported as "此处应为文字，
+    # 而不是列表或映射" or "“None”不是有效的取值"
+    assert errs == [(line, 1, key, f"“{key}”是必填项，不能为空")]
+
+
+def test_an_empty_release_date_is_a_chinese_error_at_its_line(ws):
+    put(ws, PERSON.replace("  出所时间: 2026-08-31", "  出所时间:"))
+    assert errors(ws) == [(12, 3, "强制隔离戒毒 / 出所时间", "“出所时间”是必填项，不能为空")]
+
+
+def test_optional_items_left_empty_mean_not_filled_in(ws):
+    # docs/records.md: "不填的项目可以省略或留空"
+    text = PERSON.replace("事件:\n  - {类型: 报到, 日期: 2026-09-05}\n",
+                          "家庭成员及主要社会关系:\n重点人员:\n服务协议:\n曾用名:\n联系方式:\n事件:\n")
+    put(ws, text)
+    ds = load(ws)
+    assert ds.errors == []
+    p = ds.persons["NJ2026900"]
+    assert p.events == [] and p.relations == [] and p.key_person is False and p.agreement is None
+
+
+def test_an_empty_yes_no_in_an_event_means_no(ws):
+    put(ws, PERSON + "  - {类型: 就业, 日期: 2026-09-10, 就业方式: 自主创业, 推荐就业: }\n")
+    ds = load(ws)
+    assert ds.errors == []
+    job = [e for e in ds.persons["NJ2026900"].events if e.kind == "就业"][0]
+    assert job.referred is False
+
+
+# --------------------------------------------------------------------------- ID numbers and digits
+
+
+def test_full_width_id_number_is_read_as_typed(ws):
+    fw = "３２０１０２１９９００１０１１２３２"  # the same number typed with a Chinese input method
+    put(ws, PERSON.replace('"320102199001011232"', fw))
+    ds = load(ws)
+    assert ds.errors == []
+    assert ds.persons["NJ2026900"].id_number == "320102199001011232"
+
+
+def test_lowercase_x_is_stored_uppercase(ws):
+    # GB 11643 worked example 11010519491231002X: 1949-12-31, female
+    text = (PERSON.replace('"320102199001011232"', "11010519491231002x").replace("1990-01", "1949-12")
+            .replace("性别: 男", "性别: 女"))
+    put(ws, text)
+    ds = load(ws)
+    assert ds.errors == []
+    assert ds.persons["NJ2026900"].id_number == "11010519491231002X"
+
+
+def test_an_old_15_digit_id_number_is_explained(ws):
+    put(ws, PERSON.replace('"320102199001011232"', '"320102900101123"'))
+    ((line, _, field, msg),) = errors(ws)
+    assert (line, field) == (6, "身份证号码")
+    assert "15 位的旧身份证号码" in msg
+
+
+def test_full_width_phone_number_is_read_as_typed(ws):
+    put(ws, PERSON.replace("服务站: nj-xw-my\n", "服务站: nj-xw-my\n联系方式: １３９１２３４００００\n"))
+    ds = load(ws)
+    assert ds.errors == []
+    assert ds.persons["NJ2026900"].phone == "13912340000"
+
+
+def test_sex_against_id_number_points_at_a_line_of_the_file(ws):
+    put(ws, PERSON.replace("性别: 男", "性别: 女"))
+    # was 1:1 without a field: a clerk could not find it in a long file
+    assert errors(ws) == [(6, 1, "身份证号码", "性别“女”与身份证号码（第 17 位表示男性）不一致")]
+
+
+def test_birth_month_against_id_number_points_at_a_line_of_the_file(ws):
+    put(ws, PERSON.replace("出生年月: 1990-01", "出生年月: 1990-02"))
+    assert errors(ws) == [(6, 1, "身份证号码", "出生年月 1990-02 与身份证号码中的出生日期（1990-01）不一致")]
+
+
+def test_release_before_admission_points_at_the_release_line(ws):
+    put(ws, PERSON.replace("出所时间: 2026-08-31", "出所时间: 2024-08-31"))
+    assert errors(ws) == [(12, 3, "强制隔离戒毒 / 出所时间", "出所时间 2024-08-31 早于入所时间 2024-09-01")]
+
+
+def test_recorded_before_the_event_points_at_the_recorded_date(ws):
+    put(ws, PERSON.replace("{类型: 报到, 日期: 2026-09-05}", "{类型: 报到, 日期: 2026-09-05, 录入日期: 2026-09-01}"))
+    ((line, col, field, msg),) = errors(ws)
+    assert (line, field, msg) == (14, "事件 / 第1项 / 录入日期", "录入日期 2026-09-01 早于事件日期 2026-09-05")
+    assert col == PERSON.splitlines()[13].index("}") + 1 + len(", ")
+
+
+# --------------------------------------------------------------------------- invisible characters, files
+
+
+def test_a_pasted_zero_width_space_is_reported_at_its_value(ws):
+    put(ws, PERSON.replace("姓名: 张三丰", "姓名: 张三\u200b丰"))
+    assert errors(ws) == [(3, 5, "", "此处有看不见的字符 U+200B（控制字符或零宽字符，常见于从网页或其他软件复制的文字），"
+                                     "请删除后重新输入")]
+
+
+def test_an_escaped_nul_is_reported(ws):
+    put(ws, PERSON.replace("姓名: 张三丰", '姓名: "张三\\u0000"'))
+    ((line, col, _, msg),) = errors(ws)
+    assert (line, col) == (3, 5) and "U+0000" in msg
+
+
+def test_a_raw_control_character_is_a_chinese_error_at_its_place(ws):
+    put(ws, PERSON.replace("姓名: 张三丰", "姓名: '张三\x07'"))
+    # was: "YAML 语法错误：unacceptable character #x0007 ..." at 1:1
+    assert errors(ws) == [(3, 8, "", "文件中有不允许的控制字符 U+0007，请删除（常见于从其他软件复制的文字）")]
+
+
+def test_an_unreadable_file_is_reported_in_chinese(ws, monkeypatch):
+    path = put(ws, PERSON)
+    real = Path.read_bytes
+
+    def refuse(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)  # root reads any file: simulate chmod 000
+    assert errors(ws) == [(1, 1, "", "无法读取文件：没有读取权限（请检查文件的权限或所有者）")]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_output_piped_into_a_pager_that_stops_is_not_an_internal_error():
+    p = subprocess.Popen([sys.executable, "-m", "docgen", "units", "-w", str(EXAMPLES)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # like `docgen units | head -0`: the reader is gone before the first line
+    err = p.stderr.read().decode("utf-8")
+    p.wait(timeout=120)
+    assert "内部错误" not in err and "Traceback" not in err and "BrokenPipe" not in err, err
+    assert p.returncode == 141
+
+
+def test_two_institutions_with_the_same_code_get_no_notice_number(tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    (ws / "records" / "institutions" / "dh2.yaml").write_text(
+        "记录类型: 戒毒所\n编号: dh2\n名称: 江苏省东湖第二强制隔离戒毒所\n代字: 东湖\n", encoding="utf-8")
+    r = run_cli("notice", "issue", "--kind", "F", "--institution", "dh", "--station", "nj",
+                "--month", "2026-11", "-w", str(ws))
+    # both would print 东湖戒[2026]1号: refused before a number is taken
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "代字都是“东湖”" in r.stderr and "未使用编号" in r.stderr and "Traceback" not in r.stderr
+    listed = run_cli("notice", "list", "--json", "-w", str(ws))
+    assert listed.returncode == 0 and listed.stdout.strip() == "[]"
