@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -234,3 +235,22 @@ def test_register_and_disposal_record(filed):
     for out in outputs:
         for full in FULL_IDS:
             assert full not in out
+
+
+def test_registry_changed_together_with_a_file_is_detected(filed):
+    ws = filed
+    root = ws / "archive"
+    got = by_subject(ws)
+    # a volume replaced, and its registered hash updated to match; another marked destroyed and deleted
+    path = root / got["T001"]["path"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with sqlite3.connect(root / "registry.sqlite3") as db:
+        db.execute("UPDATE items SET sha256 = ? WHERE subject = 'T001'", (hashlib.sha256(bytes(data)).hexdigest(),))
+        db.execute("UPDATE items SET status = 'disposed', path = NULL WHERE subject = 'T002'")
+    (root / got["T002"]["path"]).unlink()
+    r = docgen(ws, "archive", "verify", ok=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"{got['T001']['dh']} 登记的散列值与审计日志最后记载的不符" in r.stderr
+    assert f"{got['T002']['dh']} 在登记簿中为“已销毁”，审计日志记载为“在库”" in r.stderr

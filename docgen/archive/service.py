@@ -771,17 +771,45 @@ class Archive:
                     report["modes"].append(f"{rel}（权限 {oct(p.stat().st_mode & 0o777)}，应为 0o600）")
                 continue
             if rel in disposed:
-                report["untracked"].append(f"{rel}（{disposed[rel]['dh']} 已按销毁清册 {disposed[rel]['disposal_list']} "
-                                           "销毁，文件却仍在：请核实后删除）")
+                how = f"已按销毁清册 {disposed[rel]['disposal_list']} 销毁" if disposed[rel]["disposal_list"] \
+                    else "登记簿记为已销毁"
+                report["untracked"].append(f"{rel}（{disposed[rel]['dh']} {how}，文件却仍在：请核实后删除）")
                 continue
             report["untracked"].append(rel)
         if self.root.stat().st_mode & 0o077:
             report["modes"].append(f"档案库目录权限 {oct(self.root.stat().st_mode & 0o777)}，应为 0o700")
         n, problems = self.store.verify_audit()
         report["audit"] = problems
+        report["reconcile"] = self._reconcile() if not problems else []
         report["checked"] = len(tracked)
         report["audit_entries"] = n
         return report
+
+    def _reconcile(self) -> list[str]:
+        """The registry against its audit log: each volume's hash and state must be the ones the
+        log last recorded (归档, 重新归档, 销毁), so a file replaced together with its registered
+        hash, or a volume marked destroyed outside the procedure, does not pass."""
+        expected: dict[str, tuple[str, str | None]] = {}
+        for e in self.store.audit_entries():
+            after = e.get("after") if isinstance(e.get("after"), dict) else {}
+            target = e.get("target")
+            if e.get("action") in ("归档", "重新归档") and "sha256" in after:
+                expected[target] = ("filed", after["sha256"])
+            elif e.get("action") == "销毁" and target in expected:
+                expected[target] = ("disposed", expected[target][1])
+        problems = []
+        for r in self.db.execute("SELECT dh, status, sha256 FROM items ORDER BY dh").fetchall():
+            want = expected.pop(r["dh"], None)
+            if want is None:
+                problems.append(f"{r['dh']} 在登记簿中，审计日志却没有它的归档记录")
+            elif want[0] != r["status"]:
+                problems.append(f"{r['dh']} 在登记簿中为“{'已销毁' if r['status'] == 'disposed' else '在库'}”，"
+                                f"审计日志记载为“{'已销毁' if want[0] == 'disposed' else '在库'}”：状态未经规定程序改变")
+            elif want[1] != r["sha256"]:
+                problems.append(f"{r['dh']} 登记的散列值与审计日志最后记载的不符：登记簿被改动")
+        for dh in sorted(expected):
+            problems.append(f"审计日志记载归档的 {dh} 不在登记簿中：登记簿中的记录被删除")
+        return problems
 
 
 def _stamp_only(pdf: bytes, stamp: Stamp) -> bytes:

@@ -397,7 +397,8 @@ def verify_cmd(ws: Workspace) -> None:
     finally:
         arc.close()
     sections = [("registry", "登记簿损坏"), ("changed", "内容被改动（散列值不符）"), ("missing", "文件缺失"),
-                ("untracked", "未登记的多余文件"), ("modes", "权限过宽"), ("audit", "审计日志")]
+                ("untracked", "未登记的多余文件"), ("modes", "权限过宽"), ("audit", "审计日志"),
+                ("reconcile", "登记簿与审计日志不符")]
     bad = 0
     for key, label in sections:
         for entry in rep[key]:
