@@ -147,6 +147,15 @@ def test_broken_station_file_is_named_when_its_signs_are_asked_for(tmp_path: Pat
     assert not (tmp_path / "o").exists()
 
 
+def test_output_folder_that_cannot_be_made_is_explained(tmp_path: Path):
+    ws = _copy_ws(tmp_path / "ws")
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "a-file" / "signs"), "--station", "nj",
+                   "--date", DATE)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "内部错误" not in done.stderr
+    assert "无法创建输出目录" in done.stderr and "不是目录" in done.stderr
+
+
 # --------------------------------------------------------------------------- insert type size
 
 

@@ -9,6 +9,7 @@ lists them in ``manifest.json`` next to the entries other commands put there.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
@@ -48,6 +49,14 @@ def select_stations(ds: Dataset, ids: Iterable[str] = ()) -> list[Station]:
         raise DocgenError("；".join(problems))
     chosen = [ds.stations[i] for i in ids] if ids else list(ds.stations.values())
     return sorted(chosen, key=lambda s: (STATION_KINDS.index(s.kind), s.id))
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a file could not be written, in Chinese."""
+    reasons = {errno.ENOTDIR: "路径中有一段是文件而不是目录", errno.EEXIST: "同名文件已存在",
+               errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.ENOSPC: "磁盘空间不足",
+               errno.EROFS: "文件系统只读", errno.EISDIR: "同名目录已存在", errno.ENAMETOOLONG: "路径太长"}
+    return reasons.get(exc.errno, f"系统错误 {exc.errno}（{exc.strerror or exc}）")
 
 
 def _broken_station_files(ds: Dataset, sid: str) -> list[str]:
@@ -159,7 +168,10 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     date_text = f"{(date or dt.date.today()):%Y年%m月%d日}"
     insert_mm = insert_size(ws, specs)
     plans = plan_signs(select_stations(ds, station_ids), specs, insert_mm, vertical)
-    private_dir(out_dir)
+    try:
+        private_dir(out_dir)
+    except OSError as exc:
+        raise DocgenError(f"无法创建输出目录 {out_dir}：{_os_reason(exc)}。请换一个输出目录（--out）") from None
     plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
     inputs = _inputs_fingerprint(SPECS_FILE)
     jobs = []  # (layout, sign name, manifest key, file stem, outputs, font, fingerprint)
@@ -183,7 +195,10 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     entries = []
     for (layout, name, key, stem, outputs, font, fp), png in zip(jobs, pngs):
         outputs["proof_png"] = png
-        files, hashes = _write_sign(out_dir, stem, outputs)
+        try:
+            files, hashes = _write_sign(out_dir, stem, outputs)
+        except OSError as exc:
+            raise DocgenError(f"无法写入标牌文件 {out_dir / stem}：{_os_reason(exc)}") from None
         entries.append({**_entry(layout, name, key, files, hashes, font), "fp": fp})
         if progress:
             progress(f"{layout.form} {layout.station_id} {layout.name}")
