@@ -254,3 +254,18 @@ def test_registry_changed_together_with_a_file_is_detected(filed):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert f"{got['T001']['dh']} 登记的散列值与审计日志最后记载的不符" in r.stderr
     assert f"{got['T002']['dh']} 在登记簿中为“已销毁”，审计日志记载为“在库”" in r.stderr
+
+
+def test_volume_swapped_for_a_symlink_and_stray_folders_are_reported(filed, tmp_path):
+    ws = filed
+    root = ws / "archive"
+    rel = by_subject(ws)["T001"]["path"]
+    outside = tmp_path / "outside.pdf"
+    outside.write_bytes((root / rel).read_bytes())  # the same bytes, kept outside the archive
+    (root / rel).unlink()
+    (root / rel).symlink_to(outside)
+    (root / "personal" / "extra").mkdir(mode=0o700)
+    r = docgen(ws, "archive", "verify", ok=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"{rel}（{by_subject(ws)['T001']['dh']}）被换成了指向 {outside} 的符号链接" in r.stderr
+    assert "personal/extra/（未登记的目录）" in r.stderr

@@ -755,14 +755,24 @@ class Archive:
                     for r in self.db.execute("SELECT dh, kind, disposal_list FROM items WHERE status = 'disposed'")}
         for rel, (name, digest) in sorted(tracked.items()):
             p = self.root / rel
+            if p.is_symlink():  # the content would live outside the archive's keeping
+                report["changed"].append(f"{rel}（{name}）被换成了指向 {os.readlink(p)} 的符号链接：档案库只应保存文件本身")
+                continue
             if not p.is_file():
                 report["missing"].append(f"{rel}（{name}）")
                 continue
             if sha256(p.read_bytes()) != digest:
                 report["changed"].append(f"{rel}（{name}）")
+        known_dirs = set(KIND_DIRS.values()) | {"disposal/drafts"}
         for p in sorted(self.root.rglob("*")):
             rel = p.relative_to(self.root).as_posix()
+            if p.is_symlink():
+                if rel not in tracked:
+                    report["untracked"].append(f"{rel}（符号链接，指向 {os.readlink(p)}）")
+                continue
             if p.is_dir():
+                if rel not in known_dirs:
+                    report["untracked"].append(f"{rel}/（未登记的目录）")
                 if p.stat().st_mode & 0o077:
                     report["modes"].append(f"{rel}/（目录权限 {oct(p.stat().st_mode & 0o777)}，应为 0o700）")
                 continue
