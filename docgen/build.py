@@ -511,13 +511,17 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
         chars: set[str] = set()
         stamps = []
         for f in ds.sources.get(pid, []):
-            try:
-                st = Path(f).stat()
-            except OSError:
-                stamps = None
-                break
-            stamps.append((str(f), st.st_size, st.st_mtime_ns))
-            chars |= _file_chars(str(f), st.st_size, st.st_mtime_ns)
+            name = str(f)
+            known = ds.stamps.get(name)
+            if known is None:
+                try:
+                    st = os.stat(name)
+                except OSError:
+                    stamps = None
+                    break
+                known = (st.st_size, st.st_mtime_ns)
+            stamps.append((name, *known))
+            chars |= _file_chars(name, *known)
         key = (fonts_fp, tuple(stamps)) if stamps else None
         if key is not None and key in _glyph_ok:
             continue

@@ -63,6 +63,9 @@ class Dataset:
     files: list[Path] = field(default_factory=list)
     bad_files: set[Path] = field(default_factory=set)
     workspace: Any = None  # the Workspace the records came from (set by the CLI), for registries
+    # size and modification time (ns) of each record file as it was read, when the loader
+    # knows them (the watch service's record cache): spares the build a stat per file
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -279,7 +282,17 @@ def load_records(paths: list[Path], base: Path | None = None) -> Dataset:
     return ds
 
 
-def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Dataset) -> None:
+def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Dataset,
+              memo: dict | None = None) -> None:
+    """The cross-file checks, and event files joined to their persons.
+
+    Without ``memo`` the person records of ``loaded`` are completed in place (their events
+    receive the event files' events). With ``memo`` (a dict the caller keeps from one call
+    to the next: the watch service's record cache) the records of ``loaded`` are left as
+    they are: a person is assembled on a copy, and a person whose record and event files
+    are the very same objects as in the previous call is taken from ``memo`` with the
+    findings of its event checks, instead of being copied and checked again.
+    """
     def diag(src: YamlSource, loc: tuple, msg: str, severity: str = "错误") -> None:
         pos = src.position(loc)
         ds.diagnostics.append(Diagnostic(_display(src.path, base), pos.line, pos.column, _label(loc), msg, severity))
@@ -338,15 +351,15 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             elif st.kind == "服务站" and parent.county != st.county:
                 diag(src, ("县（市、区）",), f"与上级工作站“{parent.id}”的县（市、区）（{parent.county}）不一致")
     # event files join their person
+    joins: dict[str, list[EventFile]] = defaultdict(list)
     for ef, src in event_files:
-        person = ds.persons.get(ef.person)
-        if person is None:
+        if ef.person not in ds.persons:
             diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
             continue
-        person.events.extend(ef.events)
+        joins[ef.person].append(ef)
         for i, ev in enumerate(ef.events):
             event_origin[id(ev)] = (src, ("事件", i))
-        ds.sources[person.id].append(src.path)
+        ds.sources[ef.person].append(src.path)
     for wl, src in log_files:
         if wl.station not in ds.stations:
             diag(src, ("站点",), f"站点“{wl.station}”不存在")
@@ -357,8 +370,10 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         entries.sort(key=lambda e: e.date)
 
     # persons: references and event consistency
-    for pid, person in list(ds.persons.items()):
+    fresh_memo: dict[str, tuple] = {}
+    for pid, record in list(ds.persons.items()):
         src = person_src[pid]
+        person = record
         st = ds.stations.get(person.station)
         if st is None:
             diag(src, ("服务站",), f"服务站“{person.station}”不存在（可用 docgen units 查看已有站点）")
@@ -369,10 +384,30 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         if person.cultivation and person.cultivation.unit not in ds.stations \
                 and person.cultivation.unit not in ds.institutions:
             diag(src, ("典型培育", "培育单位"), f"培育单位“{person.cultivation.unit}”不是已有的戒毒所或站点")
-        for msg, event, fld in check_events(person):
-            esrc, eloc = event_origin.get(id(event), (src, ()))
-            diag(esrc, eloc + (fld,), msg)
-        person.events.sort(key=lambda e: (e.date, EVENT_ORDER.get(e.kind, 50)))
+        signature = (record, *joins.get(pid, ()))
+        hit = memo.get(pid) if memo is not None else None
+        if hit is not None and len(hit[0]) == len(signature) \
+                and all(a is b for a, b in zip(hit[0], signature)):
+            person, found = hit[1], hit[2]
+        else:
+            if memo is not None:  # the caller's records stay as they are
+                person = record.model_copy(update={"events": list(record.events)})
+            for ef in joins.get(pid, ()):
+                person.events.extend(ef.events)
+            start = len(ds.diagnostics)
+            for msg, event, fld in check_events(person):
+                esrc, eloc = event_origin.get(id(event), (src, ()))
+                diag(esrc, eloc + (fld,), msg)
+            found = ds.diagnostics[start:]
+            del ds.diagnostics[start:]
+            person.events.sort(key=lambda e: (e.date, EVENT_ORDER.get(e.kind, 50)))
+        ds.persons[pid] = person
+        ds.diagnostics.extend(found)
+        if memo is not None:
+            fresh_memo[pid] = (signature, person, found)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh_memo)
 
 
 # Same-day events are ordered so that a report comes before the visits of that day, etc.
