@@ -147,6 +147,21 @@ def test_broken_station_file_is_named_when_its_signs_are_asked_for(tmp_path: Pat
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("space", ["\u3000", "\u00a0"])
+def test_space_inside_station_name_is_refused(tmp_path: Path, space: str):
+    """An ideographic or no-break space typed into the township would be engraved as a gap."""
+    ws = _copy_ws(tmp_path / "ws")
+    station = ws / "records" / "stations" / "nj-xw-my.yaml"
+    station.write_text(station.read_text(encoding="utf-8").replace("梅园新村街道", f"梅园{space}新村街道"),
+                       encoding="utf-8")
+    out = tmp_path / "o"
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj-xw-my", "--date", DATE)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"U+{ord(space):04X}" in done.stderr and "第 6 个字是空格" in done.stderr
+    assert "乡（镇、街道）" in done.stderr
+    assert not out.exists() or not any(out.rglob("*.pdf"))
+
+
 def test_output_folder_that_cannot_be_made_is_explained(tmp_path: Path):
     ws = _copy_ws(tmp_path / "ws")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")

@@ -59,6 +59,21 @@ class SignLayout:
         return mm_to_pt(self.em)
 
 
+FIELD_LABELS = (("city", "设区的市"), ("county", "县（市、区）"), ("township", "乡（镇、街道）"), ("name", "名称"))
+
+
+def check_name(station: Station) -> None:
+    """A station name with white space (an ideographic or no-break space typed into the record)
+    would be engraved as a gap: refused, naming the field."""
+    name = station.display_name
+    for i, ch in enumerate(name):
+        if ch.isspace():
+            fields = [label for attr, label in FIELD_LABELS if ch in (getattr(station, attr) or "")]
+            where = f"站点记录的“{fields[0]}”" if fields else "站点记录"
+            raise DocgenError(f"站点 {station.id} 的站名“{name}”第 {i + 1} 个字是空格（U+{ord(ch):04X}），"
+                              f"标牌上会留出空位。请在{where}中删去空格")
+
+
 def name_lines(station: Station) -> tuple[list[str], str]:
     """(place parts, suffix): the name's natural boundaries by the naming rules of 6.1."""
     name = station.display_name
@@ -151,6 +166,7 @@ def _fmt(v: float) -> str:
 
 
 def plate_layout(station: Station, spec: PlateSpec, font: SignFont, vertical: bool = False) -> SignLayout:
+    check_name(station)
     form = spec.forms[station.kind]
     width, height = (spec.vertical_width, spec.vertical_height) if vertical else (spec.width, spec.height)
     em = pt_to_mm(spec.size_pt)
@@ -213,6 +229,7 @@ def _too_large_message(station: Station, spec: PlateSpec, vertical: bool, tried:
 
 
 def insert_layout(station: Station, spec: InsertSpec, font: SignFont, width: float, height: float) -> SignLayout:
+    check_name(station)
     context = f"站点 {station.id} 的插牌"
     margin = spec.margin_ratio * min(width, height)
     avail_w, avail_h = width - 2 * margin, height - 2 * margin
