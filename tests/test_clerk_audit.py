@@ -230,3 +230,51 @@ def test_two_institutions_with_the_same_code_get_no_notice_number(tmp_path):
     assert "代字都是“东湖”" in r.stderr and "未使用编号" in r.stderr and "Traceback" not in r.stderr
     listed = run_cli("notice", "list", "--json", "-w", str(ws))
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- statistics after a freeze
+
+
+def test_a_visit_recorded_after_its_month_was_frozen_counts_in_the_next_month(tmp_path):
+    """README: 冻结后补录的事件（“录入日期”晚于冻结）列为“更正”，计入下一个未冻结月份. Form Q
+    (visits, help cases) used to drop such a visit: not in the frozen October, not in November."""
+    import datetime as dt
+
+    from docgen.model.period import Period
+    from docgen.model.stats import Statistics
+    from docgen.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    w = Workspace.locate(ws)
+    oct_, nov = Period(2026, month=10), Period(2026, month=11)
+
+    def engine() -> Statistics:
+        ds = load_records([w.records], base=w.root)
+        ds.workspace = w
+        assert ds.errors == []
+        return Statistics(ds)
+
+    first = engine()
+    first.freeze(oct_, dt.date(2026, 11, 10))
+    before_oct = first.table_q("nj-xw-my", oct_).total
+    before_nov = first.table_q("nj-xw-my", nov).total
+    # a phone visit of 2026-10-30 entered on 2026-11-20, and one entered on the day of freezing
+    # (that one was in the frozen figures already)
+    (ws / "records" / "events" / "late.yaml").write_text(
+        "记录类型: 事件\n对象: NJ2026001\n事件:\n"
+        "  - {类型: 回访, 日期: 2026-10-30, 录入日期: 2026-11-20, 方式: 电话回访, 回访人: 刘芳}\n"
+        "  - {类型: 回访, 日期: 2026-10-29, 录入日期: 2026-11-10, 方式: 见面回访, 回访人: 刘芳}\n",
+        encoding="utf-8")
+    again = engine()
+    assert again.table_q("nj-xw-my", oct_).total == before_oct  # frozen figures stand
+    after_nov = again.table_q("nj-xw-my", nov).total
+    assert after_nov["电话回访"] == before_nov["电话回访"] + 1
+    assert after_nov["见面回访"] == before_nov["见面回访"]
+    assert after_nov["回访合计"] == before_nov["回访合计"] + 1
+    # the work station above rolls it up too
+    assert again.table_q("nj-xw", nov).total["回访合计"] == first.table_q("nj-xw", nov).total["回访合计"] + 1
+    lines = again.corrections(nov, "nj-xw-my")
+    assert "更正 2026年10月：NJ2026001（王堃）补录事件：回访 2026-10-30（录入 2026-11-20）" \
+           "（已计入 2026年11月 的回访帮扶情况统计表）" in lines
+    assert not any("2026-10-29" in line for line in lines)

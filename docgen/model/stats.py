@@ -49,8 +49,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from .period import Period
 from ..errors import DocgenError
 from ..records.load import Dataset
-from ..records.model import (EMPLOYMENT_KINDS, HELP_KINDS, UNEMPLOYMENT_REASONS, VISIT_GROUPS, Person,
-                             split_address)
+from ..records.model import (EMPLOYMENT_KINDS, HELP_KINDS, UNEMPLOYMENT_REASONS, VISIT_GROUPS, Event,
+                             Person, split_address)
 from .freeze import StatsStore, store_for
 from .lifecycle import cultivating_on, full_months, status_on, timeline
 
@@ -238,6 +238,7 @@ class Statistics:
         self.store = store if store is not None else (store_for(ds) if use_store else None)
         self._snapshots: dict[str, dict] = {}
         self._computed: dict[str, dict] = {}
+        self._frozen_dates: dict[str, dt.date] | None = None
 
     # ---- units
     def row_units(self, unit: str) -> list[str]:
@@ -269,6 +270,41 @@ class Statistics:
         if key not in self._computed:
             self._computed[key] = compute_snapshot(self.ds, month.last_day)
         return self._computed[key]
+
+    def frozen_dates(self) -> dict[str, dt.date]:
+        """{month key: the day it was frozen} of every frozen month."""
+        if self._frozen_dates is None:
+            months = self.store.months() if self.store is not None else []
+            self._frozen_dates = {key: dt.date.fromisoformat(on) for key, on in months}
+        return self._frozen_dates
+
+    def late_events(self, month: Period, kinds: tuple[str, ...] = ("回访", "帮扶"),
+                    leaves: set[str] | None = None) -> list[tuple[Person, Event, Period]]:
+        """(person, event, its frozen month) of the events of ``kinds`` dated in a frozen month
+        before ``month`` and recorded (录入日期) after that month was frozen, whose first open
+        month is ``month``: the frozen figures do not have them, so they count here (README:
+        冻结后补录的事件……计入下一个未冻结月份). Counted only when recorded strictly later than the
+        freeze: what was entered on the day of freezing was in the frozen figures."""
+        frozen = self.frozen_dates()
+        if not frozen or month.month is None or month.key in frozen:
+            return []
+        out = []
+        for pid, person in sorted(self.ds.persons.items()):
+            if leaves is not None and person.station not in leaves:
+                continue
+            for e in person.events:
+                if e.kind not in kinds or e.recorded is None or e.date >= month.first_day:
+                    continue
+                home = Period(e.date.year, month=e.date.month)
+                on = frozen.get(home.key)
+                if on is None or e.recorded <= on:
+                    continue
+                target = _next_month(home)
+                while target.key in frozen:
+                    target = _next_month(target)
+                if target == month:
+                    out.append((person, e, home))
+        return out
 
     def snapshot(self, month: Period) -> dict:
         """The month-end snapshot: as frozen, else computed from the records."""
@@ -316,18 +352,23 @@ class Statistics:
         v.update({k: 0 for k in HELP_KINDS if k != "救助财物"})
         v["救助财物人次"] = 0
         v["救助财物金额"] = 0.0
+
+        def count(e: Event) -> None:
+            if e.kind == "回访" and e.method:
+                v[VISIT_GROUPS[e.method]] += 1
+            elif e.kind == "帮扶" and e.help_kind:
+                if e.help_kind == "救助财物":
+                    v["救助财物人次"] += 1
+                    v["救助财物金额"] = round(v["救助财物金额"] + (e.amount or 0.0), 2)
+                else:
+                    v[e.help_kind] += 1
+
         for p in self._persons_in(leaves):
             for e in p.events:
-                if not first <= e.date <= last:
-                    continue
-                if e.kind == "回访" and e.method:
-                    v[VISIT_GROUPS[e.method]] += 1
-                elif e.kind == "帮扶" and e.help_kind:
-                    if e.help_kind == "救助财物":
-                        v["救助财物人次"] += 1
-                        v["救助财物金额"] = round(v["救助财物金额"] + (e.amount or 0.0), 2)
-                    else:
-                        v[e.help_kind] += 1
+                if first <= e.date <= last:
+                    count(e)
+        for _, e, _ in self.late_events(month, leaves=leaves):  # recorded after their month was frozen
+            count(e)
         v["回访合计"] = sum(v[k] for k in VISIT_COLUMNS)
         v["帮扶合计"] = sum(v[k] for k in HELP_KINDS if k != "救助财物") + v["救助财物人次"]
         return v
@@ -551,6 +592,7 @@ class Statistics:
         snap = self.computed_snapshot(month)
         self.store.freeze(month.key, frozen_on, snap, figures)
         self._snapshots.pop(month.key, None)
+        self._frozen_dates = None
         return len(figures)
 
     def corrections(self, month: Period, unit: str | None = None) -> list[str]:
@@ -563,6 +605,7 @@ class Statistics:
         out: list[str] = []
         leaves = self.leaves(unit) if unit and unit in self.ds.stations else None
         targets = []
+        listed: set[tuple[str, str]] = set()  # (month, person) already explained
         if self.frozen(month):
             targets.append((month, "（冻结数据保持不变，差异将计入下一个未冻结月份）"))
         prev = month.previous_month()
@@ -595,7 +638,29 @@ class Statistics:
                             late.append(f"{e.kind} {e.date}（录入 {e.recorded_on}）")
                 why = f"；补录事件：{'、'.join(late)}" if late else ""
                 out.append(f"更正 {m}：{who}{'，'.join(parts)}{why}{note}")
+                listed.add((m.key, pid))
+        # visits and help cases recorded after their month was frozen: form Q counts them in the
+        # first open month after it
+        if self.frozen(month):
+            nxt = _next_month(month)
+            while self.frozen(nxt):
+                nxt = _next_month(nxt)
+            carried = [(p, e, home) for p, e, home in self.late_events(nxt, leaves=leaves) if home == month]
+            where = nxt
+        else:
+            carried = self.late_events(month, leaves=leaves)
+            where = month
+        for person, e, home in carried:
+            if (home.key, person.id) in listed:
+                continue
+            note = (f"（冻结数据保持不变，计入 {where} 的回访帮扶情况统计表）" if where != month
+                    else f"（已计入 {month} 的回访帮扶情况统计表）")
+            out.append(f"更正 {home}：{person.id}（{person.name}）补录事件：{e.kind} {e.date}（录入 {e.recorded_on}）{note}")
         return out
+
+
+def _next_month(month: Period) -> Period:
+    return Period(month.year + (month.month == 12), month=month.month % 12 + 1)
 
 
 def _p_derive(v: dict) -> dict:
