@@ -269,3 +269,23 @@ def test_volume_swapped_for_a_symlink_and_stray_folders_are_reported(filed, tmp_
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert f"{rel}（{by_subject(ws)['T001']['dh']}）被换成了指向 {outside} 的符号链接" in r.stderr
     assert "personal/extra/（未登记的目录）" in r.stderr
+
+
+def test_a_record_with_errors_moves_no_due_date_and_allows_no_destruction(filed):
+    ws = filed
+    # T002 (terminated 2026-10-15, due 2029-10-15) gets a 期满 before the release of 2025-06-01: an error
+    p = ws / "records" / "persons" / "T002.yaml"
+    p.write_text(PERSONS["T002"] + "  - {类型: 期满, 日期: 2020-01-01, 鉴定意见: 保持操守}\n", encoding="utf-8")
+    r = docgen(ws, "archive", "refresh")
+    assert "T002.yaml" in r.stderr and "错误" in r.stderr and "0 卷的保管期限有变动" in r.stdout
+    assert by_subject(ws)["T002"]["due_date"] == "2029-10-15"
+    r = docgen(ws, "archive", "dispose", "--as-of", TODAY, "--by", "档案员")
+    assert "没有可列入销毁清册的案卷" in r.stdout
+    # T001, due and on an approved list, gets an error afterwards: the execution is refused
+    number = _approved(ws, "T001")
+    p = ws / "records" / "persons" / "T001.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + "  - {类型: 终止, 日期: 2020-01-01, 情形: 照管期限内又吸食毒品}\n",
+                 encoding="utf-8")
+    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王", ok=False)
+    assert r.returncode == 1 and "T001 的记录有错误" in r.stderr and "不得销毁" in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "filed"

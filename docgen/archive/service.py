@@ -76,6 +76,19 @@ def not_future(day: dt.date, what: str) -> dt.date:
     return day
 
 
+def faulty_persons(ds: Dataset | None) -> set[str]:
+    """Persons whose record files (own file or event files) carry an error: their dates decide
+    no retention term, and none of their volumes is destroyed until the record is put right."""
+    if ds is None or not ds.errors:
+        return set()
+    base = Path(ds.workspace.root) if getattr(ds, "workspace", None) is not None else Path.cwd()
+    bad = set()
+    for d in ds.errors:
+        f = Path(d.file)
+        bad.add(os.path.abspath(f if f.is_absolute() else base / f))
+    return {pid for pid, files in ds.sources.items() if any(os.path.abspath(f) in bad for f in files)}
+
+
 @dataclass
 class Filed:
     dh: str
@@ -491,8 +504,11 @@ class Archive:
     def refresh(self, ds: Dataset | None, by: str | None) -> list[dict]:
         """Recompute triggers and due dates from the current records and policy."""
         changes = []
+        faulty = faulty_persons(ds)
         with self.store.action(by) as act:
             for row in act.db.execute("SELECT * FROM items WHERE status = 'filed'").fetchall():
+                if row["kind"] in ("personal", "cultivation") and row["subject"] in faulty:
+                    continue  # a record with errors moves no due date
                 exp = self._expected(ds, row)
                 if exp is None:
                     continue
@@ -651,6 +667,7 @@ class Archive:
             if self._list(number)["status"] != "draft":
                 raise DocgenError(f"销毁清册 {number} 已被执行或撤销，不能再执行")
             entries = self.list_entries(number)
+            faulty = faulty_persons(ds)
             problems = []
             for r in entries:
                 if r["status"] != "filed":
@@ -665,6 +682,9 @@ class Archive:
                 elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons \
                         and ds.errors:
                     problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录读不出（记录有错误），无法确认保管期限")
+                elif r["kind"] in ("personal", "cultivation") and r["subject"] in faulty:
+                    problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录有错误（docgen validate 可查看），"
+                                    "改正之前无法确认保管期限，不得销毁")
             if problems:  # the refusal itself is recorded (this transaction commits only the log entry)
                 act.log("拒绝执行销毁", number, None, {"截止日期": as_of.isoformat(), "原因": problems})
                 refused = DocgenError(f"拒绝执行销毁清册 {number}（截至 {as_of.isoformat()}）：\n  "
