@@ -131,6 +131,24 @@ def test_plate_svg_states_the_colour_the_pdf_prints():
     assert 'data-cmyk="60,40,40,100"' in svg and 'data-cmyk="0,0,0,100"' not in svg
 
 
+def test_proofs_embed_every_font_they_reference(tmp_path: Path):
+    """A proof travels to the station and the sign maker: every font in it is embedded (no
+    Helvetica left to the viewer's substitution)."""
+    import subprocess
+
+    ws = _copy_ws(tmp_path / "ws")
+    out = tmp_path / "out"
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj", "--date", DATE)
+    assert done.returncode == 0, done.stderr
+    for proof in ("B1/nj-铜牌-校样.pdf", "C1/nj-插牌-校样.pdf"):
+        rows = subprocess.run(["pdffonts", str(out / proof)], capture_output=True, text=True,
+                              check=True).stdout.splitlines()[2:]
+        assert rows
+        for row in rows:
+            # columns: name type encoding emb sub uni id; "emb" is the 4th from the right
+            assert row.split()[-5] == "yes", row
+
+
 # --------------------------------------------------------------------------- records
 
 

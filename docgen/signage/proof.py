@@ -21,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..errors import DocgenError
+from ..render.fonts import rl_font
 from ..render.pdf import CJKParagraph, rich
 from .layout import SignLayout
 from .outline import union
@@ -120,8 +121,6 @@ class SignPreview(Flowable):
         c.line(-gap, 0, -gap, h)
         from reportlab.pdfbase.pdfmetrics import stringWidth
 
-        from ..render.fonts import rl_font
-
         font = rl_font("table")
         c.setFont(font, 8)
         label = f"{lay.width:g} mm"
@@ -137,7 +136,7 @@ class SignPreview(Flowable):
 
 def _p(text: str, role: str = "table", size: float = 9, colour=colors.black, leading: float | None = None,
        align: int = 0) -> CJKParagraph:
-    style = ParagraphStyle("p", fontName="Helvetica", fontSize=size, leading=leading or size * 1.35,
+    style = ParagraphStyle("p", fontName=rl_font("table"), fontSize=size, leading=leading or size * 1.35,
                            textColor=colour, alignment=align, wordWrap="CJK")
     return CJKParagraph(rich(html.escape(text, quote=False), role), style)
 
@@ -170,12 +169,14 @@ def _sheet(title: str, layout: SignLayout, preview: SignPreview, rows: list, war
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, topMargin=15 * mm, bottomMargin=15 * mm, leftMargin=20 * mm,
                             rightMargin=20 * mm, title=doc_title, author="docgen", subject="标牌校样",
-                            creator="docgen", producer="docgen", invariant=1, pageCompression=1)
+                            creator="docgen", producer="docgen", invariant=1, pageCompression=1,
+                            initialFontName=rl_font("table"))  # never reference a non-embedded Helvetica
     story = [_p(title, "heading", 15, leading=20, align=1), Spacer(1, 1.5 * mm),
              _p(layout.name, "heading", 11, align=1), Spacer(1, 2 * mm)]
     if warning is not None:
         box = Table([[warning]], colWidths=[doc.width])
-        box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor("#c00000")),
+        box.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), rl_font("table")),
+                                 ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor("#c00000")),
                                  ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fde9e9")),
                                  ("LEFTPADDING", (0, 0), (-1, -1), 6), ("RIGHTPADDING", (0, 0), (-1, -1), 6),
                                  ("TOPPADDING", (0, 0), (-1, -1), 5), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]))
@@ -191,7 +192,8 @@ def _sheet(title: str, layout: SignLayout, preview: SignPreview, rows: list, war
     story.append(Spacer(1, 3 * mm))
     table = Table([[_p(a, "heading", 9), _p(b)] for a, b in rows + [["校样日期", date]]],
                   colWidths=[32 * mm, doc.width - 32 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#777777")),
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), rl_font("table")),  # cells set it: no Helvetica
+                               ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#777777")),
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f0f0")),
                                ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
