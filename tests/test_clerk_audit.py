@@ -278,3 +278,23 @@ def test_a_visit_recorded_after_its_month_was_frozen_counts_in_the_next_month(tm
     assert "更正 2026年10月：NJ2026001（王堃）补录事件：回访 2026-10-30（录入 2026-11-20）" \
            "（已计入 2026年11月 的回访帮扶情况统计表）" in lines
     assert not any("2026-10-29" in line for line in lines)
+
+
+# --------------------------------------------------------------------------- docgen validate FILE
+
+
+def test_validating_one_file_checks_it_against_the_workspace(ws):
+    """README: docgen validate [路径...] checks that referenced stations and institutions exist. Given
+    one file, it used to load that file alone and report the workspace's stations (nj-xw-my) and
+    institutions (dh) as missing."""
+    good = put(ws, PERSON)
+    r = run_cli("validate", str(good), "-w", str(ws))
+    assert r.returncode == 0, r.stderr
+    assert "不存在" not in r.stderr and "检查了 1 个文件" in r.stdout
+    bad = put(ws, PERSON.replace("NJ2026900", "NJ2026901").replace("服务站: nj-xw-my", "服务站: nj-xw-xx")
+              .replace('"320102199001011232"', '"320104198805124564"').replace("1990-01", "1988-05")
+              .replace("性别: 男", "性别: 女"), "NJ2026901.yaml")
+    r = run_cli("validate", str(good), str(bad), "-w", str(ws))
+    assert r.returncode == 1
+    lines = [l for l in r.stderr.splitlines() if "错误" in l]
+    assert len(lines) == 1 and "NJ2026901.yaml:8:1" in lines[0] and "服务站“nj-xw-xx”不存在" in lines[0], lines

@@ -46,9 +46,34 @@ def init(directory: Path) -> None:
 @workspace_option
 def validate(ws: Workspace, paths: tuple[str, ...]) -> None:
     """检查工作区的记录，或给定的文件、目录；有错误时返回非零。"""
-    ds = load_workspace_records(ws, paths)
-    if report_diagnostics(ds):
-        sys.exit(1)
+    if not paths or not ws.records.is_dir():
+        ds = load_workspace_records(ws, paths)
+        if report_diagnostics(ds):
+            sys.exit(1)
+        return
+    sys.exit(1 if _validate_some(ws, paths) else 0)
+
+
+def _validate_some(ws: Workspace, paths: tuple[str, ...]) -> int:
+    """Check the given files against the whole workspace (the stations, institutions and persons
+    they refer to live in other files) and report only their problems; returns the error count."""
+    from ..records.load import iter_record_files, load_records
+
+    base = Path.cwd()
+    given = [Path(p) for p in paths]
+    chosen = {f.resolve() for f in iter_record_files(given)} | {p.resolve() for p in given}
+    in_workspace = {f.resolve() for f in iter_record_files([ws.records])}
+    extra = [p for p in given if not p.exists() or p.is_dir() or p.resolve() not in in_workspace]
+    extra_files = [f for f in iter_record_files(extra) if f.resolve() not in in_workspace]
+    missing = [p for p in given if not p.exists()]
+    ds = load_records([ws.records, *extra_files, *missing], base=base)
+    mine = [d for d in ds.diagnostics if (base / d.file).resolve() in chosen]
+    for d in mine:
+        echo(str(d), err=True)
+    errors = sum(1 for d in mine if d.severity == "错误")
+    files = len([f for f in chosen if f.is_file()])
+    echo(f"检查了 {files} 个文件（对照工作区的全部记录）；{errors} 个错误。")
+    return errors
 
 
 @main.command()
