@@ -289,3 +289,18 @@ def test_a_record_with_errors_moves_no_due_date_and_allows_no_destruction(filed)
     r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王", ok=False)
     assert r.returncode == 1 and "T001 的记录有错误" in r.stderr and "不得销毁" in r.stderr
     assert by_subject(ws)["T001"]["status"] == "filed"
+
+
+def test_audit_entries_name_the_login_beside_the_typed_name(filed):
+    import getpass
+
+    ws = filed
+    number = _draft(ws, "T001")
+    docgen(ws, "archive", "approve", number, "--by", "张主任")
+    docgen(ws, "archive", "approve", number, "--by", "李局长")
+    entries = [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    approvals = [e for e in entries if e["action"] == "批准销毁"]
+    assert [e["who"] for e in approvals] == ["张主任", "李局长"]
+    assert [e["account"] for e in approvals] == [getpass.getuser()] * 2  # both typed in at the same login
+    assert f"张主任（账户 {getpass.getuser()}）" in docgen(ws, "archive", "audit", "--tail", "2").stdout
+    assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout

@@ -258,9 +258,10 @@ class Store:
                                    "note": "写入这些条目的操作在提交登记簿之前中断，没有生效"})
         lines = []
         at = now_utc()
+        account = os_user()  # --by is a typed name: the login that typed it is recorded beside it
         for e in act.entries:
             count += 1
-            entry = {"seq": count, "at": at, "who": act.who, **e, "prev": prev}
+            entry = {"seq": count, "at": at, "who": act.who, "account": account, **e, "prev": prev}
             entry["hash"] = entry_hash(entry)
             prev = entry["hash"]
             lines.append(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")

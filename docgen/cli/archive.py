@@ -438,6 +438,9 @@ def audit_cmd(ws: Workspace, check: bool, tail: int, as_json: bool) -> None:
             change = ""
             if e.get("before") is not None or e.get("after") is not None:
                 change = f"  {json.dumps(e.get('before'), ensure_ascii=False)} → {json.dumps(e.get('after'), ensure_ascii=False)}"
-            echo(f"#{e.get('seq')} {e.get('at')} {e.get('who')} {e.get('action')} {e.get('target')}{note}{change}")
+            who = e.get("who")
+            if e.get("account") and e.get("account") != who:
+                who = f"{who}（账户 {e.get('account')}）"
+            echo(f"#{e.get('seq')} {e.get('at')} {who} {e.get('action')} {e.get('target')}{note}{change}")
     finally:
         arc.close()
