@@ -89,3 +89,55 @@ def test_help_record_prints_the_events_remark(tmp_path: Path) -> None:
     doc_text = "".join(c.text for t in docx.Document(str(pdf.with_suffix(".docx"))).tables
                        for row in t.rows for c in row.cells)
     assert "已转介市心理援助中心跟进" in doc_text and "注5" in doc_text
+
+
+# --------------------------------------------------------------------------- F / K
+
+
+def _docx_text(path: Path) -> str:
+    import docx
+
+    d = docx.Document(str(path))
+    body = d.element.body
+    return normalise("".join(t.text or "" for t in body.iter(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t")))
+
+
+def test_notice_docx_carries_its_roster(tmp_path: Path) -> None:
+    """The notice says the roster (花名册) is sent with it, and the PDF prints it after the
+    sheet; the editable DOCX held the sheet only."""
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    out = tmp_path / "out"
+    for kind in ("F", "K"):
+        r = run_cli("notice", "issue", "--workspace", str(ws), "--kind", kind, "--institution", "dh",
+                    "--station", "nj", "--month", "2026-11", "--date", "2026-11-30", "--out", str(out))
+        assert r.returncode == 0, r.stderr
+    f_pdf, = (out / "F").glob("*.pdf")
+    k_pdf, = (out / "K").glob("*.pdf")
+    # the example records: 东湖 releases 钟文杰, 夏雨桐 and 田永福 (南京 households) in 2026-12,
+    # 钟文杰 is cultivated (K)
+    for pdf, title, names in ((f_pdf, "预解戒人员花名册", ["钟文杰", "夏雨桐", "田永福"]),
+                              (k_pdf, "戒毒典型培育对象花名册", ["钟文杰"])):
+        assert title in pdf_text(pdf)
+        text = _docx_text(pdf.with_suffix(".docx"))
+        assert title in text, pdf.name
+        assert all(n in text for n in names), pdf.name
+        assert "东湖戒[2026]1号附件" in text and "身份证号码" in text and "户籍所在地" in text
+    assert "共3人" in _docx_text(f_pdf.with_suffix(".docx"))
+
+
+def test_blank_notice_docx_has_the_roster_page() -> None:
+    """docgen blank F / K: the PDF stays the one-page sheet; the DOCX (one layout with the
+    roster) names the notice on its roster page instead of printing 《》 and 共人."""
+    import docx
+
+    for code, title in (("F", "预解戒人员花名册"), ("K", "戒毒典型培育对象花名册")):
+        form = get_form(code)
+        assert len(_pages(form.render_pdf(form.blank_view()))) == 1
+        d = docx.Document(io.BytesIO(form.render_docx(form.blank_view())))
+        raw = "".join(t.text or "" for t in d.element.body.iter(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"))
+        assert title in raw and f"《{form.name}》" in raw and "None" not in raw
+        # the blanks are full-width spaces to write in, not nothing
+        assert "《》" not in raw and "共人" not in raw and "发文单位：；" not in raw

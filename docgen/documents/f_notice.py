@@ -33,7 +33,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from ..records.load import Dataset
 from ..records.model import split_address
 from .base import Form, Period, cn_date, cn_month, person_deps, record_files, s
-from .layout import FULL_SPACE, Cell, L, Layout, Loop, Para, Row, Table, Title, V
+from .layout import FULL_SPACE, Cell, L, Layout, Loop, PageBreak, Para, Row, Table, Title, V
 
 BLANK_NUMBER = f"{FULL_SPACE * 3}戒[20{FULL_SPACE * 2}]{FULL_SPACE * 2}号"
 BLANK_DATE = f"{FULL_SPACE * 3}年{FULL_SPACE * 2}月{FULL_SPACE * 2}日"
@@ -108,8 +108,9 @@ class NoticeForm(Form):
                       f"{FULL_SPACE * 2}{{{{ t.msg_receipt }}}}", "", receipt.keep, "", "查收人：",
                       "{{ t.seal_station }}", "{{ t.receipt_date }}"])
         cells = [Cell(c, align="left", valign="top", role="body") for c in (c1, c2, c3)]
-        return Layout([Table([1, 1, 1], [Row(cells, 170)], size=10.5)], landscape=True,
-                      margins=(12, 12, 12, 12), doc_title=self.name)
+        # the roster the notice says is sent with it follows on its own page, as in the PDF
+        return Layout([Table([1, 1, 1], [Row(cells, 170)], size=10.5), PageBreak(), *self.roster_layout().blocks],
+                      landscape=True, margins=(12, 12, 12, 12), doc_title=self.name)
 
     def render_docx(self, view: dict) -> bytes:
         from ..render.docx import render_docx
@@ -118,7 +119,7 @@ class NoticeForm(Form):
 
     # ------------------------------------------------------------------ PDF
     def blank_view(self) -> dict:
-        return {}
+        return {"kind_name": self.name}  # the roster page of the DOCX names the notice it belongs to
 
     def render_pdf(self, view: dict, context: str = "") -> bytes:
         sheet = draw_sheet(self, view, context)
@@ -142,7 +143,8 @@ class NoticeForm(Form):
             Title(self.roster_title, size=16, space_after=1),
             Para("（《{{ kind_name }}》{{ number }} 附件{{ supp_note }}）", align="center", size=10.5,
                  space_after=1),
-            Para("发文单位：{{ institution }}；收件单位：{{ station_name }}；解除强制隔离戒毒时间：{{ release_month }}",
+            Para("发文单位：{{ institution | blank(10) }}；收件单位：{{ station_name | blank(10) }}；"
+                 "解除强制隔离戒毒时间：{{ release_month | blank(6) }}",
                  size=10.5, space_after=2),
             _roster_table(list(self.roster_columns)),
             Para(self.roster_total, size=10.5, space_before=2),
@@ -441,7 +443,7 @@ class NoticeF(NoticeForm):
     roster_columns = (("序号", "i", 5), ("姓　名", "name", 13), ("性别", "sex", 6), ("出生年月", "birth", 13),
                       ("身份证号码", "id_number", 26), ("户籍所在地", "household", 52), ("出所时间", "release", 17),
                       ("服务协议", "agreement", 11))
-    roster_total = "共{{ count }}人，其中已签订《后续照管服务协议书》{{ signed }}人。"
+    roster_total = "共{{ count | blank(2) }}人，其中已签订《后续照管服务协议书》{{ signed | blank(2) }}人。"
 
     def message(self, v: dict, u, full: bool) -> str:
         n = u(v["count"]) if v.get("count") else BLANK

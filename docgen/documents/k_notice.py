@@ -17,7 +17,7 @@ class NoticeK(NoticeForm):
     roster_columns = (("序号", "i", 5), ("姓　名", "name", 13), ("性别", "sex", 6), ("出生年月", "birth", 13),
                       ("身份证号码", "id_number", 26), ("户籍所在地", "household", 44), ("出所时间", "release", 17),
                       ("培育责任人", "mentor", 12), ("培育协议日期", "cult_signed", 17))
-    roster_total = "共{{ count }}人。"
+    roster_total = "共{{ count | blank(2) }}人。"
 
     def message(self, v: dict, u, full: bool) -> str:
         names = u(v["names"]) if v.get("names") else FULL_SPACE * 4
