@@ -165,6 +165,19 @@ def test_broken_station_file_is_named_when_its_signs_are_asked_for(tmp_path: Pat
     assert not (tmp_path / "o").exists()
 
 
+def test_all_stations_run_names_the_station_left_out(tmp_path: Path):
+    """Without --station the other stations' signs are made; the summary says which station
+    record was left out (12 signs of 7 stations less one), not only the loader's lines above."""
+    ws = _copy_ws(tmp_path / "ws")
+    station = ws / "records" / "stations" / "nj-xw-my.yaml"
+    station.write_text(station.read_text(encoding="utf-8").replace("乡（镇、街道）: 梅园新村街道\n", ""),
+                       encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"), "--date", DATE)
+    assert done.returncode == 0, done.stderr
+    assert "已生成 12 块标牌" in done.stdout
+    assert any("没有制作标牌" in line and "nj-xw-my.yaml" in line for line in done.stderr.splitlines())
+
+
 @pytest.mark.parametrize("space", ["\u3000", "\u00a0"])
 def test_space_inside_station_name_is_refused(tmp_path: Path, space: str):
     """An ideographic or no-break space typed into the township would be engraved as a gap."""

@@ -36,7 +36,7 @@ def signage(ws: Workspace, stations: tuple[str, ...], vertical: bool, out: Path 
     校样 PDF 和 PNG，并登记在输出目录的 manifest.json 中。
     铜牌字号按规范 6.3 固定为 136 pt；站名排不下时报错并说明超出多少，不会缩小字号。
     """
-    from ..signage import make_signs
+    from ..signage import broken_station_files, make_signs
     from .core import load_workspace_records
 
     when = _parse_date(date)
@@ -48,6 +48,11 @@ def signage(ws: Workspace, stations: tuple[str, ...], vertical: bool, out: Path 
                          progress=lambda line: echo(f"  {line}"))
     substitutes = sorted({(e["font_requested"], e["font"]) for e in entries if e["substitute_font"]})
     echo(f"已生成 {len(entries)} 块标牌（每块含生产 PDF、SVG、校样 PDF 和 PNG），在 {out_dir}。")
+    if not stations:
+        skipped = broken_station_files(ds)
+        if skipped:
+            echo(f"注意：站点记录 {'、'.join(skipped)} 有错误（见上面的提示），这些站点没有制作标牌；"
+                 "改正后重新运行 docgen signage。", err=True)
     for e in entries:
         if e["fallback_chars"]:
             echo(f"注意：{e['form']} {e['unit']} 中“{e['fallback_chars']}”在标准字体中没有，改用替代字体补字（见校样）。",

@@ -29,7 +29,7 @@ from .proof import insert_proof, plate_proof, png_preview
 from .spec import Specs, load_specs
 
 __all__ = ["make_signs", "refresh_signs", "select_stations", "insert_size", "SignTooLarge", "load_specs",
-           "plan_signs"]
+           "plan_signs", "broken_station_files"]
 
 SIGN_FORMS = ("B1", "B2", "B3", "C1")
 
@@ -40,7 +40,7 @@ def select_stations(ds: Dataset, ids: Iterable[str] = ()) -> list[Station]:
         raise DocgenError("记录中没有站点（记录类型: 站点），无法制作标牌")
     unknown = [i for i in ids if i not in ds.stations]
     if unknown:
-        broken = {i: _broken_station_files(ds, i) for i in unknown}
+        broken = {i: broken_station_files(ds, i) for i in unknown}
         problems = [f"站点 {i} 的记录文件 {'、'.join(files)} 有错误（见上面的提示），改正后才能制作它的标牌"
                     for i, files in broken.items() if files]
         missing = [i for i, files in broken.items() if not files]
@@ -59,9 +59,13 @@ def _os_reason(exc: OSError) -> str:
     return reasons.get(exc.errno, f"系统错误 {exc.errno}（{exc.strerror or exc}）")
 
 
-def _broken_station_files(ds: Dataset, sid: str) -> list[str]:
-    """Record files that did not load and hold the station ``sid`` (by name or by its 编号 line)."""
-    own = re.compile(rf"^\s*编号\s*:\s*['\"]?{re.escape(sid)}['\"]?\s*(#.*)?$", re.M)
+def broken_station_files(ds: Dataset, sid: str | None = None) -> list[str]:
+    """Record files that did not load and hold a station: the station ``sid`` (by file name or
+    its 编号 line), or any station (a 记录类型: 站点 line). Paths relative to the workspace."""
+    if sid is None:
+        own = re.compile(r"^\s*记录类型\s*:\s*['\"]?站点['\"]?\s*(#.*)?$", re.M)
+    else:
+        own = re.compile(rf"^\s*编号\s*:\s*['\"]?{re.escape(sid)}['\"]?\s*(#.*)?$", re.M)
     root = getattr(ds.workspace, "root", None)
     out = []
     for path in sorted(ds.bad_files):
@@ -69,7 +73,7 @@ def _broken_station_files(ds: Dataset, sid: str) -> list[str]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             text = ""
-        if path.stem == sid or own.search(text):
+        if (sid is not None and path.stem == sid) or own.search(text):
             try:
                 out.append(str(path.resolve().relative_to(Path(root).resolve())) if root else str(path))
             except ValueError:
