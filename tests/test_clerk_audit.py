@@ -298,3 +298,15 @@ def test_validating_one_file_checks_it_against_the_workspace(ws):
     assert r.returncode == 1
     lines = [l for l in r.stderr.splitlines() if "错误" in l]
     assert len(lines) == 1 and "NJ2026901.yaml:8:1" in lines[0] and "服务站“nj-xw-xx”不存在" in lines[0], lines
+
+
+def test_an_institution_code_with_a_blank_is_refused(ws):
+    """东 湖戒[2026]1号 could never be found again by docgen notice receipt / void (a number is read
+    as 代字 without blanks or brackets, then 戒[年]序号号)."""
+    (ws / "records" / "institutions" / "dh2.yaml").write_text(
+        "记录类型: 戒毒所\n编号: dh2\n名称: 江苏省东湖第二强制隔离戒毒所\n代字: 东 湖\n", encoding="utf-8")
+    errs = [(d.file, d.line, d.field) for d in load(ws).errors]
+    assert errs == [("records/institutions/dh2.yaml", 4, "代字")]
+    from docgen.registry.numbers import format_number, parse_notice_number
+
+    assert parse_notice_number(format_number("F", "东湖", 2026, 3)) == ("东湖", 2026, 3)

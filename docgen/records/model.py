@@ -327,6 +327,15 @@ class Institution(Record):
             raise _msg(f"戒毒所名称“{v}”应含“戒毒所”")
         return v
 
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        # printed in 东湖戒[2026]3号; a blank or a bracket makes the number unreadable for
+        # docgen notice receipt / void
+        if re.search(r"[\s\[\]［］〔〕【】]", v):
+            raise _msg(f"代字“{v}”不能含空格或括号：它印在通知书编号中，如“东湖戒[2026]3号”中的“东湖”")
+        return v
+
 
 # --------------------------------------------------------------------------- persons
 
