@@ -304,3 +304,21 @@ def test_audit_entries_name_the_login_beside_the_typed_name(filed):
     assert [e["account"] for e in approvals] == [getpass.getuser()] * 2  # both typed in at the same login
     assert f"张主任（账户 {getpass.getuser()}）" in docgen(ws, "archive", "audit", "--tail", "2").stdout
     assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
+
+
+def test_death_ends_the_cultivation_period(filed):
+    ws = filed
+    p = ws / "records" / "persons" / "T004.yaml"
+    assert by_subject(ws)["T004"]["due_date"] == "2029-12-31"  # agreement end 2026-12-31
+    p.write_text(PERSONS["T004"] + "  - {类型: 死亡, 日期: 2026-09-10}\n", encoding="utf-8")
+    docgen(ws, "archive", "refresh")
+    got = by_subject(ws)["T004"]
+    assert got["trigger_date"] == "2026-09-10" and got["due_date"] == "2029-09-10" and "死亡" in got["trigger_reason"]
+    # no end date in the agreement: the volume was never due; death makes it due 3 years on
+    open_ended = PERSONS["T004"].replace("  结束日期: 2026-12-31\n", "")
+    p.write_text(open_ended, encoding="utf-8")
+    docgen(ws, "archive", "refresh")
+    assert by_subject(ws)["T004"]["due_date"] is None
+    p.write_text(open_ended + "  - {类型: 死亡, 日期: 2026-03-02}\n", encoding="utf-8")
+    docgen(ws, "archive", "refresh")
+    assert by_subject(ws)["T004"]["due_date"] == "2029-03-02"

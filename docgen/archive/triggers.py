@@ -32,20 +32,28 @@ def person_trigger(series: Series, person: Person) -> Trigger:
                 return Trigger(e.date, f"{e.date.isoformat()} {e.kind}（结案）")
         return Trigger(None, "尚未结案（无" + "、".join(series.events) + "事件）")
     if series.trigger == "cultivation_end":
-        ended = [e for e in events if e.kind == "典型培育结束"]
-        if ended:
-            return Trigger(ended[-1].date, f"{ended[-1].date.isoformat()} 典型培育结束")
-        extended = [e for e in events if e.kind == "典型培育延长" and e.new_end]
-        if extended:
-            e = extended[-1]
-            return Trigger(e.new_end, f"典型培育延长至 {e.new_end.isoformat()}（{e.date.isoformat()} 登记）")
-        c = person.cultivation
-        if c is not None and c.end:
-            return Trigger(c.end, f"典型培育协议结束日期 {c.end.isoformat()}")
-        return Trigger(None, "培育期尚未确定结束日期")
+        planned = _cultivation_end(person, events)
+        died = next((e for e in events if e.kind == "死亡"), None)
+        if died is not None and (planned.date is None or died.date < planned.date):
+            return Trigger(died.date, f"{died.date.isoformat()} 死亡（培育期随之结束）")
+        return planned
     if series.trigger == "none":
         return Trigger(None, "永久保管")
     raise ValueError(series.trigger)
+
+
+def _cultivation_end(person: Person, events: list) -> Trigger:
+    ended = [e for e in events if e.kind == "典型培育结束"]
+    if ended:
+        return Trigger(ended[-1].date, f"{ended[-1].date.isoformat()} 典型培育结束")
+    extended = [e for e in events if e.kind == "典型培育延长" and e.new_end]
+    if extended:
+        e = extended[-1]
+        return Trigger(e.new_end, f"典型培育延长至 {e.new_end.isoformat()}（{e.date.isoformat()} 登记）")
+    c = person.cultivation
+    if c is not None and c.end:
+        return Trigger(c.end, f"典型培育协议结束日期 {c.end.isoformat()}")
+    return Trigger(None, "培育期尚未确定结束日期")
 
 
 def year_trigger(series: Series, year: int) -> Trigger:
