@@ -193,6 +193,25 @@ def test_space_inside_station_name_is_refused(tmp_path: Path, space: str):
     assert not out.exists() or not any(out.rglob("*.pdf"))
 
 
+@pytest.mark.parametrize("edit, expected", [
+    (("insert_width_mm = 300", "insert_widht_mm = 200"), "insert_widht_mm"),  # a typo: 300 mm would be used
+    (("[signage]\ninsert_width_mm = 300\ninsert_height_mm = 120\n", ""), "signage = 5"),
+])
+def test_bad_signage_section_of_docgen_toml(tmp_path: Path, edit, expected):
+    ws = _copy_ws(tmp_path / "ws")
+    cfg = ws / "docgen.toml"
+    text = cfg.read_text(encoding="utf-8")
+    assert edit[0] in text
+    text = text.replace(*edit)
+    if expected == "signage = 5":
+        text = "signage = 5\n" + text
+    cfg.write_text(text, encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(tmp_path / "o"), "--station", "nj", "--date", DATE)
+    assert done.returncode == 1 and "内部错误" not in done.stderr and "Traceback" not in done.stderr
+    assert expected in done.stderr and "insert_width_mm" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_output_folder_that_cannot_be_made_is_explained(tmp_path: Path):
     ws = _copy_ws(tmp_path / "ws")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")

@@ -83,6 +83,15 @@ def broken_station_files(ds: Dataset, sid: str | None = None) -> list[str]:
 
 def insert_size(ws, specs: Specs) -> tuple[float, float]:
     """The insert-sign size: workspace setting [signage] insert_width_mm / insert_height_mm."""
+    keys = ("insert_width_mm", "insert_height_mm")
+    section = (getattr(ws, "settings", None) or {}).get("signage", {}) if ws is not None else {}
+    if not isinstance(section, dict):
+        raise DocgenError(f"docgen.toml 中 signage = {section!r} 无效：应为一节 [signage]，其中写 "
+                          "insert_width_mm、insert_height_mm（插牌的宽、高，毫米）")
+    unknown = sorted(set(section) - set(keys))
+    if unknown:  # a misspelt key would silently leave the default size
+        raise DocgenError(f"docgen.toml 的 [signage] 中有不认识的设置 {'、'.join(unknown)}；"
+                          f"可用的设置：{'、'.join(keys)}（插牌的宽、高，毫米）")
     out = []
     for key, default in (("insert_width_mm", specs.insert.width), ("insert_height_mm", specs.insert.height)):
         value = ws.setting("signage", key, default) if ws is not None else default
