@@ -310,3 +310,17 @@ def test_an_institution_code_with_a_blank_is_refused(ws):
     from docgen.registry.numbers import format_number, parse_notice_number
 
     assert parse_notice_number(format_number("F", "东湖", 2026, 3)) == ("东湖", 2026, 3)
+
+
+@pytest.mark.parametrize("old, new, hint", [
+    ("  戒毒所: dh", "\u3000戒毒所: dh", "第 10 行用全角空格或不换行空格缩进，请改用半角空格"),
+    ("服务站: nj-xw-my", "服务站：nj-xw-my", "第 8 行的冒号是全角“：”，请改为半角冒号加空格“: ”"),
+    ("服务站: nj-xw-my", "服务站:nj-xw-my", "第 8 行的冒号后须有一个空格"),
+    ("服务站: nj-xw-my", "服务站: nj-xw-my\n\u200b", "第 9 行有看不见的字符 U+200B，请删除"),
+])
+def test_syntax_errors_a_chinese_input_method_makes_are_explained(ws, old, new, hint):
+    """A full-width space or colon looks right in the editor; the YAML error alone ("缺少冒号" one
+    line further down) did not say what to change."""
+    put(ws, PERSON.replace(old, new))
+    ((_, _, _, msg),) = errors(ws)
+    assert msg.startswith("YAML 语法错误：") and msg.endswith(f"（{hint}）"), msg

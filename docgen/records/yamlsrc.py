@@ -91,7 +91,7 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         col = mark.column + 1 if mark else 1
-        raise YamlSyntaxError(_yaml_problem(exc), line, col) from None
+        raise YamlSyntaxError(_yaml_problem(exc) + _hint(text.splitlines(), line), line, col) from None
     except yaml.YAMLError as exc:  # pragma: no cover - other parser failures
         raise YamlSyntaxError(f"YAML 语法错误：{exc}", 1, 1) from None
     src = YamlSource(path=path, data=None)
@@ -135,6 +135,26 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     if m:
         return f"YAML 语法错误：值不能以“{m.group(1)}”开头（请给整个值加引号）"
     return f"YAML 语法错误：{problem or exc}"
+
+
+def _hint(lines: list[str], line: int) -> str:
+    """What a Chinese input method or a paste usually did to the line of a syntax error (or the
+    line before it, where YAML often notices only one line later)."""
+    for n in (line, line - 1):
+        if not 0 < n <= len(lines):
+            continue
+        text = lines[n - 1]
+        hidden = _INVISIBLE.search(text)
+        if hidden is not None:
+            return f"（第 {n} 行有看不见的字符 U+{ord(hidden.group(0)):04X}，请删除）"
+        indent = text[: len(text) - len(text.lstrip())]
+        if "\u3000" in indent or "\u00a0" in indent:
+            return f"（第 {n} 行用全角空格或不换行空格缩进，请改用半角空格）"
+        if "：" in text and ":" not in text.split("#", 1)[0]:
+            return f"（第 {n} 行的冒号是全角“：”，请改为半角冒号加空格“: ”）"
+        if re.match(r"^\s*(- )?[^\s:#'\"{\[]+:[^\s/]", text):
+            return f"（第 {n} 行的冒号后须有一个空格）"
+    return ""
 
 
 def _pos(node: yaml.Node) -> Position:
