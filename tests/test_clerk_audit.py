@@ -324,3 +324,12 @@ def test_syntax_errors_a_chinese_input_method_makes_are_explained(ws, old, new, 
     put(ws, PERSON.replace(old, new))
     ((_, _, _, msg),) = errors(ws)
     assert msg.startswith("YAML 语法错误：") and msg.endswith(f"（{hint}）"), msg
+
+
+@pytest.mark.parametrize("args, message", [
+    (("due", "--as-of", "2026-02-30"), "日期“2026-02-30”不存在"),
+    (("notice", "list", "--today", "2026-02-29"), "今天日期“2026-02-29”不存在"),
+])
+def test_an_impossible_date_on_the_command_line_is_called_impossible(args, message):
+    r = run_cli(*args, "-w", str(EXAMPLES))
+    assert r.returncode == 2 and message in r.stderr and "格式不对" not in r.stderr, r.stderr

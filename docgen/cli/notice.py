@@ -17,13 +17,13 @@ from .app import echo, main, workspace_option
 def _date(text: str | None, what: str) -> dt.date | None:
     if not text:
         return None
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text)
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", unicodedata.normalize("NFKC", text), re.ASCII)
+    if not m:
+        raise UsageError(f"{what}“{text}”格式不对，应写成 2026-11-30 这样的 年-月-日")
     try:
-        if not m:
-            raise ValueError
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise UsageError(f"{what}“{text}”格式不对，应写成 2026-11-30 这样的 年-月-日") from None
+        raise UsageError(f"{what}“{text}”不存在（请核对月份和日子）") from None
 
 
 def _width(text: str) -> int:

@@ -110,10 +110,15 @@ def _load(ws: Workspace):
 def _as_of(text: str | None) -> dt.date:
     if not text:
         return dt.date.today()
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", unicodedata.normalize("NFKC", text).strip(), re.ASCII)
+    if not m:
+        raise UsageError(f"日期“{text}”格式不对，应写成 2026-11-30")
     try:
-        return dt.date.fromisoformat(text.strip())
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise UsageError(f"日期“{text}”格式不对，应写成 2026-11-30") from None
+        raise UsageError(f"日期“{text}”不存在（请核对月份和日子）") from None
 
 
 def _plan(ds, unit: str | None, period) -> list[tuple[str, str]]:
