@@ -16,6 +16,8 @@ from ..render.fonts import PACKAGE_ROOT
 DEFAULT_POLICY = PACKAGE_ROOT / "archive" / "policy.toml"
 TRIGGERS = ("closure", "cultivation_end", "year_end", "none")
 SERIES_KINDS = ("personal", "cultivation", "annual", "notices", "disposal")
+CLOSURE_EVENTS = ("期满", "终止", "死亡")  # events that end the care (5.1, 5.3)
+MIN_YEARS = 3  # 规范 10.3: personal and annual archives are kept 3 years
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
 
 
@@ -100,6 +102,11 @@ def load_policy(path: Path) -> Policy:
             raise DocgenError(f"{where} trigger 应为 {'、'.join(TRIGGERS)} 之一")
         if (years == 0) != (trigger == "none"):
             raise DocgenError(f"{where} 永久保管（years = 0）与 trigger = \"none\" 须同时使用")
+        if kind == "disposal" and years != 0:
+            raise DocgenError(f"{where} 销毁清册是销毁的凭证，须永久保管（years = 0，trigger = \"none\"）")
+        if 0 < years < MIN_YEARS:
+            raise DocgenError(f"{where} years = {years} 短于规范 10.3 规定的保存期限 {MIN_YEARS} 年"
+                              "（可以更长，不能更短）")
         events = spec.get("events", [])
         contents = spec.get("contents", [])
         for name, value in (("events", events), ("contents", contents)):
@@ -107,6 +114,10 @@ def load_policy(path: Path) -> Policy:
                 raise DocgenError(f"{where} {name} 应为文字列表")
         if trigger == "closure" and not events:
             raise DocgenError(f"{where} trigger = \"closure\" 须列出结案事件 events")
+        if trigger == "closure" and not set(events) <= set(CLOSURE_EVENTS):
+            other = "、".join(e for e in events if e not in CLOSURE_EVENTS)
+            raise DocgenError(f"{where} events 只能是结案事件（{'、'.join(CLOSURE_EVENTS)}），“{other}”不是："
+                              "照管尚未结束的档案不能开始计算保管期限")
         series[kind] = Series(kind, str(spec.get("label", kind)), klass, retention, years, trigger,
                               tuple(events), tuple(c.upper() for c in contents))
     approvals = raw.get("disposal", {}).get("approvals_required", 2)
