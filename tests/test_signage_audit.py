@@ -131,17 +131,23 @@ def test_plate_svg_states_the_colour_the_pdf_prints():
     assert 'data-cmyk="60,40,40,100"' in svg and 'data-cmyk="0,0,0,100"' not in svg
 
 
-def test_proofs_embed_every_font_they_reference(tmp_path: Path):
+@pytest.fixture(scope="module")
+def fzm(tmp_path_factory) -> Path:
+    """The signs of nj-qh-fzm (秦淮区夫子庙街道后续照管服务站), made once for this module."""
+    ws = _copy_ws(tmp_path_factory.mktemp("audit") / "ws")
+    out = ws.parent / "out"
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj-qh-fzm", "--date", DATE)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_proofs_embed_every_font_they_reference(fzm: Path):
     """A proof travels to the station and the sign maker: every font in it is embedded (no
     Helvetica left to the viewer's substitution)."""
     import subprocess
 
-    ws = _copy_ws(tmp_path / "ws")
-    out = tmp_path / "out"
-    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj", "--date", DATE)
-    assert done.returncode == 0, done.stderr
-    for proof in ("B1/nj-铜牌-校样.pdf", "C1/nj-插牌-校样.pdf"):
-        rows = subprocess.run(["pdffonts", str(out / proof)], capture_output=True, text=True,
+    for proof in ("B3/nj-qh-fzm-铜牌-校样.pdf", "C1/nj-qh-fzm-插牌-校样.pdf"):
+        rows = subprocess.run(["pdffonts", str(fzm / proof)], capture_output=True, text=True,
                               check=True).stdout.splitlines()[2:]
         assert rows
         for row in rows:
@@ -224,7 +230,7 @@ def test_output_folder_that_cannot_be_made_is_explained(tmp_path: Path):
 # --------------------------------------------------------------------------- insert type size
 
 
-def test_insert_letters_are_sized_from_the_margin(tmp_path: Path):
+def test_insert_letters_are_sized_from_the_margin(fzm: Path):
     """秦淮区夫子庙街道 | 后续照管服务站 on 300 x 120 mm: margin 14.4 mm, the 8-character line
     spans 300 - 2 x 14.4 = 271.2 mm, so one em is 33.9 mm (96.09 pt); two lines with a 0.3 em
     gap are 2.3 em = 77.97 mm high, 21.0 mm from top and bottom. Measured on the letters cut
@@ -232,11 +238,7 @@ def test_insert_letters_are_sized_from_the_margin(tmp_path: Path):
     ink spans about 0.9-1 em."""
     from fontTools.pens.boundsPen import BoundsPen
 
-    ws = _copy_ws(tmp_path / "ws")
-    out = tmp_path / "out"
-    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj-qh-fzm", "--date", DATE)
-    assert done.returncode == 0, done.stderr
-    reader = PdfReader(str(out / "C1" / "nj-qh-fzm-插牌.pdf"))
+    reader = PdfReader(str(fzm / "C1" / "nj-qh-fzm-插牌.pdf"))
     page = reader.pages[0]
     trim = [float(v) / PT_PER_MM for v in (page.trimbox.left, page.trimbox.bottom, page.trimbox.right,
                                             page.trimbox.top)]
