@@ -333,3 +333,11 @@ def test_syntax_errors_a_chinese_input_method_makes_are_explained(ws, old, new, 
 def test_an_impossible_date_on_the_command_line_is_called_impossible(args, message):
     r = run_cli(*args, "-w", str(EXAMPLES))
     assert r.returncode == 2 and message in r.stderr and "格式不对" not in r.stderr, r.stderr
+
+
+def test_a_file_gone_before_it_is_read_is_reported_in_chinese(tmp_path):
+    from docgen.records.yamlsrc import YamlSyntaxError, load_yaml
+
+    with pytest.raises(YamlSyntaxError) as info:
+        load_yaml(tmp_path / "刚删除.yaml")  # removed between listing the folder and reading it
+    assert info.value.message == "读取时文件已不存在（可能刚被移动、改名或删除）"

@@ -65,6 +65,8 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
             raw = path.read_bytes()
         except PermissionError:
             raise YamlSyntaxError("无法读取文件：没有读取权限（请检查文件的权限或所有者）", 1, 1) from None
+        except FileNotFoundError:
+            raise YamlSyntaxError("读取时文件已不存在（可能刚被移动、改名或删除）", 1, 1) from None
         except IsADirectoryError:
             raise YamlSyntaxError("这是一个目录，不是记录文件", 1, 1) from None
         except OSError as exc:
