@@ -342,3 +342,18 @@ def test_policy_cannot_shorten_the_terms_of_the_standard(tmp_path, change, messa
     with pytest.raises(DocgenError) as exc:
         load_policy(path)
     assert message in exc.value.message and str(path) in exc.value.message
+
+
+def test_registry_restored_from_an_older_backup_is_not_taken_for_an_interrupted_write(filed):
+    ws = filed
+    db = ws / "archive" / "registry.sqlite3"
+    backup = db.read_bytes()  # 4 entries registered
+    dh = by_subject(ws)["T003"]["dh"]
+    docgen(ws, "archive", "hold", dh, "--reason", "调阅", "--by", "档案员")
+    docgen(ws, "archive", "release", dh, "--by", "档案员")
+    db.write_bytes(backup)  # the registry goes back two operations; the log keeps them
+    r = docgen(ws, "archive", "audit", "--verify", ok=False)
+    assert r.returncode == 1 and "旧的备份" in r.stderr
+    r = docgen(ws, "archive", "hold", dh, "--reason", "再次调阅", ok=False)
+    assert r.returncode == 1 and "旧的备份" in r.stderr and "不能再改动档案库" in r.stderr
+    assert len((ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()) == 6

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,12 @@ def entry_hash(entry: dict) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     data = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def one_transaction(entries: list[dict]) -> bool:
+    """Entries written by one writer in one go (same time, same person): what a writer killed
+    between writing the log and committing the registry leaves behind."""
+    return len({e.get("tx") or (e.get("at"), e.get("who"), e.get("account")) for e in entries}) <= 1
 
 
 @dataclass
@@ -245,6 +252,9 @@ class Store:
                     and e.get("hash") == entry_hash(e)):
                 raise DocgenError(refuse.format(f"（日志多出 {len(extra)} 条，且与链头接不上）"))
             link = e["hash"]
+        if not one_transaction(extra):  # more than one writer's entries: the registry is older than its log
+            raise DocgenError(f"登记簿记载的审计日志只有 {count} 条，日志却在其后还有 {len(extra)} 条、来自不止一次操作："
+                              "登记簿可能被换成了旧的备份。请运行 docgen archive audit --verify 查明；在此之前不能再改动档案库")
         committed = b"".join(line + b"\n" for line in raw[:count])
         return committed, extra
 
@@ -259,9 +269,10 @@ class Store:
         lines = []
         at = now_utc()
         account = os_user()  # --by is a typed name: the login that typed it is recorded beside it
+        tx = uuid.uuid4().hex  # the entries of one change share it
         for e in act.entries:
             count += 1
-            entry = {"seq": count, "at": at, "who": act.who, "account": account, **e, "prev": prev}
+            entry = {"seq": count, "at": at, "who": act.who, "account": account, "tx": tx, **e, "prev": prev}
             entry["hash"] = entry_hash(entry)
             prev = entry["hash"]
             lines.append(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
@@ -283,6 +294,7 @@ class Store:
         prev = GENESIS
         n = 0
         at_head = count == 0 and head == GENESIS  # the entry the registry calls the head was met in place
+        beyond: list[dict] = []  # entries after the registry's head
         for lineno, raw in enumerate(self.audit_path.read_bytes().split(b"\n"), start=1):
             if not raw.strip():
                 continue
@@ -302,9 +314,13 @@ class Store:
             elif prev is not None and entry.get("prev") != prev:
                 problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）与前一条接不上：有条目被删除、插入或调换了顺序")
             prev = entry.get("hash")
+            if n > count:
+                beyond.append(entry)
             if n == count and prev == head and not problems:
                 at_head = True
-        if n > count and at_head and not problems:
+        if n > count and at_head and not problems and not one_transaction(beyond):
+            problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：其后的条目来自不止一次操作，登记簿可能被换成了旧的备份")
+        elif n > count and at_head and not problems:
             problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：末尾 {n - count} 条接在链头之后，是某次操作在提交登记簿前"
                             "中断时写下的、未生效的条目（下次改动档案库时会记一条“撤回未生效的日志条目”）")
         elif n != count:
