@@ -199,6 +199,30 @@ def test_space_inside_station_name_is_refused(tmp_path: Path, space: str):
     assert not out.exists() or not any(out.rglob("*.pdf"))
 
 
+def test_damaged_manifest_neither_crashes_nor_deletes_outside_the_output(tmp_path: Path):
+    """manifest.json is edited by hand or damaged: entries of the wrong shape are dropped, and
+    a plate entry of the station's other kind (which signage removes with its files) cannot
+    make it delete a file outside the output folder."""
+    import json
+
+    ws = _copy_ws(tmp_path / "ws")
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps({"documents": [
+        {"form": "B3", "key": "nj", "unit": "nj", "files": {"pdf": "../victim.txt"}},
+        {"form": "B2", "key": "nj-xw", "files": 5}, {"key": 3}, 7]}), encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj", "--date", DATE)
+    assert done.returncode == 0, done.stderr
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    docs = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    assert sorted((d["form"], d["key"]) for d in docs) == [("B1", "nj"), ("C1", "nj")]
+    (out / "manifest.json").write_text('{"documents": 5, "errors": "x"}', encoding="utf-8")
+    done = run_cli("signage", "-w", str(ws), "--out", str(out), "--station", "nj", "--date", DATE)
+    assert done.returncode == 0 and "内部错误" not in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("edit, expected", [
     (("insert_width_mm = 300", "insert_widht_mm = 200"), "insert_widht_mm"),  # a typo: 300 mm would be used
     (("[signage]\ninsert_width_mm = 300\ninsert_height_mm = 120\n", ""), "signage = 5"),
