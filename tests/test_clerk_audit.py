@@ -341,3 +341,19 @@ def test_a_file_gone_before_it_is_read_is_reported_in_chinese(tmp_path):
     with pytest.raises(YamlSyntaxError) as info:
         load_yaml(tmp_path / "刚删除.yaml")  # removed between listing the folder and reading it
     assert info.value.message == "读取时文件已不存在（可能刚被移动、改名或删除）"
+
+
+def test_aliases_expanding_without_end_are_refused(ws):
+    """"Billion laughs": each alias list refers nine times to the one before; nine levels used to
+    hang docgen validate (9**9 values), six levels are 531,441 values."""
+    lines = ["记录类型: 照管对象", 'a0: &a0 ["哈","哈","哈","哈","哈","哈","哈","哈","哈"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 6)]
+    put(ws, "\n".join(lines) + "\n")
+    ((_, _, _, msg),) = errors(ws)  # at whichever value passes the limit (an aliased one)
+    assert "别名“*”层层引用" in msg
+
+
+def test_nesting_without_end_is_an_error_not_a_crash(ws):
+    put(ws, "记录类型: 照管对象\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    r = run_cli("validate", "-w", str(ws))
+    assert r.returncode == 1 and "嵌套层次过多" in r.stderr and "内部错误" not in r.stderr, r.stderr

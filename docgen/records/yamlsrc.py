@@ -96,6 +96,8 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
         raise YamlSyntaxError(_yaml_problem(exc) + _hint(text.splitlines(), line), line, col) from None
     except yaml.YAMLError as exc:  # pragma: no cover - other parser failures
         raise YamlSyntaxError(f"YAML 语法错误：{exc}", 1, 1) from None
+    except RecursionError:
+        raise YamlSyntaxError(_TOO_DEEP, 1, 1) from None
     src = YamlSource(path=path, data=None)
     if node is None:
         src.data = {}
@@ -163,8 +165,20 @@ def _pos(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# A person with ten years of monthly visits has a few thousand values; more than this comes from
+# aliases (*a) referring to aliases, which would otherwise expand without end ("billion laughs").
+MAX_VALUES = 200_000
+MAX_DEPTH = 32  # records nest four levels deep (事件 / 第n项 / 项目)
+_TOO_DEEP = f"嵌套层次过多（超过 {MAX_DEPTH} 层）：请检查缩进和括号"
+
+
 def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
     src.positions[loc] = _pos(node)
+    if len(loc) > MAX_DEPTH:
+        raise YamlSyntaxError(_TOO_DEEP, *_lc(node))
+    if len(src.positions) > MAX_VALUES:
+        raise YamlSyntaxError(f"文件中的项目超过 {MAX_VALUES:,} 个：多半是别名“*”层层引用、展开过多，"
+                              "请直接写出内容，不用锚点“&”和别名“*”", *_lc(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
