@@ -99,6 +99,18 @@ def test_bad_insert_size_in_specs_is_not_blamed_on_docgen_toml(tmp_path: Path):
     assert "docgen.toml" not in err.value.message
 
 
+def test_edited_specs_are_read_again(tmp_path: Path):
+    """The watch service runs for days and remakes the signs when specs.toml changes (its
+    hash is in every sign's fingerprint): the values must be the new ones, not a cached copy."""
+    path = _specs_file(tmp_path, "margin = 30 ", "margin = 30 ")
+    assert load_specs(path).plate.margin == 30
+    path.write_text(path.read_text(encoding="utf-8").replace("margin = 30 ", "margin = 25 ", 1), encoding="utf-8")
+    assert load_specs(path).plate.margin == 25
+    path.write_text(path.read_text(encoding="utf-8").replace("margin = 25 ", "margin = -5 ", 1), encoding="utf-8")
+    with pytest.raises(DocgenError):
+        load_specs(path)
+
+
 def test_shipped_specs_hold_the_standard_values():
     """6.3.1.3: 方正粗宋简 136 pt 黑100 (K100); 6.3.2.2/6.3.2.3: 方正大黑简, white on C100 M50."""
     specs = load_specs()

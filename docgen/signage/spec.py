@@ -92,7 +92,7 @@ INSERT_MM = (20, 5000)  # the range docgen.toml [signage] insert_width_mm / inse
 class _Table:
     """One table of specs.toml; every value is checked and a bad one is named in Chinese."""
 
-    def __init__(self, data, name: str, path: Path):
+    def __init__(self, data, name: str, path: Path | str):
         self.name, self.path = name, path
         if not isinstance(data, dict):
             raise DocgenError(f"标牌规格文件 {path}：{name} 应为一个表（以 [{name}] 开头的一节）")
@@ -225,12 +225,22 @@ def _insert(i: _Table) -> InsertSpec:
     return insert
 
 
-@lru_cache(maxsize=4)
 def load_specs(path: Path = SPECS_FILE) -> Specs:
+    """The specifications in ``path``, read every time (a few KiB) and parsed once per content:
+    the watch service runs for days and must see an edited specs.toml."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocgenError(f"标牌规格文件 {path} 无法读取：{exc}") from None
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise DocgenError(f"标牌规格文件 {path} 无法读取：{exc.strerror or exc}") from None
+    return _parse_specs(str(path), raw)
+
+
+@lru_cache(maxsize=8)
+def _parse_specs(path: str, raw: bytes) -> Specs:
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DocgenError(f"标牌规格文件 {path} 不是 UTF-8 编码的文本，请用 UTF-8 保存") from None
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"line (\d+), column (\d+)", str(exc))
         where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else ""
