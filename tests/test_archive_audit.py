@@ -357,3 +357,19 @@ def test_registry_restored_from_an_older_backup_is_not_taken_for_an_interrupted_
     r = docgen(ws, "archive", "hold", dh, "--reason", "再次调阅", ok=False)
     assert r.returncode == 1 and "旧的备份" in r.stderr and "不能再改动档案库" in r.stderr
     assert len((ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()) == 6
+
+
+def test_a_volume_that_cannot_be_deleted_is_reported_not_a_traceback(filed):
+    ws = filed
+    number = _approved(ws, "T001")
+    rel = by_subject(ws)["T001"]["path"]
+    patch = ("import errno\n"
+             "def unlink(self, *a, **k):\n"
+             "    raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))\n"
+             "pathlib.Path.unlink = unlink")
+    r = _killed(ws, patch, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "内部错误" not in r.stderr
+    assert f"已登记为销毁，但文件未能删除：{rel}" in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "disposed"
+    r = docgen(ws, "archive", "verify", ok=False)
+    assert r.returncode == 1 and "文件却仍在" in r.stderr

@@ -696,11 +696,14 @@ class Archive:
             raise refused
         # the contents go only once the registry records their disposal: a writer killed
         # before the commit leaves every volume in place and registered as filed
+        result["left"] = []
         for r in entries:
             try:
                 (self.root / r["path"]).unlink()
             except FileNotFoundError:
                 pass
+            except OSError as exc:  # recorded as destroyed: verify names the file until it is removed
+                result["left"].append(f"{r['path']}（{exc.strerror}）")
         return result
 
     def _carry_out(self, act, ds, lst, number: str, entries, approvers: list[str], as_of: dt.date) -> dict:

@@ -384,6 +384,8 @@ def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
         arc.close()
     for dh in result["disposed"]:
         echo(f"已销毁 {dh}（存根保留在登记簿）")
+    for left in result.get("left", []):
+        echo(f"警告：已登记为销毁，但文件未能删除：{left}；请手工删除（docgen archive verify 会列出）", err=True)
     echo(f"销毁清册 {number} 已执行，并作为永久档案归档：{result['dh']} → {result['path']}")
 
 
