@@ -141,3 +141,30 @@ def test_blank_notice_docx_has_the_roster_page() -> None:
         assert title in raw and f"《{form.name}》" in raw and "None" not in raw
         # the blanks are full-width spaces to write in, not nothing
         assert "《》" not in raw and "共人" not in raw and "发文单位：；" not in raw
+
+
+# --------------------------------------------------------------------------- a cell taller than a page
+
+
+def test_text_taller_than_a_page_gives_a_chinese_message(tmp_path: Path) -> None:
+    """Rows never split across pages; a single 帮扶救助需求 of 4,000 characters (about 125
+    lines of 12 pt in a 140 mm cell: taller than the 250 mm text area) ended in
+    "内部错误：LayoutError: Flowable <Table@0x…>"; it is a Chinese message naming the fix."""
+    import pytest
+
+    from docgen.errors import DocgenError
+
+    form = get_form("J")
+    with pytest.raises(DocgenError) as err:
+        form.render_pdf({"j": {"name": "钱国栋", "need": "家庭困难，需要帮助。" * 400}})
+    assert "太长" in err.value.message and "LayoutError" not in err.value.message
+    # through the CLI: the document is reported with its record, the others are still made
+    events = ("  - 类型: 帮扶\n    日期: 2026-11-18\n    事项类型: 心理咨询\n    帮扶救助需求: "
+              + "家庭困难，需要帮助。" * 400 + "\n  - {类型: 帮扶, 日期: 2026-11-19, 事项类型: 其他}\n")
+    ws = _mini_workspace(tmp_path, {"A001": PERSON.format(name="钱国栋", extra="", events=events)})
+    out = tmp_path / "out"
+    r = run_cli("build", "--workspace", str(ws), "--out", str(out), "--forms", "J")
+    assert r.returncode != 0
+    assert "A001" in r.stderr and "2026-11-18" in r.stderr and "太长" in r.stderr
+    assert "内部错误" not in r.stderr and "Traceback" not in r.stderr
+    assert (out / "J" / "A001-钱国栋" / "2026-11-19.pdf").exists()

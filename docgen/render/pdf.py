@@ -23,9 +23,11 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak as RLPageBreak,
 from reportlab.platypus import Spacer as RLSpacer, Table as RLTable, TableStyle
 from reportlab.platypus import paragraph as _rl_paragraph
 from reportlab.platypus.paragraph import ParaLines, cjkU, makeCJKParaLine
+from reportlab.platypus.doctemplate import LayoutError
 from reportlab.rl_config import _FUZZ
 
 from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill
+from ..errors import DocgenError
 from .fonts import rl_font, split_runs
 
 rl_config.invariant = 1
@@ -382,7 +384,18 @@ def _numbered_canvas(page_numbers: bool, footer: str, context: str):
 
 
 def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
-    """Render a layout with its view to PDF bytes. ``context`` names the record in errors."""
+    """Render a layout with its view to PDF bytes. ``context`` names the record in errors.
+
+    Table rows are never split across pages: a cell whose text is taller than a page is
+    reported (``DocgenError``, in Chinese) instead of reportlab's LayoutError."""
+    try:
+        return _render_pdf(layout, ctx, context)
+    except LayoutError:
+        raise DocgenError("某一栏的文字太长，一页之内排不下（表格的一行不跨页），无法生成 PDF；"
+                          "请精简该栏内容或分成几条记录后重新生成") from None
+
+
+def _render_pdf(layout: Layout, ctx: dict, context: str) -> bytes:
     pagesize = landscape(A4) if layout.landscape else A4
     top, right, bottom, left = (m * mm for m in layout.margins)
     buf = io.BytesIO()
