@@ -357,3 +357,9 @@ def test_nesting_without_end_is_an_error_not_a_crash(ws):
     put(ws, "记录类型: 照管对象\nx: " + "[" * 5000 + "]" * 5000 + "\n")
     r = run_cli("validate", "-w", str(ws))
     assert r.returncode == 1 and "嵌套层次过多" in r.stderr and "内部错误" not in r.stderr, r.stderr
+
+
+def test_an_id_number_born_in_the_future_is_refused(ws):
+    # 32010220990101123: 21+18+0+5+0+8+4+0+54+27+0+9+0+5+8+8+6 = 173; 173 mod 11 = 8 -> "4"
+    put(ws, PERSON.replace('"320102199001011232"', '"320102209901011234"').replace("出生年月: 1990-01\n", ""))
+    assert errors(ws) == [(5, 1, "身份证号码", "身份证号码中的出生日期 2099-01-01 晚于今天（请核对第 7–14 位）")]

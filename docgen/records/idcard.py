@@ -42,6 +42,8 @@ def parse_id(number: str) -> tuple[dt.date, str]:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise IdNumberError(f"身份证号码中的出生日期 {number[6:10]}-{number[10:12]}-{number[12:14]} 不存在") from None
+    if birth > dt.date.today():
+        raise IdNumberError(f"身份证号码中的出生日期 {birth.isoformat()} 晚于今天（请核对第 7–14 位）")
     expected = check_digit(number[:17])
     if number[17] != expected:
         raise IdNumberError(f"身份证号码校验码错误：最后一位应为 {expected}，实为 {number[17]}（请核对每一位数字）")
