@@ -227,22 +227,22 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
         if not _is_entry(old) or (old.get("form"), old.get("key")) in built:
             continue  # a damaged or hand-edited entry is dropped; a sign made again is replaced
         if old.get("form") in SIGN_FORMS and old.get("form") != "C1" and old.get("key") in replaced:
-            for rel in old["files"].values():
+            for rel in old.get("files", {}).values():
                 path = (out_dir / rel).resolve()
                 if path.is_relative_to(root):  # never delete outside the output folder
                     path.unlink(missing_ok=True)
             continue
-        if all((out_dir / rel).exists() for rel in old["files"].values()):
+        if all((out_dir / rel).exists() for rel in old.get("files", {}).values()):
             kept.append(old)
     write_manifest(out_dir, kept + entries, errors if isinstance(errors, list) else [])
     return entries
 
 
 def _is_entry(entry) -> bool:
-    """A manifest entry this code can keep: form, key and period as text, files as names."""
+    """A manifest entry this code can keep: form, key and period as text, files (if any) as names."""
     if not isinstance(entry, dict) or not isinstance(entry.get("form"), str):
         return False
-    files = entry.get("files")
+    files = entry.get("files", {})
     return (isinstance(entry.get("key", ""), str) and isinstance(entry.get("period") or "", str)
             and isinstance(files, dict) and all(isinstance(rel, str) and rel for rel in files.values()))
 
