@@ -373,3 +373,14 @@ def test_a_volume_that_cannot_be_deleted_is_reported_not_a_traceback(filed):
     assert by_subject(ws)["T001"]["status"] == "disposed"
     r = docgen(ws, "archive", "verify", ok=False)
     assert r.returncode == 1 and "文件却仍在" in r.stderr
+
+
+def test_disposal_list_prints_the_cut_off_date_for_what_it_is(filed):
+    from test_archive import pdf_all_text
+
+    ws = filed
+    backdate(ws, "T001")
+    r = docgen(ws, "archive", "dispose", "--as-of", "2025-07-01", "--by", "档案员")  # drafted today, cut off earlier
+    number = re.search(r"销毁清册 (XH-\d{4}-\d{3})", r.stdout)[1]
+    text = pdf_all_text(ws / "archive" / "disposal" / "drafts" / f"{number}.pdf")
+    assert "鉴定截止日期:2025年7月1日" in text and "编制日期" not in text

@@ -28,7 +28,7 @@ _LAYOUT = Layout([
     Title("档案销毁清册", size=20, space_after=2),
     Para("{{ status }}", align="center", role="table", size=10.5, space_after=1.5),
     Para("全宗号：{{ fonds }}　　全宗名称：{{ fonds_name }}　　清册编号：{{ number }}　　"
-         "编制日期：{{ drafted }}", role="table", size=10.5, space_after=0.5),
+         "鉴定截止日期：{{ drafted }}", role="table", size=10.5, space_after=0.5),
     Para("{{ dh_text }}", role="table", size=10.5, space_after=1.5),
     Table([9, 78, 12, 58, 23, 23, 10, 58], [
         Row([L("序号"), L("题　名"), L("年度"), L("档　号"), L("应保管期限"), L("已保管期限"), L("页数"), L("备　注")],
