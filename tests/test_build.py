@@ -189,3 +189,14 @@ def test_killed_build_leaves_no_partial_file(workspace: Path, sig):
         assert res.returncode == 0, res.stderr
         assert f"份，{done} 份未变化跳过" in res.stdout
         assert len(manifest(out)["documents"]) == 82  # 41 persons, forms D and E
+
+
+def test_output_folder_that_cannot_be_made_is_explained(workspace: Path, tmp_path: Path):
+    """An --out below a plain file, or in a read-only place, gives a Chinese reason naming the
+    path (exit 1), not an internal error."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    res = run_cli("build", "-w", str(workspace), "--forms", "D", "--format", "pdf", "--out", str(blocker / "out"))
+    assert res.returncode == 1, res.stderr
+    assert "内部错误" not in res.stderr and "Traceback" not in res.stderr
+    assert f"{blocker / 'out'}" in res.stderr and "是文件而不是目录" in res.stderr

@@ -9,7 +9,7 @@ import traceback
 
 import click
 
-from ..errors import DocgenError
+from ..errors import DocgenError, os_error_message
 from ..records.idcard import mask_ids_in_text
 from ..workspace import Workspace
 
@@ -122,6 +122,11 @@ class DocgenGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
             sys.exit(141)  # 128 + SIGPIPE, what a shell reports for such a pipe
+        except OSError as exc:  # a folder that cannot be made, a full disk, no permission …
+            if os.environ.get("DOCGEN_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"错误：{mask_ids_in_text(os_error_message(exc))}", err=True)
+            sys.exit(DocgenError.exit_code)
         except Exception as exc:  # last resort: a message, not a traceback
             if os.environ.get("DOCGEN_DEBUG"):
                 traceback.print_exc()
