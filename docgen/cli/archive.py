@@ -93,6 +93,9 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
     if notices and not month:
         raise UsageError("通知书按寄送单位、月份装订：须写明 --month 2026-11")
     day = _date(as_of, "立卷日期")
+    from ..archive.service import not_future
+
+    not_future(day, "立卷日期")  # once, not once per volume
     ds = _records(ws)
     arc = _open(ws, policy, create=True)
     filed = []
@@ -293,6 +296,7 @@ def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
                 apps = "、".join(a["approver"] for a in arc.approvals(lst["number"])) or "无"
                 echo(f"{lst['number']}  {state[lst['status']]}  截止 {lst['as_of']}  "
                      f"{len(arc.list_entries(lst['number']))} 卷  编制人：{lst['drafted_by']}  批准人：{apps}")
+            echo(f"共 {len(rows)} 份销毁清册。" if rows else "档案库中还没有销毁清册。")
             return
         rec = _list_record(arc, arc._list(number))
         if as_json:
