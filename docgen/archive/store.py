@@ -230,27 +230,30 @@ class Store:
             existing = self.audit_path.read_bytes() if self.audit_path.exists() else b""
         except OSError as exc:
             raise DocgenError(f"审计日志 {self.audit_path} 读不出（{exc.strerror}）") from None
-        refuse = (f"审计日志 {self.audit_path} 与登记簿的记载（{count} 条）不符{{}}：日志可能被改动、截短或替换。"
-                  "请运行 docgen archive audit --verify 查明问题，并从备份恢复审计日志；在此之前不能再改动档案库")
+
+        def refuse(why: str) -> DocgenError:
+            return DocgenError(f"审计日志 {self.audit_path} 与登记簿的记载（{count} 条）不符{why}：日志可能被改动、截短或替换。"
+                               "请运行 docgen archive audit --verify 查明问题，并从备份恢复审计日志；在此之前不能再改动档案库")
+
         if existing and not existing.endswith(b"\n"):
-            raise DocgenError(refuse.format("（末行不完整）"))
+            raise refuse("（末行不完整）")
         raw = [line for line in existing.split(b"\n") if line.strip()]
         if len(raw) < count:
-            raise DocgenError(refuse.format(f"（日志只有 {len(raw)} 条）"))
+            raise refuse(f"（日志只有 {len(raw)} 条）")
         try:
             entries = [json.loads(line.decode("utf-8")) for line in raw[count - 1 if count else 0:]]
         except (ValueError, UnicodeDecodeError):
-            raise DocgenError(refuse.format("（有无法解析的行）")) from None
+            raise refuse("（有无法解析的行）") from None
         if count and not (isinstance(entries[0], dict) and entries[0].get("hash") == prev
                           and entry_hash(entries[0]) == prev and entries[0].get("seq") == count):
-            raise DocgenError(refuse.format(f"（第 {count} 条不是登记簿记载的链头）"))
+            raise refuse(f"（第 {count} 条不是登记簿记载的链头）")
         extra = entries[1:] if count else entries
         link, seq = prev, count
         for e in extra:  # left by an interrupted writer: they must continue the chain exactly
             seq += 1
             if not (isinstance(e, dict) and e.get("prev") == link and e.get("seq") == seq
                     and e.get("hash") == entry_hash(e)):
-                raise DocgenError(refuse.format(f"（日志多出 {len(extra)} 条，且与链头接不上）"))
+                raise refuse(f"（日志多出 {len(extra)} 条，且与链头接不上）")
             link = e["hash"]
         if not one_transaction(extra):  # more than one writer's entries: the registry is older than its log
             raise DocgenError(f"登记簿记载的审计日志只有 {count} 条，日志却在其后还有 {len(extra)} 条、来自不止一次操作："
