@@ -307,13 +307,82 @@ def grid_positions(rows: list[Row], ncols: int) -> list[list[tuple[int, Cell]]]:
     return placed
 
 
-def _table(table: Table, ctx: dict, frame_width: float, context: str) -> RLTable:
+def _cell_para(cell: Cell, rctx: dict, table: Table, context: str) -> Paragraph:
+    text = fill(cell.text, rctx)
+    size = cell.size or table.size
+    role = cell.role if cell.role != "table" else table.role
+    return CJKParagraph(rich(text, role, context), _para_style(role, size, cell.align, size * 1.22))
+
+
+CELL_PAD_X = 2.5 * 2  # left + right padding of a cell, pt
+CELL_PAD_Y = 1.5 * 2
+
+
+def _split_tall_rows(expanded: list[tuple[Row, dict]], table: Table, col_w: list[float], max_h: float,
+                     context: str) -> tuple[list[tuple[Row, dict]], dict[int, Flowable]]:
+    """Rows whose text is taller than ``max_h`` continue in rows inserted below them (the other
+    cells of the row empty there, cells spanning over the row span the new rows too), so that
+    reportlab, which never splits a row, can break the table between them. Returns the rows
+    and the paragraph part each split cell prints (by ``id`` of the cell)."""
+    rows = [Row([replace(c) for c in row.cells], row.height, row.header) for row, _ in expanded]
+    ctxs = [rctx for _, rctx in expanded]
+    parts: dict[int, Flowable] = {}
+    r = 0
+    while r < len(rows):
+        placed = grid_positions(rows, table.columns)
+        tall = None
+        if not rows[r].header:
+            for c, cell in placed[r]:
+                if cell.rowspan > 1:
+                    continue
+                width = sum(col_w[c:c + cell.colspan]) - CELL_PAD_X
+                para = parts.get(id(cell)) or _cell_para(cell, ctxs[r], table, context)
+                if para.wrap(width, 1e9)[1] > max_h:
+                    tall = (cell, para, width)
+                    break
+        if tall is None:
+            r += 1
+            continue
+        cell, para, width = tall
+        pieces = para.split(width, max_h)
+        if len(pieces) < 2:
+            break  # nothing to split: reportlab reports the row
+        # the continuation row, in column order: the rest of the text under the split cell,
+        # empty cells elsewhere; a cell spanning from this row (or an earlier one) further down
+        # ends here and an empty cell spans the rest, as reportlab breaks a table only
+        # between rows that no span crosses
+        cont = []
+        for rr in range(r + 1):
+            for col, other in placed[rr]:
+                end = rr + max(other.rowspan, 1) - 1
+                if other is cell:
+                    new = replace(other, valign="top")
+                    other.valign = "top"
+                    parts[id(other)], parts[id(new)] = pieces[0], pieces[1]
+                    cont.append((col, new))
+                elif end == r:  # ends with this row: an empty cell below it
+                    cont.append((col, replace(other, text="", rowspan=1)))
+                elif end > r:  # spans further down: ends here, an empty cell spans the rest
+                    other.rowspan = r - rr + 1
+                    cont.append((col, replace(other, text="", rowspan=end - r + 1)))
+        rows.insert(r + 1, Row([c for _, c in sorted(cont, key=lambda x: x[0])], 0, False))
+        ctxs.insert(r + 1, ctxs[r])
+        r += 1
+    return list(zip(rows, ctxs)), parts
+
+
+def _table(table: Table, ctx: dict, frame_width: float, context: str, max_row_h: float | None = None) -> RLTable:
+    """The reportlab table. ``max_row_h`` (pt): rows taller than this continue in rows below
+    (``_split_tall_rows``); only used when the table cannot be laid out with whole rows."""
     expanded = _expand(table, ctx)
+    total = sum(table.widths)
+    col_w = [w / total * frame_width for w in table.widths]
+    parts: dict[int, Flowable] = {}
+    if max_row_h is not None:
+        expanded, parts = _split_tall_rows(expanded, table, col_w, max_row_h, context)
     rows = [r for r, _ in expanded]
     ncols = table.columns
     placed = grid_positions(rows, ncols)
-    total = sum(table.widths)
-    col_w = [w / total * frame_width for w in table.widths]
     data = [["" for _ in range(ncols)] for _ in rows]
     style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONTNAME", (0, 0), (-1, -1), rl_font(table.role)),
              ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
@@ -322,10 +391,7 @@ def _table(table: Table, ctx: dict, frame_width: float, context: str) -> RLTable
         style.append(("GRID", (0, 0), (-1, -1), 0.6, "black"))
     for r, ((row, rctx), line) in enumerate(zip(expanded, placed)):
         for c, cell in line:
-            text = fill(cell.text, rctx)
-            size = cell.size or table.size
-            pstyle = _para_style(cell.role if cell.role != "table" else table.role, size, cell.align, size * 1.22)
-            para = CJKParagraph(rich(text, cell.role if cell.role != "table" else table.role, context), pstyle)
+            para = parts.get(id(cell)) or _cell_para(cell, rctx, table, context)
             min_h = row.height * mm - 3 if cell.rowspan == 1 else 0
             data[r][c] = MinHeight(para, max(min_h, 0), cell.valign)
             if cell.rowspan > 1 or cell.colspan > 1:
@@ -386,16 +452,21 @@ def _numbered_canvas(page_numbers: bool, footer: str, context: str):
 def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
     """Render a layout with its view to PDF bytes. ``context`` names the record in errors.
 
-    Table rows are never split across pages: a cell whose text is taller than a page is
-    reported (``DocgenError``, in Chinese) instead of reportlab's LayoutError."""
+    Table rows are never split across pages. When a cell's text is taller than a page, the
+    document is laid out again with such rows continued in rows below them; what still does
+    not fit is reported (``DocgenError``, in Chinese) instead of reportlab's LayoutError."""
     try:
         return _render_pdf(layout, ctx, context)
+    except LayoutError:
+        pass
+    try:  # a text taller than a page: such rows continue in rows below (other documents unchanged)
+        return _render_pdf(layout, ctx, context, split_tall_rows=True)
     except LayoutError:
         raise DocgenError("某一栏的文字太长，一页之内排不下（表格的一行不跨页），无法生成 PDF；"
                           "请精简该栏内容或分成几条记录后重新生成") from None
 
 
-def _render_pdf(layout: Layout, ctx: dict, context: str) -> bytes:
+def _render_pdf(layout: Layout, ctx: dict, context: str, split_tall_rows: bool = False) -> bytes:
     pagesize = landscape(A4) if layout.landscape else A4
     top, right, bottom, left = (m * mm for m in layout.margins)
     buf = io.BytesIO()
@@ -420,7 +491,11 @@ def _render_pdf(layout: Layout, ctx: dict, context: str) -> bytes:
             if block.space_after:
                 story.append(RLSpacer(1, block.space_after * mm))
         elif isinstance(block, Table):
-            t = _table(block, ctx, frame_width, context)
+            max_row_h = None
+            if split_tall_rows:  # the text area less the repeated header rows and some room
+                header_h = sum(r.height * mm for r in block.rows if isinstance(r, Row) and r.header)
+                max_row_h = pagesize[1] - top - bottom - header_h - 3 * block.size - CELL_PAD_Y
+            t = _table(block, ctx, frame_width, context, max_row_h)
             story.append(KeepTogether([t]) if block.keep else t)
         elif isinstance(block, Spacer):
             story.append(RLSpacer(1, block.height * mm))
