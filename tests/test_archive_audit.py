@@ -384,3 +384,13 @@ def test_disposal_list_prints_the_cut_off_date_for_what_it_is(filed):
     number = re.search(r"销毁清册 (XH-\d{4}-\d{3})", r.stdout)[1]
     text = pdf_all_text(ws / "archive" / "disposal" / "drafts" / f"{number}.pdf")
     assert "鉴定截止日期:2025年7月1日" in text and "编制日期" not in text
+
+
+def test_execution_without_the_records_is_refused(filed, tmp_path):
+    ws = filed
+    number = _approved(ws, "T001")
+    rel = by_subject(ws)["T001"]["path"]
+    (ws / "records").rename(tmp_path / "records-away")
+    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, ok=False)
+    assert r.returncode == 1 and "记录目录不存在" in r.stderr and "再次核对" in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "filed" and (ws / "archive" / rel).is_file()

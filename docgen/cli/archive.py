@@ -380,7 +380,10 @@ def cancel_cmd(ws: Workspace, number, reason, by) -> None:
 def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
     """执行销毁清册 NUMBER：删除案卷内容，保留存根（档号、题名、散列值、销毁时间、清册编号），清册永久归档。"""
     day = _date(as_of, "销毁日期")
-    ds = _records(ws, required=False)
+    if not ws.records.is_dir():  # destruction cannot be undone: the terms are checked against the records
+        raise DocgenError(f"记录目录不存在：{ws.records}。执行销毁前须按当前记录再次核对每卷的保管期限，"
+                          "没有记录不能执行")
+    ds = _records(ws)
     arc = _open(ws, policy)
     try:
         result = arc.execute(ds, number, day, by)
