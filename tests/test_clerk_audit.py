@@ -363,3 +363,18 @@ def test_an_id_number_born_in_the_future_is_refused(ws):
     # 32010220990101123: 21+18+0+5+0+8+4+0+54+27+0+9+0+5+8+8+6 = 173; 173 mod 11 = 8 -> "4"
     put(ws, PERSON.replace('"320102199001011232"', '"320102209901011234"').replace("出生年月: 1990-01\n", ""))
     assert errors(ws) == [(5, 1, "身份证号码", "身份证号码中的出生日期 2099-01-01 晚于今天（请核对第 7–14 位）")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("blank", "P", "--format", "foo"), "不支持的格式：foo"),
+    (("blank", "P", "--format", ""), "不支持的格式：（空）"),
+    (("build", "--forms", "D", "--format", ""), "不支持的格式：（空）"),
+    (("build", "--forms", "P,Q"), "表单 P Q 按单位和期间生成，请加 --month"),
+])
+def test_commands_that_would_make_nothing_say_why(tmp_path, args, message):
+    """These used to exit 0 having written nothing (build -q even without the hint)."""
+    out = tmp_path / "out"
+    r = run_cli(*args, "-q", "--out", str(out), "-w", str(EXAMPLES)) if args[0] == "build" else \
+        run_cli(*args, "--out", str(out))
+    assert r.returncode == 2 and message in r.stderr, (r.returncode, r.stderr)
+    assert not out.exists()

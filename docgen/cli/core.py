@@ -139,6 +139,15 @@ def fonts(prepare: bool, workspace: str | None) -> None:
         echo(f"已准备 {len(paths)} 个字体文件（缓存）。")
 
 
+def parse_formats(text: str, allowed: tuple[str, ...] = ("pdf", "docx", "xlsx")) -> set[str]:
+    """The output formats of ``--format pdf,docx``: known ones, at least one."""
+    want = {f.strip().lower() for f in (text or "").split(",") if f.strip()}
+    bad = want - set(allowed)
+    if bad or not want:
+        raise UsageError(f"不支持的格式：{'、'.join(sorted(bad)) or '（空）'}（可用 {'、'.join(allowed)}）")
+    return want
+
+
 def parse_period(month: str | None):
     from ..documents.base import Period
 
@@ -169,10 +178,10 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
 
     selected = parse_forms(forms)
     period = parse_period(month)
-    want = {f.strip().lower() for f in formats.split(",") if f.strip()}
-    bad = want - {"pdf", "docx", "xlsx"}
-    if bad:
-        raise UsageError(f"不支持的格式：{'、'.join(sorted(bad))}（可用 pdf、docx、xlsx）")
+    want = parse_formats(formats)
+    if forms and period is None and selected and all(f.periodic for f in selected):
+        codes = " ".join(f.code for f in selected)
+        raise UsageError(f"表单 {codes} 按单位和期间生成，请加 --month（月份 2026-11、季度 2026-Q4 或年度 2026）")
     ds = load_workspace_records(ws)
     for d in ds.diagnostics:
         echo(str(d), err=True)
@@ -218,7 +227,7 @@ def blank(form: str, out: Path | None, formats: str, workspace: str | None) -> N
     from ..documents.registry import get_form
 
     f = get_form(form)
-    want = {x.strip().lower() for x in formats.split(",") if x.strip()}
+    want = parse_formats(formats)
     target = Target(form=f.code, key="blank", path=f"{f.code}-{f.name}-空白", view=f.blank_view(), context=f"空白表 {f.code}")
     entry = render_target(f, target, out, want)
     for rel in entry["files"].values():
