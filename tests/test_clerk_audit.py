@@ -370,11 +370,12 @@ def test_an_id_number_born_in_the_future_is_refused(ws):
     (("blank", "P", "--format", ""), "不支持的格式：（空）"),
     (("build", "--forms", "D", "--format", ""), "不支持的格式：（空）"),
     (("build", "--forms", "P,Q"), "表单 P Q 按单位和期间生成，请加 --month"),
+    (("stats", "--unit", "nj-xw-my", "--month", "2026-11", "--format", ""), "不支持的格式：（空）"),
 ])
 def test_commands_that_would_make_nothing_say_why(tmp_path, args, message):
     """These used to exit 0 having written nothing (build -q even without the hint)."""
     out = tmp_path / "out"
-    r = run_cli(*args, "-q", "--out", str(out), "-w", str(EXAMPLES)) if args[0] == "build" else \
-        run_cli(*args, "--out", str(out))
+    r = run_cli(*args, "--out", str(out)) if args[0] == "blank" else \
+        run_cli(*args, "--out", str(out), "-w", str(EXAMPLES))
     assert r.returncode == 2 and message in r.stderr, (r.returncode, r.stderr)
     assert not out.exists()

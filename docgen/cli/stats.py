@@ -174,11 +174,10 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
     from ..documents.registry import get_form
     from ..model.stats import Statistics
 
+    from .core import parse_formats
+
     period = Period.parse(month)
-    want = {f.strip().lower() for f in formats.split(",") if f.strip()}
-    bad = want - {"pdf", "docx", "xlsx"}
-    if bad:
-        raise UsageError(f"不支持的格式：{'、'.join(sorted(bad))}（可用 pdf、docx、xlsx）")
+    want = parse_formats(formats)
     ds = _load(ws)
     engine = Statistics(ds)
     if freeze:
