@@ -379,3 +379,10 @@ def test_commands_that_would_make_nothing_say_why(tmp_path, args, message):
         run_cli(*args, "--out", str(out), "-w", str(EXAMPLES))
     assert r.returncode == 2 and message in r.stderr, (r.returncode, r.stderr)
     assert not out.exists()
+
+
+def test_due_only_reads(ws):
+    """docgen due lists; it used to create the data folder (the notice register's) on the way."""
+    r = run_cli("due", "--as-of", "2026-11-30", "-w", str(ws))
+    assert r.returncode == 0, r.stderr
+    assert not (ws / "data").exists()

@@ -236,7 +236,7 @@ def _sent_information_sheets(ws: Workspace, day) -> set[str]:
     from ..registry import notices
 
     sent: set[str] = set()
-    for n in notices.list_notices(ws.data_dir()):
+    for n in notices.list_notices(ws.data):  # reading only: no data folder is created
         if n["kind"] == "F" and not n["voided"] and (n["dated"] or n["issued"]) <= day.isoformat():
             sent.update(n["people_ids"])
     return sent
