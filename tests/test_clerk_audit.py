@@ -386,3 +386,11 @@ def test_due_only_reads(ws):
     r = run_cli("due", "--as-of", "2026-11-30", "-w", str(ws))
     assert r.returncode == 0, r.stderr
     assert not (ws / "data").exists()
+
+
+@pytest.mark.parametrize("encoding, hint", [("gbk", "GBK/GB18030 编码，即 Windows 记事本的“ANSI”"),
+                                            ("utf-16", "UTF-16 编码，即记事本的“Unicode”")])
+def test_a_file_saved_in_another_encoding_says_which(ws, encoding, hint):
+    (ws / "records" / "persons" / "NJ2026900.yaml").write_bytes(PERSON.encode(encoding))
+    ((line, _, _, msg),) = errors(ws)
+    assert line == 1 and msg.startswith("文件不是 UTF-8 编码，请以 UTF-8 保存") and hint in msg, msg

@@ -75,7 +75,7 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
-            raise YamlSyntaxError("文件不是 UTF-8 编码，请以 UTF-8 保存", line, 1) from None
+            raise YamlSyntaxError("文件不是 UTF-8 编码，请以 UTF-8 保存" + _encoding_hint(raw), line, 1) from None
     try:
         try:
             node = yaml.compose(text, Loader=_FAST_LOADER)
@@ -104,6 +104,17 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
         return src
     src.data = _convert(node, (), src)
     return src
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """Which encoding a file that is not UTF-8 probably has, in the words of the editor."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "（此文件是 UTF-16 编码，即记事本的“Unicode”）"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return "（此文件像是 GBK/GB18030 编码，即 Windows 记事本的“ANSI”，请“另存为”时选择 UTF-8）"
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
