@@ -187,3 +187,29 @@ def test_long_log_entry_keeps_the_repeated_header() -> None:
     text = re.sub(r"第\d+页共\d+页|日期工作内容备注", "", "".join(pages))
     assert text.count("走访照管对象家庭。") == 500
     assert text.index("11月2日") < text.rindex("走访照管对象家庭。") < text.index("参加例会")
+
+
+def test_long_text_inside_a_spanned_label_and_in_the_family_rows(tmp_path: Path) -> None:
+    """The tall row sits under a label spanning several rows (I: 回访主要内容 over five
+    rows; D: 家庭成员及主要社会关系 over the relation rows): the span is cut around the
+    break. Before, I failed with a LayoutError and D with reportlab's own TypeError."""
+    form = get_form("I")
+    view = {"i": {"name": "钱国栋", "abstinence": "保持操守", "thoughts": "稳定", "family": "家庭和睦，" * 700,
+                  "social": "交往正常", "employment": "在快餐店工作"}}
+    pages = _pages(form.render_pdf(view))
+    text = "".join(pages)
+    assert len(pages) >= 3 and text.count(normalise("家庭和睦，")) == 700
+    order = ["回访主要内容", "操守保持", "个人思想", "家庭关系", "社会交往", "交往正常", "就业状况", "在快餐店工作", "注1"]
+    positions = [text.index(normalise(x)) for x in order]
+    assert positions == sorted(positions)
+    # D through the CLI: a relation whose 工作单位 alone is taller than a page
+    extra = ("家庭成员及主要社会关系:\n  - {与本人关系: 母亲, 姓名: 吴雅琴, 联系电话: \"15171510119\"}\n"
+             "  - 与本人关系: 妻子\n    姓名: 徐丽娟\n    工作单位: " + "南京市秦淮区某某公司，" * 300 + "\n"
+             "  - {与本人关系: 儿子, 姓名: 钱天佑}\n后续照管建议: 建议关注就业\n")
+    ws = _mini_workspace(tmp_path, {"A001": PERSON.format(name="钱国栋", extra=extra, events="")})
+    out = tmp_path / "out"
+    r = run_cli("build", "--workspace", str(ws), "--out", str(out), "--forms", "D")
+    assert r.returncode == 0, r.stderr
+    text = pdf_text(out / "D" / "A001-钱国栋.pdf")
+    assert text.count(normalise("某某公司，")) == 300
+    assert text.index("吴雅琴") < text.index("徐丽娟") < text.index("钱天佑") < text.index("建议关注就业")

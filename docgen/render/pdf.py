@@ -347,24 +347,36 @@ def _split_tall_rows(expanded: list[tuple[Row, dict]], table: Table, col_w: list
         pieces = para.split(width, max_h)
         if len(pieces) < 2:
             break  # nothing to split: reportlab reports the row
-        # the continuation row, in column order: the rest of the text under the split cell,
-        # empty cells elsewhere; a cell spanning from this row (or an earlier one) further down
-        # ends here and an empty cell spans the rest, as reportlab breaks a table only
-        # between rows that no span crosses
+        # the continuation row: the rest of the text under the split cell, empty cells
+        # elsewhere. reportlab breaks a table only between rows that no span crosses, so a
+        # cell spanning over this row is cut around it: it ends above this row (or with it,
+        # if it starts here), and empty cells fill its column in this row, in the
+        # continuation row and over the rows it spanned below
+        lines = [list(line) for line in placed]
         cont = []
         for rr in range(r + 1):
             for col, other in placed[rr]:
                 end = rr + max(other.rowspan, 1) - 1
+                if end < r:
+                    continue
                 if other is cell:
                     new = replace(other, valign="top")
                     other.valign = "top"
                     parts[id(other)], parts[id(new)] = pieces[0], pieces[1]
                     cont.append((col, new))
-                elif end == r:  # ends with this row: an empty cell below it
-                    cont.append((col, replace(other, text="", rowspan=1)))
-                elif end > r:  # spans further down: ends here, an empty cell spans the rest
-                    other.rowspan = r - rr + 1
-                    cont.append((col, replace(other, text="", rowspan=end - r + 1)))
+                    continue
+                blank = replace(other, text="", rowspan=1)
+                cont.append((col, blank))
+                if rr < r:
+                    other.rowspan = r - rr
+                    lines[r].append((col, replace(blank)))
+                else:
+                    other.rowspan = 1
+                if end > r:
+                    lines[r + 1].append((col, replace(blank, rowspan=end - r)))
+        for k in (r, r + 1):
+            if k < len(rows):
+                rows[k] = Row([c for _, c in sorted(lines[k], key=lambda x: x[0])], rows[k].height, rows[k].header)
         rows.insert(r + 1, Row([c for _, c in sorted(cont, key=lambda x: x[0])], 0, False))
         ctxs.insert(r + 1, ctxs[r])
         r += 1
@@ -457,8 +469,8 @@ def render_pdf(layout: Layout, ctx: dict, context: str = "") -> bytes:
     not fit is reported (``DocgenError``, in Chinese) instead of reportlab's LayoutError."""
     try:
         return _render_pdf(layout, ctx, context)
-    except LayoutError:
-        pass
+    except (LayoutError, TypeError):  # reportlab 5.1 fails with a TypeError while describing
+        pass                          # some of the tables it cannot lay out
     try:  # a text taller than a page: such rows continue in rows below (other documents unchanged)
         return _render_pdf(layout, ctx, context, split_tall_rows=True)
     except LayoutError:
