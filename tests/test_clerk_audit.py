@@ -394,3 +394,9 @@ def test_a_file_saved_in_another_encoding_says_which(ws, encoding, hint):
     (ws / "records" / "persons" / "NJ2026900.yaml").write_bytes(PERSON.encode(encoding))
     ((line, _, _, msg),) = errors(ws)
     assert line == 1 and msg.startswith("文件不是 UTF-8 编码，请以 UTF-8 保存") and hint in msg, msg
+
+
+@pytest.mark.parametrize("dot", ["\u2027", "\u2219", "\u22c5", "\u0387"])
+def test_look_alike_middle_dots_in_a_name_are_named(ws, dot):
+    put(ws, PERSON.replace("姓名: 张三丰", f"姓名: 阿卜杜{dot}热合曼"))
+    assert errors(ws) == [(3, 1, "姓名", f"姓名中的间隔号请用“·”（U+00B7），不要用“{dot}”（U+{ord(dot):04X}）")]

@@ -488,6 +488,10 @@ class Event(Record):
         return self.recorded or self.date
 
 
+# Look-alikes of the middle dot of minority names (U+00B7) that fonts and searches treat differently
+_WRONG_DOTS = "•・．‧∙⋅\u0387﹒･"
+
+
 class Person(Record):
     record_type: Literal["照管对象"] = F("记录类型", ...)
     id: str = F("编号", ..., pattern=r"^[A-Za-z0-9_-]+$")
@@ -524,8 +528,9 @@ class Person(Record):
     def _name(cls, v: str) -> str:
         if not v or len(v) > 30:
             raise _msg("姓名不能为空，也不能超过 30 个字")
-        if "•" in v or "・" in v or "．" in v:
-            raise _msg("姓名中的间隔号请用“·”（U+00B7）")
+        wrong = next((ch for ch in v if ch in _WRONG_DOTS), None)
+        if wrong is not None:
+            raise _msg(f"姓名中的间隔号请用“·”（U+00B7），不要用“{wrong}”（U+{ord(wrong):04X}）")
         return v
 
     @field_validator("id_number")
