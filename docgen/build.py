@@ -594,6 +594,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     dropped: set[str] = set()  # rendered with an error: the old entry no longer stands
     jobs: list[Job] = []
     early: list = []  # with a running pool, jobs go to it as soon as they are planned
+    built_codes: list[str] = []  # forms whose targets were all planned in this run
 
     def dispatch(job: Job):
         if pool is not None:
@@ -608,9 +609,9 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     # turns out to depend on other persons after all
     early_fp: dict[str, str] = {}  # ident -> fingerprint of the document rendering early
     early_futures: dict[str, object] = {}
+    changed_persons = {pid for pid in ds.persons if any(str(f) in changed for f in ds.sources.get(pid, []))} \
+        if only_person_files else set()
     if only_person_files and pool is not None:
-        changed_persons = {pid for pid in ds.persons
-                           if any(str(f) in changed for f in ds.sources.get(pid, []))}
         if changed_persons:
             sub = replace(ds, persons={pid: ds.persons[pid] for pid in sorted(changed_persons)})
             for form in forms:
@@ -642,8 +643,17 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
                                              f"{form.template_path}（请运行 docgen templates 重新生成）"))
             failed_codes.add(form.code)
             continue
+        complete_key = (str(out_dir.resolve()), form.code, period_key)
+        carried: list[str] = []
+        was_complete = complete_key in _complete_builds
+        _complete_builds.discard(complete_key)  # until this build has made all of this form
         try:
-            targets = list(form.targets(ds, period))
+            if only_person_files and form.scope == "person" and was_complete:
+                carried, targets = _plan_person_form(
+                    form, ds, period, out_dir, old_manifest, old_state, previous, changed,
+                    changed_persons | set(bad_persons), bad_files, form_fingerprint(form, want, fonts_fp))
+            else:
+                targets = list(form.targets(ds, period))
         except DocgenError as exc:
             result.errors.append(error_entry(form.code, "", exc.message))
             failed_codes.add(form.code)
@@ -653,6 +663,12 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
             failed_codes.add(form.code)
             continue
         run_periods[form.code] = {t.period for t in targets} | {period_key if form.periodic else None}
+        for iid in carried:  # the unchanged persons' documents, as the last complete build left them
+            current[iid] = old_manifest[iid]
+            seen.add(iid)
+            run_periods[form.code].add(old_manifest[iid].get("period"))
+            result.skipped += 1
+        built_codes.append(form.code)
         form_fp = form_fingerprint(form, want, fonts_fp)
         for target in targets:
             iid = ident(form.code, target.key, target.period)
@@ -718,6 +734,7 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
             finally:
                 _rendering.clear()
         _run_jobs(jobs, out_dir, want, workers, record, pool)
+        _complete_builds.update((str(out_dir.resolve()), code, period_key) for code in built_codes)
     finally:
         # merge with entries of other forms / periods that still exist, and write what is done
         codes = {f.code for f in forms}
@@ -747,6 +764,68 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
         listed = set(current) | {entry_ident(e) for e in kept}
         write_state(out_dir, {k: v for k, v in state.items() if k in listed})
     return result
+
+
+# (output folder, form, period) whose documents a build of this process made completely:
+# the next build told which persons' files changed (the watch service) takes the other
+# persons' documents of that form from it without computing their views
+_complete_builds: set[tuple[str, str, str | None]] = set()
+
+
+def _plan_person_form(form: Form, ds: Dataset, period: Period | None, out_dir: Path, old_manifest: dict,
+                      old_state: dict, previous: dict, changed: set[str], must_plan: set[str],
+                      bad_files: set[str], form_fp: str) -> tuple[list[str], list[Target]]:
+    """Plan a person-scope ``form`` when only persons' files changed since a complete build of
+    it: (idents of documents kept as they are, targets of the persons planned again).
+
+    A person is planned again when one of their files changed (``must_plan``), when a file
+    their documents were made from changed, when the last build reported an error for them
+    on this form, or when one of their documents is not as that build left it (other form
+    code or renderer, files touched or gone, made from a file now broken). Their targets
+    are computed on the records without the other persons; that gives the same views
+    exactly when each view reads only its own person's files and the shared records
+    (stations, institutions, logs), which the targets' ``deps`` state. A target naming
+    another person's file, or no files at all, sends the form back to the full plan."""
+    period_key = period.key if period else None
+    carried, fresh = _carry_persons(form, ds, out_dir, old_manifest, old_state, previous, changed,
+                                    must_plan, bad_files, form_fp, period_key if form.periodic else None)
+    sub = replace(ds, persons={pid: ds.persons[pid] for pid in sorted(fresh)})
+    targets = list(form.targets(sub, period))
+    person_files: dict[str, str] = {str(f): pid for pid in ds.persons for f in ds.sources.get(pid, [])}
+    for t in targets:
+        deps = _target_deps(t)
+        if deps == ALL_DEPS or any(person_files.get(d, t.person) != t.person for d in deps):
+            return [], list(form.targets(ds, period))
+    return carried, targets
+
+
+def _carry_persons(form: Form, ds: Dataset, out_dir: Path, old_manifest: dict, old_state: dict,
+                   previous: dict, changed: set[str], must_plan: set[str], bad_files: set[str],
+                   form_fp: str, period: str | None) -> tuple[list[str], set[str]]:
+    """(idents of the documents kept, persons planned again): see ``_plan_person_form``."""
+    by_person: dict[str, list[str]] = {}
+    for iid, entry in old_manifest.items():
+        if entry.get("form") == form.code and entry.get("person") and entry.get("period") == period:
+            by_person.setdefault(entry["person"], []).append(iid)
+    failed = {e.get("person") for e in previous.get("errors", []) if isinstance(e, dict)
+              and e.get("form") == form.code and e.get("person")}
+    carried: list[str] = []
+    fresh: set[str] = set()
+    for pid in ds.persons:
+        if pid in must_plan or pid in failed:
+            fresh.add(pid)
+            continue
+        mine = by_person.get(pid, [])
+        for iid in mine:
+            entry, prev = old_manifest[iid], old_state.get(iid)
+            if prev is None or prev.get("form") != form_fp or _depends_on(prev.get("deps"), bad_files) \
+                    or _depends_on(prev.get("deps"), changed) \
+                    or prev.get("stat") != file_stats(out_dir, entry.get("files", {})):
+                fresh.add(pid)
+                break
+        else:
+            carried.extend(mine)
+    return carried, fresh
 
 
 def make_pool(workers: int | None = None):

@@ -27,7 +27,8 @@ class CrowdForm(Form):
         for pid, p in sorted(ds.persons.items()):
             yield Target(form=self.code, key=pid, path=f"ZZ/{pid}", person=pid, context=person_label(p),
                          view={"z": {"name": p.name, "n": len(ds.persons), "phone": p.phone or ""}},
-                         deps=list(ds.sources.get(pid, [])))
+                         # the view counts every person: it is made from every person's files
+                         deps=[f for q in sorted(ds.persons) for f in ds.sources.get(q, [])])
 
 
 def _load(ws: Path):
