@@ -239,6 +239,7 @@ class Statistics:
         self._snapshots: dict[str, dict] = {}
         self._computed: dict[str, dict] = {}
         self._frozen_dates: dict[str, dt.date] | None = None
+        self._late: dict[tuple, list] = {}
 
     # ---- units
     def row_units(self, unit: str) -> list[str]:
@@ -288,10 +289,15 @@ class Statistics:
         frozen = self.frozen_dates()
         if not frozen or month.month is None or month.key in frozen:
             return []
+        key = (month.key, kinds)
+        if key not in self._late:  # once per month: every row of every table asks
+            self._late[key] = self._find_late_events(month, kinds, frozen)
+        return [t for t in self._late[key] if leaves is None or t[0].station in leaves]
+
+    def _find_late_events(self, month: Period, kinds: tuple[str, ...],
+                          frozen: dict[str, dt.date]) -> list[tuple[Person, Event, Period]]:
         out = []
         for pid, person in sorted(self.ds.persons.items()):
-            if leaves is not None and person.station not in leaves:
-                continue
             for e in person.events:
                 if e.kind not in kinds or e.recorded is None or e.date >= month.first_day:
                     continue
@@ -593,6 +599,7 @@ class Statistics:
         self.store.freeze(month.key, frozen_on, snap, figures)
         self._snapshots.pop(month.key, None)
         self._frozen_dates = None
+        self._late.clear()
         return len(figures)
 
     def corrections(self, month: Period, unit: str | None = None) -> list[str]:
