@@ -214,6 +214,8 @@ def test_sixty_person_roster_paginates_with_repeated_headers(tmp_path: Path) -> 
     pages = [normalise(p.extract_text() or "") for p in PdfReader(str(pdf)).pages]
     n = len(pages)
     assert n >= 3  # 60 rows of at least 7.5 mm do not fit on two landscape pages
+    # 后续照管＿＿站 filled as in P, Q and S
+    assert pages[0].startswith("后续照管梅园新村街道服务站2026年度11月份在册后续照管人员花名册")
     for i, text in enumerate(pages, 1):
         for label in ("序号", "姓名", "身份证号", "原戒毒场所", "照管状况"):
             assert label in text, f"page {i} lacks header {label}"

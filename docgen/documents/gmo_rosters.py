@@ -18,6 +18,7 @@ from ..records.load import Dataset
 from .base import Form, Period, Target, iso, record_files, s, safe_name, station_tree
 from ._forms3 import (cultivating_on, detention_end, family_contact, household_city, household_county,
                       in_register, period_or_error, state_on)
+from ._stat_common import station_blank
 from .layout import L, Layout, Loop, Para, Row, Table, V
 
 BLANK_ROWS = 15
@@ -192,7 +193,8 @@ class RegisterRoster(Form):
         rows = [Row([L(c) for c in self.COLUMNS], 14, header=True),
                 _loop("r", keys, center={0, 1, 2, 3, 6, 8, 9, 10, 13}, size=8),
                 Row([L("备注"), V("t.notes", 13)], 12)]
-        title = ("<u>{{ t.place | blank(8) }}</u>后续照管<u>{{ t.kind | blank(2) }}</u>站"
+        # 后续照管＿＿站, filled as in P, Q and S (梅园新村街道服务 → 后续照管梅园新村街道服务站)
+        title = ("后续照管<u>{{ t.unit | blank(8) }}</u>站"
                  "<u>{{ t.year | blank(4) }}</u>年度<u>{{ t.month | blank(2) }}</u>月份在册后续照管人员花名册")
         # data rows at 8 pt; the columns of numbers (dates, ID, phone) are wide enough for them on one
         # line even in the wider substitute digits LibreOffice uses for the DOCX (DejaVu Sans,
@@ -222,7 +224,7 @@ class RegisterRoster(Form):
                              "phone": s(p.phone), "rehab": s(p.rehab and p.rehab.term),
                              "cultivated": "是" if cultivating_on(p, day) else "否", "family": family_contact(p),
                              "residence": s(p.residence), "state": state_on(p, day)})
-            view = {"t": {"rows": rows, "place": st.place, "kind": st.kind[:2], **_month_parts(period),
+            view = {"t": {"rows": rows, "unit": station_blank(st), **_month_parts(period),
                           "notes": f"在册 {len(rows)} 人（统计至{day.year}年{day.month}月{day.day}日）"}}
             # the stations that decide who belongs here, every person of them (in the register
             # or not, by their own records) and the institutions printed for those listed
