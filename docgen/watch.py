@@ -37,7 +37,7 @@ from .documents.registry import all_forms
 from .errors import DocgenError
 from .fsutil import clean_partials, private_dir
 from .records.idcard import mask_ids_in_text
-from .records.load import RECORD_SUFFIXES, Dataset, iter_record_files, load_records
+from .records.load import RECORD_SUFFIXES, Dataset, iter_record_files, load_records, unreadable_diagnostics
 from .render.fonts import FONT_SUFFIXES, PACKAGE_ROOT
 from .workspace import Workspace
 
@@ -89,6 +89,7 @@ class RecordCache:
         self._files: dict[Path, tuple] = {}  # path -> (stamp, (record, src) | None, diagnostics)
         self._names: dict[Path, str] = {}  # path -> its str (stat takes a str without pathlib's cost)
         self._memo: dict = {}  # persons assembled by the last load
+        self._unreadable: list = []  # diagnostics of the folders the last walk could not list
         self.files_changed = True  # the last load found files added or removed
 
     def load(self, changed: set[Path] | None = None) -> Dataset:
@@ -106,7 +107,10 @@ class RecordCache:
         if changed is not None and self._files and all(p in self._files and p.is_file() for p in changed):
             files = list(self._files)
         else:
-            files = iter_record_files([self.root]) if self.root.is_dir() else []
+            unreadable: list[Path] = []
+            files = iter_record_files([self.root], unreadable) if self.root.is_dir() else []
+            self._unreadable = unreadable_diagnostics(unreadable, self.base)
+        ds.diagnostics.extend(self._unreadable)  # folders that could not be listed at the last walk
         ds.files = files
         if not self.root.exists():
             self.files_changed = True

@@ -223,13 +223,16 @@ def test_two_institutions_with_the_same_code_get_no_notice_number(tmp_path):
     shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
     (ws / "records" / "institutions" / "dh2.yaml").write_text(
         "记录类型: 戒毒所\n编号: dh2\n名称: 江苏省东湖第二强制隔离戒毒所\n代字: 东湖\n", encoding="utf-8")
-    r = run_cli("notice", "issue", "--kind", "F", "--institution", "dh", "--station", "nj",
+    # both would print 东湖戒[2026]1号: the second record with the code is an error of the records,
+    # and that institution gets no number until its 代字 is changed
+    r = run_cli("notice", "issue", "--kind", "F", "--institution", "dh2", "--station", "nj",
                 "--month", "2026-11", "-w", str(ws))
-    # both would print 东湖戒[2026]1号: refused before a number is taken
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "代字都是“东湖”" in r.stderr and "未使用编号" in r.stderr and "Traceback" not in r.stderr
+    assert "dh2.yaml:4:1: 错误: 【代字】代字“东湖”" in r.stderr and "Traceback" not in r.stderr
     listed = run_cli("notice", "list", "--json", "-w", str(ws))
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
+    v = run_cli("validate", "-w", str(ws))
+    assert v.returncode != 0 and "dh2.yaml:4:1" in v.stdout + v.stderr
 
 
 # --------------------------------------------------------------------------- statistics after a freeze

@@ -7,7 +7,10 @@ and a bad file is skipped while the good ones are kept.
 """
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import difflib
+import os
 import types
 import typing
 from collections import defaultdict
@@ -19,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from .idcard import mask_id
 from .model import (RECORD_TYPES, Event, EventFile, Institution, LogEntry, Person, Record, Station,
-                    WorkLog)
+                    WorkLog, term_months)
 from .yamlsrc import Position, YamlSource, YamlSyntaxError, load_yaml
 
 
@@ -119,15 +122,34 @@ class Dataset:
 RECORD_SUFFIXES = (".yaml", ".yml")
 
 
-def iter_record_files(paths: list[Path]) -> list[Path]:
+def iter_record_files(paths: list[Path], unreadable: list[Path] | None = None) -> list[Path]:
+    """The record files under ``paths`` (hidden files and folders skipped), sorted per path.
+    Folders that cannot be listed (no permission …) are appended to ``unreadable``."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix in RECORD_SUFFIXES and f.is_file()
-                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+            found: list[Path] = []
+
+            def failed(exc: OSError) -> None:
+                if unreadable is not None and exc.filename:
+                    unreadable.append(Path(exc.filename))
+
+            for folder, dirs, names in os.walk(p, onerror=failed, followlinks=True):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in names:
+                    if not name.startswith(".") and name.endswith(RECORD_SUFFIXES):
+                        f = Path(folder, name)
+                        if f.is_file():
+                            found.append(f)
+            files.extend(sorted(found))
         elif p.exists():
             files.append(p)
     return files
+
+
+def unreadable_diagnostics(folders: list[Path], base: Path | None) -> list[Diagnostic]:
+    return [Diagnostic(_display(d, base), 1, 1, "", "无法读取此目录（没有权限或已损坏），其中的记录文件都没有读入")
+            for d in folders]
 
 
 def _display(path: Path, base: Path | None) -> str:
@@ -266,8 +288,10 @@ def _load_file(path: Path, base: Path | None, ds: Dataset) -> tuple[Record, Yaml
 def load_records(paths: list[Path], base: Path | None = None) -> Dataset:
     """Load every record file under ``paths``; ``base`` makes file names relative in messages."""
     ds = Dataset()
-    files = iter_record_files(paths)
+    unreadable: list[Path] = []
+    files = iter_record_files(paths, unreadable)
     ds.files = files
+    ds.diagnostics.extend(unreadable_diagnostics(unreadable, base))
     for p in paths:
         if not p.exists():
             ds.diagnostics.append(Diagnostic(_display(p, base), 1, 1, "", "文件或目录不存在"))
@@ -318,7 +342,9 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
                 ds.stations[record.id] = record
                 ds.sources[record.id].append(src.path)
         elif isinstance(record, Institution):
-            if claim("戒毒所", record.id, src, ("编号",), f"戒毒所编号“{record.id}”"):
+            if claim("戒毒所", record.id, src, ("编号",), f"戒毒所编号“{record.id}”") \
+                    and claim("戒毒所代字", record.code, src, ("代字",),
+                              f"代字“{record.code}”（印在通知书、建议书编号中）"):
                 ds.institutions[record.id] = record
                 ds.sources[record.id].append(src.path)
         elif isinstance(record, Person):
@@ -354,7 +380,12 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
     joins: dict[str, list[EventFile]] = defaultdict(list)
     for ef, src in event_files:
         if ef.person not in ds.persons:
-            diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
+            broken = sorted(_display(b, base) for b in ds.bad_files if b.stem.split("-")[0] == ef.person)
+            if broken:
+                diag(src, ("对象",), f"照管对象“{ef.person}”的记录文件 {'、'.join(broken)} 有错，"
+                                     "先改正它，这些事件才能读入")
+            else:
+                diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
             continue
         joins[ef.person].append(ef)
         for i, ev in enumerate(ef.events):
@@ -371,6 +402,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
 
     # persons: references and event consistency
     fresh_memo: dict[str, tuple] = {}
+    today = dt.date.today()  # the warnings about future dates change at midnight
     for pid, record in list(ds.persons.items()):
         src = person_src[pid]
         person = record
@@ -386,7 +418,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             diag(src, ("典型培育", "培育单位"), f"培育单位“{person.cultivation.unit}”不是已有的戒毒所或站点")
         signature = (record, *joins.get(pid, ()))
         hit = memo.get(pid) if memo is not None else None
-        if hit is not None and len(hit[0]) == len(signature) \
+        if hit is not None and len(hit[0]) == len(signature) and hit[3] == today \
                 and all(a is b for a, b in zip(hit[0], signature)):
             person, found = hit[1], hit[2]
         else:
@@ -398,13 +430,16 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             for msg, event, fld in check_events(person):
                 esrc, eloc = event_origin.get(id(event), (src, ()))
                 diag(esrc, eloc + (fld,), msg)
+            for msg, event, fld in event_warnings(person, today):
+                esrc, eloc = event_origin.get(id(event), (src, ()))
+                diag(esrc, eloc + (fld,), msg, "警告")
             found = ds.diagnostics[start:]
             del ds.diagnostics[start:]
             person.events.sort(key=lambda e: (e.date, EVENT_ORDER.get(e.kind, 50)))
         ds.persons[pid] = person
         ds.diagnostics.extend(found)
         if memo is not None:
-            fresh_memo[pid] = (signature, person, found)
+            fresh_memo[pid] = (signature, person, found, today)
     if memo is not None:
         memo.clear()
         memo.update(fresh_memo)
@@ -436,13 +471,46 @@ def check_events(person: Person) -> list[tuple[str, Event, str]]:
             if e.kind != "死亡" and e.date > died:
                 problems.append((f"“{e.kind}”发生在死亡（{died}）之后", e, "日期"))
     for e in events:
-        if e.kind in ("回访", "帮扶", "失联", "拒访", "恢复联系", "就业", "未就业", "期满", "终止") \
+        if e.kind in ("回访", "帮扶", "失联", "拒访", "恢复联系", "就业", "未就业", "期满", "终止", "复吸", "强戒") \
                 and e.date < release:
             problems.append((f"“{e.kind}”日期 {e.date} 早于出所时间 {release}", e, "日期"))
         if e.kind == "期满" and not reports:
             problems.append(("没有“报到”就不能“期满”", e, "类型"))
     problems.extend(_check_contact_and_closure(events, release))
+    # the same event entered twice (e.g. in the person's file and in an event file) would count twice
+    seen: dict[tuple, Event] = {}
+    for e in events:
+        key = (e.kind, e.date, repr(sorted(e.model_dump(exclude_none=True).items())))
+        if key in seen:
+            problems.append((f"与同日的另一条“{e.kind}”完全相同（重复录入会重复统计）：删去其中一条", e, "类型"))
+        else:
+            seen[key] = e
     return problems
+
+
+def event_warnings(person: Person, today: dt.date | None = None) -> list[tuple[str, Event, str]]:
+    """Likely slips that are not contradictions: (message, event, field), reported as 警告."""
+    today = today or dt.date.today()
+    warnings: list[tuple[str, Event, str]] = []
+    events = sorted(person.events, key=lambda e: (e.date, EVENT_ORDER.get(e.kind, 50)))
+    for e in events:
+        if e.date > today:
+            warnings.append((f"“{e.kind}”日期 {e.date} 晚于今天：尚未发生的事件不应录入", e, "日期"))
+    report = next((e for e in events if e.kind == "报到"), None)
+    months = (term_months(person.rehab.term) or 12) if person.rehab is not None else 12
+    start = report.date if report else person.detention.release
+    last = _add_months(start, months) - dt.timedelta(days=1)
+    for e in events:
+        if e.kind == "期满" and e.date < last:
+            warnings.append((f"“期满”日期 {e.date} 早于照管期限的最后一天 {last}"
+                             f"（自{'报到' if report else '出所'} {start} 起 {months} 个月）：请核对日期", e, "日期"))
+    return warnings
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # Events that mean the station still works with the person: none may follow a termination.

@@ -1,0 +1,92 @@
+"""Cross-record checks a clerk relies on: slips that would print wrong numbers or count an
+event twice are reported at their place."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from docgen.records.load import load_records
+from test_build import PERSON, make_small_workspace
+
+
+def _load(ws: Path):
+    return load_records([ws / "records"], base=ws)
+
+
+def _person_file(ws: Path) -> Path:
+    return ws / "records" / "persons" / f"{PERSON}.yaml"
+
+
+def _add_events(ws: Path, *lines: str) -> None:
+    f = _person_file(ws)
+    f.write_text(f.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_two_institutions_with_one_code(tmp_path: Path):
+    ws = make_small_workspace(tmp_path / "ws")
+    dh = ws / "records" / "institutions" / "dh.yaml"
+    twin = ws / "records" / "institutions" / "zz.yaml"
+    twin.write_text(dh.read_text(encoding="utf-8").replace("编号: dh", "编号: zz")
+                    .replace("江苏省东湖强制隔离戒毒所", "江苏省某某强制隔离戒毒所"), encoding="utf-8")
+    errors = [d for d in _load(ws).errors if d.file.endswith("zz.yaml")]
+    assert len(errors) == 1 and errors[0].field == "代字" and "东湖" in errors[0].message
+    assert "institutions/dh.yaml" in errors[0].message
+
+
+def test_event_file_of_a_person_whose_file_is_broken(tmp_path: Path):
+    ws = make_small_workspace(tmp_path / "ws")
+    f = _person_file(ws)
+    f.write_text(f.read_text(encoding="utf-8").replace("联系方式: 025-84561234", "联系方式: [1, 2]"), encoding="utf-8")
+    events = ws / "records" / "events"
+    events.mkdir()
+    (events / "extra.yaml").write_text(f"记录类型: 事件\n对象: {PERSON}\n事件:\n  - {{类型: 失联, 日期: 2026-10-22}}\n",
+                                       encoding="utf-8")
+    [msg] = [d.message for d in _load(ws).errors if d.file.endswith("extra.yaml")]
+    assert f"records/persons/{PERSON}.yaml" in msg and "有错" in msg and "不存在" not in msg
+
+
+def test_relapse_before_release_and_an_event_entered_twice(tmp_path: Path):
+    ws = make_small_workspace(tmp_path / "ws")
+    visit = ("  - {类型: 回访, 日期: 2026-08-15, 方式: 见面回访, 回访人: 刘芳, 操守保持: 良好, 个人思想: 稳定, "
+             "家庭关系: 和睦, 社会交往: 正常, 就业状况: 求职中}")
+    _add_events(ws, "  - {类型: 复吸, 日期: 2026-05-01}", visit)
+    errors = _load(ws).errors
+    messages = [d.message for d in errors]
+    assert any("“复吸”日期 2026-05-01 早于出所时间 2026-07-20" in m for m in messages), messages
+    dup = [d for d in errors if "完全相同" in d.message]
+    # the second copy is named: the line of the added visit (the file's last line)
+    last_line = len(_person_file(ws).read_text(encoding="utf-8").splitlines())
+    assert len(dup) == 1 and dup[0].line == last_line
+    # a second visit on the same day with other content is not a duplicate
+    ws2 = make_small_workspace(tmp_path / "ws2")
+    _add_events(ws2, visit.replace("见面回访", "电话回访"))
+    assert not _load(ws2).errors
+
+
+def test_future_and_early_expiry_are_warned(tmp_path: Path):
+    ws = make_small_workspace(tmp_path / "ws")
+    _add_events(ws, "  - {类型: 期满, 日期: 2026-08-24}", "  - {类型: 失联, 日期: 2099-01-05}")
+    ds = _load(ws)
+    assert not ds.errors
+    warnings = [d.message for d in ds.diagnostics if d.severity == "警告"]
+    # report 2026-07-24, no 社区康复: 12 months, last day 2027-07-23
+    assert any("“期满”日期 2026-08-24 早于照管期限的最后一天 2027-07-23（自报到 2026-07-24 起 12 个月）" in w
+               for w in warnings), warnings
+    assert any("“失联”日期 2099-01-05 晚于今天" in w for w in warnings), warnings
+
+
+def test_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch):
+    ws = make_small_workspace(tmp_path / "ws")
+    locked = ws / "records" / "persons"
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    ds = _load(ws)
+    assert not ds.persons
+    [d] = [d for d in ds.errors if d.file.endswith("persons")]
+    assert "无法读取此目录" in d.message
