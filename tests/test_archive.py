@@ -651,6 +651,10 @@ def test_archive_root_is_configurable(ws):
     (('retention = "D3"', 'retention = "d-3"'), "retention"),
     (("[series.annual]", "[series.yearly]"), "series.annual"),
     (('years = 0\ntrigger = "none"', 'years = 0\ntrigger = "year_end"'), "永久"),
+    # the policy cannot shorten the terms of the standard
+    (('years = 3\ntrigger = "closure"', 'years = 1\ntrigger = "closure"'), "短于规范 10.3 规定的保存期限 3 年"),
+    (('years = 0\ntrigger = "none"', 'years = 3\ntrigger = "year_end"'), "销毁清册是销毁的凭证，须永久保管"),
+    (('events = ["期满", "终止", "死亡"]', 'events = ["期满", "报到"]'), "“报到”不是"),
 ])
 def test_policy_errors_are_clear(tmp_path, change, message):
     from docgen.archive.policy import DEFAULT_POLICY, load_policy
