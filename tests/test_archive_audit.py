@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from conftest import ROOT
 from test_archive import DH, PERSONS, _id, backdate, by_subject, docgen, filed, filed_base  # noqa: F401
 
