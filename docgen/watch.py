@@ -168,6 +168,12 @@ class _Handler:
         kind = event.event_type
         if kind in ("opened", "closed_no_write"):
             return
+        if kind == "modified" and getattr(event, "is_directory", False):
+            # a folder's listing changed: the files added, removed or renamed have events of
+            # their own, and an editor's save (temporary file, rename) must stay a change of
+            # one known file, for which the folder is not walked again and the changed
+            # person's documents are planned first
+            return
         for p in paths:
             if p:
                 p = os.fsdecode(p)

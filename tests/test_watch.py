@@ -198,3 +198,37 @@ def test_watch_on_the_full_examples_touches_only_what_the_edit_affects(workspace
         assert w.proc.poll() is None
     finally:
         assert w.stop() == 0, w.log
+
+
+def test_an_editor_save_is_a_change_of_that_one_file(ws: Path):
+    """Temporary file, rename, rewrite: the change the service acts on is the saved file alone
+    (not its folder, whose listing changed on the way), so the folder is not walked again and
+    the changed person's documents are planned first."""
+    from watchdog.observers import Observer
+
+    from docgen.documents.base import Period
+    from docgen.watch import WatchService, _Handler
+    from docgen.workspace import Workspace
+
+    w = Workspace.locate(ws)
+    service = WatchService(w, ws / "output", Period.parse("2026-11"), {"pdf"}, debounce=0.3)
+    observer = Observer()
+    observer.schedule(_Handler(service), str(service.records_dir), recursive=True)
+    observer.start()
+    try:
+        time.sleep(0.2)
+        person = service.records_dir / "persons" / f"{PERSON}.yaml"
+        editor_save(person, person.read_text(encoding="utf-8").replace("联系方式: 025-84561234",
+                                                                       "联系方式: 025-84561235"))
+        change = service._collect()
+        assert change is not None and change.records == {person}
+        assert not change.templates and not change.fonts and not change.signs
+        # a file added to a new folder is still seen (the folder's creation is an event)
+        new_dir = service.records_dir / "more"
+        new_dir.mkdir()
+        (new_dir / "x.yaml").write_text("记录类型: 事件\n", encoding="utf-8")
+        change = service._collect()
+        assert change is not None and new_dir in change.records
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
