@@ -1,7 +1,7 @@
 """docgen performance benchmark.
 
     python benchmarks/run.py                 # 1,000 persons
-    python benchmarks/run.py --large         # 10,000 persons (monthly set; --full adds the full build)
+    python benchmarks/run.py --large         # 10,000 persons (monthly set, incremental, watch on D + monthly set; --full adds the full build)
     python benchmarks/run.py --people 300    # any size
 
 Generates a synthetic province (13 cities, stations per city, N persons with valid
@@ -190,7 +190,7 @@ def watch_latency(ws: Path, person_file: Path, pdf_glob: str, rounds: int, out: 
 def main() -> None:
     ap = argparse.ArgumentParser(description="docgen 性能测试（合成的全省数据）")
     ap.add_argument("--people", type=int, default=None, help="照管对象人数（默认 1000）")
-    ap.add_argument("--large", action="store_true", help="10,000 人（默认只测月度报表集，加 --full 测全部文书）")
+    ap.add_argument("--large", action="store_true", help="10,000 人（默认测月度报表集、增量生成和监视延迟，加 --full 另测全部文书）")
     ap.add_argument("--full", action="store_true", help="大规模时也测全部文书的生成")
     ap.add_argument("--workers", type=int, default=None, help="并行进程数（默认：全部 CPU 核）")
     ap.add_argument("--no-soffice", action="store_true", help="不测 LibreOffice 路径")
