@@ -495,6 +495,7 @@ def _file_chars(path: str, size: int, mtime_ns: int) -> frozenset:
 
 
 _glyph_ok: set[tuple] = set()  # (fonts, record files' stamps) found printable
+_glyph_ok_persons: dict = {}  # id(person) -> person found printable by the last check, and "fonts"
 
 
 def glyph_problems(ds: Dataset) -> dict[str, str]:
@@ -507,7 +508,17 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
 
     problems: dict[str, str] = {}
     fonts_fp = fonts_fingerprint()
+    if _glyph_ok_persons.get("fonts") != fonts_fp:
+        _glyph_ok_persons.clear()
+        _glyph_ok_persons["fonts"] = fonts_fp
+    seen_ok: dict = {"fonts": fonts_fp}
     for pid, person in ds.persons.items():
+        # the very person object found printable last time (the watch service's record cache
+        # hands out the same object while the person's files are unchanged)
+        known = _glyph_ok_persons.get(id(person))
+        if known is not None and known is person:
+            seen_ok[id(person)] = person
+            continue
         chars: set[str] = set()
         stamps = []
         for f in ds.sources.get(pid, []):
@@ -524,6 +535,7 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
             chars |= _file_chars(name, *known)
         key = (fonts_fp, tuple(stamps)) if stamps else None
         if key is not None and key in _glyph_ok:
+            seen_ok[id(person)] = person
             continue
         if stamps and chars:
             text = "".join(sorted(chars))
@@ -531,11 +543,14 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
                 if len(_glyph_ok) > 200_000:
                     _glyph_ok.clear()
                 _glyph_ok.add(key)
+                seen_ok[id(person)] = person
                 continue
         try:
             check_record_chars(person, ("table", "body"), f"照管对象 {pid}（{person.name}）")
         except MissingGlyph as exc:
             problems[pid] = exc.message
+    _glyph_ok_persons.clear()
+    _glyph_ok_persons.update(seen_ok)  # holds the persons, so an id is never reused meanwhile
     return problems
 
 

@@ -354,8 +354,6 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             if ok:
                 ds.persons[record.id] = record
                 person_src[record.id] = src
-                for i, ev in enumerate(record.events):
-                    event_origin[id(ev)] = (src, ("事件", i))
                 ds.sources[record.id].append(src.path)
         elif isinstance(record, EventFile):
             event_files.append((record, src))
@@ -378,6 +376,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
                 diag(src, ("县（市、区）",), f"与上级工作站“{parent.id}”的县（市、区）（{parent.county}）不一致")
     # event files join their person
     joins: dict[str, list[EventFile]] = defaultdict(list)
+    join_src: dict[int, YamlSource] = {}
     for ef, src in event_files:
         if ef.person not in ds.persons:
             broken = sorted(_display(b, base) for b in ds.bad_files if b.stem.split("-")[0] == ef.person)
@@ -388,8 +387,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
                 diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
             continue
         joins[ef.person].append(ef)
-        for i, ev in enumerate(ef.events):
-            event_origin[id(ev)] = (src, ("事件", i))
+        join_src[id(ef)] = src
         ds.sources[ef.person].append(src.path)
     for wl, src in log_files:
         if wl.station not in ds.stations:
@@ -424,8 +422,13 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         else:
             if memo is not None:  # the caller's records stay as they are
                 person = record.model_copy(update={"events": list(record.events)})
+            # where each event was written (a person's own file or an event file), for messages
+            for i, ev in enumerate(record.events):
+                event_origin[id(ev)] = (src, ("事件", i))
             for ef in joins.get(pid, ()):
                 person.events.extend(ef.events)
+                for i, ev in enumerate(ef.events):
+                    event_origin[id(ev)] = (join_src[id(ef)], ("事件", i))
             start = len(ds.diagnostics)
             for msg, event, fld in check_events(person):
                 esrc, eloc = event_origin.get(id(event), (src, ()))
