@@ -240,6 +240,7 @@ class Statistics:
         self._computed: dict[str, dict] = {}
         self._frozen_dates: dict[str, dt.date] | None = None
         self._late: dict[tuple, list] = {}
+        self._by_station: tuple | None = None  # (persons dict, its size, station -> [(id, person)])
 
     # ---- units
     def row_units(self, unit: str) -> list[str]:
@@ -321,7 +322,17 @@ class Statistics:
         return self._snapshots[key]
 
     def _persons_in(self, leaves: set[str]) -> list[Person]:
-        return [p for pid, p in sorted(self.ds.persons.items()) if p.station in leaves]
+        """The persons of the service stations ``leaves``, by 编号."""
+        persons = self.ds.persons
+        index = self._by_station
+        if index is None or index[0] is not persons or index[1] != len(persons):
+            by_station: dict[str, list[tuple[str, Person]]] = {}
+            for pid, p in persons.items():
+                by_station.setdefault(p.station, []).append((pid, p))
+            index = self._by_station = (persons, len(persons), by_station)
+        found = [item for sid in leaves for item in index[2].get(sid, ())]
+        found.sort(key=lambda item: item[0])
+        return [p for _, p in found]
 
     # ---- P
     def p_values(self, leaves: set[str], month: Period, cur_snap: dict | None = None) -> dict:
