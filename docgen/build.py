@@ -593,9 +593,10 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     # institutions), never from another person's: when only persons' files changed, the
     # documents of the other persons are up to date without computing their fingerprints
     only_person_files = False
+    owner: dict[str, str] = {}  # a person's file -> the person
     if changed is not None and not force:
-        person_files = {str(f) for pid in ds.persons for f in ds.sources.get(pid, [])}
-        only_person_files = bool(changed) and set(changed) <= person_files
+        owner = {str(f): pid for pid in ds.persons for f in ds.sources.get(pid, [])}
+        only_person_files = bool(changed) and set(changed) <= owner.keys()
     previous = _manifest_for_build(out_dir)
     old_manifest = {entry_ident(e): e for e in previous.get("documents", []) if isinstance(e, dict)}
     old_state = load_state(out_dir)
@@ -624,8 +625,8 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
     # turns out to depend on other persons after all
     early_fp: dict[str, str] = {}  # ident -> fingerprint of the document rendering early
     early_futures: dict[str, object] = {}
-    changed_persons = {pid for pid in ds.persons if any(str(f) in changed for f in ds.sources.get(pid, []))} \
-        if only_person_files else set()
+    changed_persons = {owner[f] for f in changed} if only_person_files else set()
+    carry: _CarryIndex | None = None  # built when a person form is first planned that way
     if only_person_files and pool is not None:
         if changed_persons:
             sub = replace(ds, persons={pid: ds.persons[pid] for pid in sorted(changed_persons)})
@@ -664,8 +665,9 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
         _complete_builds.discard(complete_key)  # until this build has made all of this form
         try:
             if only_person_files and form.scope == "person" and was_complete:
+                carry = carry or _CarryIndex.of(owner, old_manifest, previous)
                 carried, targets = _plan_person_form(
-                    form, ds, period, out_dir, old_manifest, old_state, previous, changed,
+                    form, ds, period, out_dir, carry, old_manifest, old_state, changed,
                     changed_persons | set(bad_persons), bad_files, form_fingerprint(form, want, fonts_fp))
             else:
                 targets = list(form.targets(ds, period))
@@ -787,8 +789,27 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
 _complete_builds: set[tuple[str, str, str | None]] = set()
 
 
-def _plan_person_form(form: Form, ds: Dataset, period: Period | None, out_dir: Path, old_manifest: dict,
-                      old_state: dict, previous: dict, changed: set[str], must_plan: set[str],
+@dataclass
+class _CarryIndex:
+    """What planning person forms with carried documents looks up, made once per build."""
+
+    owner: dict[str, str]  # a person's record file -> the person
+    docs: dict[tuple, list[str]]  # (form, person, period) -> idents in the last manifest
+    failed: set[tuple[str, str]]  # (form, person) the last build reported an error for
+
+    @classmethod
+    def of(cls, owner: dict[str, str], old_manifest: dict, previous: dict) -> "_CarryIndex":
+        docs: dict[tuple, list[str]] = {}
+        for iid, entry in old_manifest.items():
+            if entry.get("person"):
+                docs.setdefault((entry.get("form"), entry["person"], entry.get("period")), []).append(iid)
+        failed = {(e.get("form"), e.get("person")) for e in previous.get("errors", [])
+                  if isinstance(e, dict) and e.get("person")}
+        return cls(owner, docs, failed)
+
+
+def _plan_person_form(form: Form, ds: Dataset, period: Period | None, out_dir: Path, carry: _CarryIndex,
+                      old_manifest: dict, old_state: dict, changed: set[str], must_plan: set[str],
                       bad_files: set[str], form_fp: str) -> tuple[list[str], list[Target]]:
     """Plan a person-scope ``form`` when only persons' files changed since a complete build of
     it: (idents of documents kept as they are, targets of the persons planned again).
@@ -801,36 +822,14 @@ def _plan_person_form(form: Form, ds: Dataset, period: Period | None, out_dir: P
     exactly when each view reads only its own person's files and the shared records
     (stations, institutions, logs), which the targets' ``deps`` state. A target naming
     another person's file, or no files at all, sends the form back to the full plan."""
-    period_key = period.key if period else None
-    carried, fresh = _carry_persons(form, ds, out_dir, old_manifest, old_state, previous, changed,
-                                    must_plan, bad_files, form_fp, period_key if form.periodic else None)
-    sub = replace(ds, persons={pid: ds.persons[pid] for pid in sorted(fresh)})
-    targets = list(form.targets(sub, period))
-    person_files: dict[str, str] = {str(f): pid for pid in ds.persons for f in ds.sources.get(pid, [])}
-    for t in targets:
-        deps = _target_deps(t)
-        if deps == ALL_DEPS or any(person_files.get(d, t.person) != t.person for d in deps):
-            return [], list(form.targets(ds, period))
-    return carried, targets
-
-
-def _carry_persons(form: Form, ds: Dataset, out_dir: Path, old_manifest: dict, old_state: dict,
-                   previous: dict, changed: set[str], must_plan: set[str], bad_files: set[str],
-                   form_fp: str, period: str | None) -> tuple[list[str], set[str]]:
-    """(idents of the documents kept, persons planned again): see ``_plan_person_form``."""
-    by_person: dict[str, list[str]] = {}
-    for iid, entry in old_manifest.items():
-        if entry.get("form") == form.code and entry.get("person") and entry.get("period") == period:
-            by_person.setdefault(entry["person"], []).append(iid)
-    failed = {e.get("person") for e in previous.get("errors", []) if isinstance(e, dict)
-              and e.get("form") == form.code and e.get("person")}
+    period_key = (period.key if period else None) if form.periodic else None
     carried: list[str] = []
     fresh: set[str] = set()
     for pid in ds.persons:
-        if pid in must_plan or pid in failed:
+        if pid in must_plan or (form.code, pid) in carry.failed:
             fresh.add(pid)
             continue
-        mine = by_person.get(pid, [])
+        mine = carry.docs.get((form.code, pid, period_key), [])
         for iid in mine:
             entry, prev = old_manifest[iid], old_state.get(iid)
             if prev is None or prev.get("form") != form_fp or _depends_on(prev.get("deps"), bad_files) \
@@ -840,7 +839,13 @@ def _carry_persons(form: Form, ds: Dataset, out_dir: Path, old_manifest: dict, o
                 break
         else:
             carried.extend(mine)
-    return carried, fresh
+    sub = replace(ds, persons={pid: ds.persons[pid] for pid in sorted(fresh)})
+    targets = list(form.targets(sub, period))
+    for t in targets:
+        deps = _target_deps(t)
+        if deps == ALL_DEPS or any(carry.owner.get(d, t.person) != t.person for d in deps):
+            return [], list(form.targets(ds, period))
+    return carried, targets
 
 
 def make_pool(workers: int | None = None):
