@@ -87,7 +87,6 @@ class RecordCache:
         self.root = root
         self.base = base
         self._files: dict[Path, tuple] = {}  # path -> (stamp, (record, src) | None, diagnostics)
-        self._names: dict[Path, str] = {}  # path -> its str (stat takes a str without pathlib's cost)
         self._memo: dict = {}  # persons assembled by the last load
         self._unreadable: list = []  # diagnostics of the folders the last walk could not list
         self.files_changed = True  # the last load found files added or removed
@@ -116,11 +115,9 @@ class RecordCache:
             self.files_changed = True
             return load_records([self.root], base=self.base)
         fresh: dict[Path, tuple] = {}
-        names: dict[Path, str] = {}
         loaded = []
         for path in files:
-            name = self._names.get(path) or str(path)
-            names[path] = name
+            name = str(path)  # pathlib keeps it: no new string per load
             stamp = _stamp(name)
             cached = self._files.get(path)
             if cached is None or cached[0] != stamp:
@@ -138,7 +135,6 @@ class RecordCache:
             loaded.append(result)  # left unchanged by the memo-assembly
         self.files_changed = set(fresh) != set(self._files)
         self._files = fresh
-        self._names = names
         assemble(loaded, self.base, ds, memo=self._memo)
         return ds
 

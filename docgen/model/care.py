@@ -9,16 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..records.model import Person, term_months
-
-
-def add_months(d: dt.date, months: int) -> dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    import calendar
-
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return dt.date(year, month, day)
+from ..records.model import Person, add_months, term_months  # noqa: F401 (add_months is re-exported)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ and a bad file is skipped while the good ones are kept.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import difflib
 import os
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from .idcard import mask_id
 from .model import (RECORD_TYPES, Event, EventFile, Institution, LogEntry, Person, Record, Station,
-                    WorkLog, term_months)
+                    WorkLog, add_months, term_months)
 from .yamlsrc import Position, YamlSource, YamlSyntaxError, load_yaml
 
 
@@ -375,8 +374,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             elif st.kind == "服务站" and parent.county != st.county:
                 diag(src, ("县（市、区）",), f"与上级工作站“{parent.id}”的县（市、区）（{parent.county}）不一致")
     # event files join their person
-    joins: dict[str, list[EventFile]] = defaultdict(list)
-    join_src: dict[int, YamlSource] = {}
+    joins: dict[str, list[tuple[EventFile, YamlSource]]] = defaultdict(list)
     for ef, src in event_files:
         if ef.person not in ds.persons:
             broken = sorted(_display(b, base) for b in ds.bad_files if b.stem.split("-")[0] == ef.person)
@@ -386,8 +384,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             else:
                 diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
             continue
-        joins[ef.person].append(ef)
-        join_src[id(ef)] = src
+        joins[ef.person].append((ef, src))
         ds.sources[ef.person].append(src.path)
     for wl, src in log_files:
         if wl.station not in ds.stations:
@@ -414,7 +411,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         if person.cultivation and person.cultivation.unit not in ds.stations \
                 and person.cultivation.unit not in ds.institutions:
             diag(src, ("典型培育", "培育单位"), f"培育单位“{person.cultivation.unit}”不是已有的戒毒所或站点")
-        signature = (record, *joins.get(pid, ()))
+        signature = (record, *(ef for ef, _ in joins.get(pid, ())))
         hit = memo.get(pid) if memo is not None else None
         if hit is not None and len(hit[0]) == len(signature) and hit[3] == today \
                 and all(a is b for a, b in zip(hit[0], signature)):
@@ -425,10 +422,10 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             # where each event was written (a person's own file or an event file), for messages
             for i, ev in enumerate(record.events):
                 event_origin[id(ev)] = (src, ("事件", i))
-            for ef in joins.get(pid, ()):
+            for ef, esrc in joins.get(pid, ()):
                 person.events.extend(ef.events)
                 for i, ev in enumerate(ef.events):
-                    event_origin[id(ev)] = (join_src[id(ef)], ("事件", i))
+                    event_origin[id(ev)] = (esrc, ("事件", i))
             start = len(ds.diagnostics)
             for msg, event, fld in check_events(person):
                 esrc, eloc = event_origin.get(id(event), (src, ()))
@@ -502,18 +499,12 @@ def event_warnings(person: Person, today: dt.date | None = None) -> list[tuple[s
     report = next((e for e in events if e.kind == "报到"), None)
     months = (term_months(person.rehab.term) or 12) if person.rehab is not None else 12
     start = report.date if report else person.detention.release
-    last = _add_months(start, months) - dt.timedelta(days=1)
+    last = add_months(start, months) - dt.timedelta(days=1)
     for e in events:
         if e.kind == "期满" and e.date < last:
             warnings.append((f"“期满”日期 {e.date} 早于照管期限的最后一天 {last}"
                              f"（自{'报到' if report else '出所'} {start} 起 {months} 个月）：请核对日期", e, "日期"))
     return warnings
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # Events that mean the station still works with the person: none may follow a termination.

@@ -14,6 +14,7 @@ into ``file:line:column`` diagnostics.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import unicodedata
@@ -176,6 +177,13 @@ def _parse_term(value: Any) -> Any:
 
 
 Term = Annotated[str | None, BeforeValidator(_parse_term)]
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (the month's last day when it has no such day)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 def term_months(term: str | None) -> int | None:
