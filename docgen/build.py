@@ -495,7 +495,8 @@ def _file_chars(path: str, size: int, mtime_ns: int) -> frozenset:
 
 
 _glyph_ok: set[tuple] = set()  # (fonts, record files' stamps) found printable
-_glyph_ok_persons: dict = {}  # id(person) -> person found printable by the last check, and "fonts"
+# the fonts and the persons (by id) found printable by the last check
+_glyph_ok_persons: tuple[str, dict] = ("", {})
 
 
 def glyph_problems(ds: Dataset) -> dict[str, str]:
@@ -508,15 +509,13 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
 
     problems: dict[str, str] = {}
     fonts_fp = fonts_fingerprint()
-    if _glyph_ok_persons.get("fonts") != fonts_fp:
-        _glyph_ok_persons.clear()
-        _glyph_ok_persons["fonts"] = fonts_fp
-    seen_ok: dict = {"fonts": fonts_fp}
+    global _glyph_ok_persons
+    last_ok = _glyph_ok_persons[1] if _glyph_ok_persons[0] == fonts_fp else {}
+    seen_ok: dict = {}
     for pid, person in ds.persons.items():
         # the very person object found printable last time (the watch service's record cache
         # hands out the same object while the person's files are unchanged)
-        known = _glyph_ok_persons.get(id(person))
-        if known is not None and known is person:
+        if last_ok.get(id(person)) is person:
             seen_ok[id(person)] = person
             continue
         chars: set[str] = set()
@@ -549,8 +548,7 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
             check_record_chars(person, ("table", "body"), f"照管对象 {pid}（{person.name}）")
         except MissingGlyph as exc:
             problems[pid] = exc.message
-    _glyph_ok_persons.clear()
-    _glyph_ok_persons.update(seen_ok)  # holds the persons, so an id is never reused meanwhile
+    _glyph_ok_persons = (fonts_fp, seen_ok)  # holds the persons, so an id is never reused meanwhile
     return problems
 
 
