@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, ROOT, run_cli
+from test_records import units_workspace
 
 from docgen.records.load import load_records
 
@@ -46,11 +47,7 @@ def test_check_digit_by_hand():
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """A workspace with the example stations and institutions and no persons."""
-    dst = tmp_path / "ws"
-    shutil.copytree(EXAMPLES, dst, ignore=shutil.ignore_patterns("output", "data", "archive", "persons",
-                                                                 "events", "logs"))
-    (dst / "records" / "persons").mkdir()
-    return dst
+    return units_workspace(tmp_path / "ws")
 
 
 def put(ws: Path, text: str, name: str = "NJ2026900.yaml") -> Path:

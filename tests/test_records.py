@@ -33,13 +33,18 @@ def test_mask_id_never_shows_the_whole_number():
     assert n not in mask_ids_in_text(f"对象 {n} 已处理")
 
 
-@pytest.fixture
-def records(tmp_path: Path) -> Path:
-    """A workspace with the example units and the one reference person."""
-    ws = tmp_path / "ws"
+def units_workspace(ws: Path) -> Path:
+    """A copy of the examples with their stations and institutions, and no persons."""
     shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive", "persons",
                                                                 "events", "logs"))
     (ws / "records" / "persons").mkdir()
+    return ws
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Path:
+    """A workspace with the example units and the one reference person."""
+    ws = units_workspace(tmp_path / "ws")
     shutil.copy(GOOD_PERSON, ws / "records" / "persons" / "NJ2026001.yaml")
     return ws
 
