@@ -209,8 +209,7 @@ def _file_hash_cached(path: str, size: int, mtime_ns: int) -> str:
         return "-"
 
 
-_RENDER_MODULES = ("documents/base.py", "documents/layout.py", "render/pdf.py", "render/docx.py",
-                   "render/xlsx.py", "render/fonts.py", "build.py")
+_RENDER_MODULES = ("documents/base.py", "documents/layout.py", "build.py")  # and every render/ module
 
 
 def code_fingerprint(form: Form) -> str:
@@ -224,6 +223,7 @@ def code_fingerprint(form: Form) -> str:
     except (TypeError, OSError):
         parts.append(type(form).__qualname__)
     parts.extend(_file_hash(pkg / rel) for rel in _RENDER_MODULES)
+    parts.extend(_file_hash(path) for path in sorted((pkg / "render").glob("*.py")))
     return sha256("|".join(parts).encode())
 
 

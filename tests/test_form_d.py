@@ -1,6 +1,7 @@
 """Fonts and form D end to end (issue 2)."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from conftest import EXAMPLES, form_spec, normalise, pdf_text, run_cli
@@ -80,17 +82,41 @@ def test_rare_characters_print_and_extract(built):
 
 
 def test_fonts_are_embedded_subsets_and_nothing_else(built):
+    """Each face is one Type0 font whose embedded TrueType program holds exactly the glyphs
+    the page shows (glyph n draws code n), with a subset tag of its own."""
     _, out = built
     d = next(d for d in manifest(out)["documents"] if d["form"] == "D")
     reader = PdfReader(str(out / d["files"]["pdf"]))
-    fonts = set()
-    for page in reader.pages:
-        for f in page["/Resources"]["/Font"].values():
-            f = f.get_object()
-            fonts.add(f["/BaseFont"])
-            desc = f["/FontDescriptor"].get_object()
-            assert "/FontFile2" in desc, f["/BaseFont"]  # embedded TrueType outlines
-    assert fonts and all(re.match(r"/[A-Z]{6}\+", name) for name in fonts), fonts
+    page = reader.pages[0]
+    fonts = {}
+    for key, f in page["/Resources"]["/Font"].items():
+        f = f.get_object()
+        assert f["/Subtype"] == "/Type0" and f["/Encoding"] == "/Identity-H"
+        cid = f["/DescendantFonts"][0].get_object()
+        assert cid["/Subtype"] == "/CIDFontType2" and cid["/CIDToGIDMap"] == "/Identity"
+        program = cid["/FontDescriptor"].get_object()["/FontFile2"].get_data()
+        fonts[key] = (str(f["/BaseFont"]), TTFont(io.BytesIO(program)))
+    names = [name for name, _ in fonts.values()]
+    assert all(re.match(r"/[A-Z]{6}\+", name) for name in names), names
+    faces = [name.split("+", 1)[1] for name in names]
+    assert len(faces) == len(set(faces)), faces  # one font per face, not one per 256 glyphs
+    used = {key: set() for key in fonts}
+    current = None
+    content = page.get_contents().get_data()
+    for m in re.finditer(rb"(/F\d+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\) Tj", content, re.S):
+        if m.group(1):
+            current = m.group(1).decode()
+            continue
+        data = re.sub(rb"\\([0-7]{1,3}|.)",
+                      lambda e: bytes([int(e.group(1), 8)]) if e.group(1)[:1].isdigit() else e.group(1),
+                      m.group(2), flags=re.S)
+        assert len(data) % 2 == 0  # 2-byte codes
+        used[current] |= {int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)}
+    for key, (name, tt) in fonts.items():
+        glyphs = tt["maxp"].numGlyphs
+        assert used[key] and max(used[key]) == glyphs - 1, name  # no glyph the page does not use
+        assert 0 not in used[key], name  # nothing printed as .notdef
+        assert tt["glyf"][tt.getGlyphOrder()[1]].numberOfContours > 0, name
 
 
 def test_one_page_for_typical_data(built):

@@ -5,7 +5,8 @@
 * reportlab embeds TrueType outlines only; the Noto CJK faces are CFF-based. A CFF face
   is converted once per machine into a TrueType file in the cache
   (``$DOCGEN_CACHE_DIR`` or ``~/.cache/docgen``), guarded by a lock so that parallel
-  processes convert it only once. reportlab then embeds subsets of it.
+  processes convert it only once. ``cidfont.CIDTTFont`` embeds one subset of it per
+  document (a Type0 font: no 256-glyph limit, one set of tables).
 * Every character is checked: a run of text is split over the role's faces (primary,
   then substitute); a character that no face has raises ``MissingGlyph``.
 """
@@ -341,14 +342,13 @@ def prepare_all(parallel: bool = True) -> list[str]:
 @lru_cache(maxsize=None)
 def _rl_register(face: Face) -> tuple[str, frozenset]:
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+
+    from .cidfont import CIDTTFont
 
     _patch_reportlab()
     path, index = truetype_path(face)
     name = "F" + face.key[:10]
-    # asciiReadable=False: reportlab would otherwise put all 96 ASCII glyphs into the first
-    # subset of every font, used or not (~15 KiB per PDF); text stays extractable (ToUnicode)
-    font = TTFont(name, path, subfontIndex=index, asciiReadable=False)
+    font = CIDTTFont(name, path, subfontIndex=index)
     pdfmetrics.registerFont(font)
     return name, frozenset(font.face.charToGlyph)
 
@@ -419,31 +419,16 @@ class _BytesView:
 
 
 def _patch_reportlab() -> None:
-    """reportlab writes ToUnicode entries as 4 hex digits, which breaks characters outside
-    the BMP (e.g. 𠮷 U+20BB7): text extraction and search then fail. Write UTF-16BE."""
+    """Give reportlab's font file reader cheap table access (``cidfont`` subsets use it)."""
     global _patched
     if _patched:
         return
     from reportlab.pdfbase import ttfonts
 
-    def make_to_unicode_cmap(fontname: str, subset: list) -> str:
-        def utf16(cp: int) -> str:
-            return chr(cp).encode("utf-16-be", "surrogatepass").hex().upper()
-
-        lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap", "/CIDSystemInfo",
-                 f"<< /Registry ({fontname})", f"/Ordering ({fontname})", "/Supplement 0", ">> def",
-                 f"/CMapName /{fontname} def", "/CMapType 2 def", "1 begincodespacerange",
-                 "<00> <%02X>" % (len(subset) - 1), "endcodespacerange", "%d beginbfchar" % len(subset)]
-        lines += ["<%02X> <%s>" % (i, utf16(v)) for i, v in enumerate(subset)]
-        lines += ["endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
-        return "\n".join(lines)
-
-    ttfonts.makeToUnicodeCMap = make_to_unicode_cmap
-
-    # makeSubset copies whole tables out of the font file for every subset of every PDF
-    # (the glyf table of a CJK face is megabytes: ~6 ms a document). Font files do not change
-    # while they are loaded: copy the small tables once, and give glyf as a view that copies
-    # only the glyphs makeSubset slices out of it.
+    # get_table copies a whole table out of the font file on every call (the glyf table of a
+    # CJK face is megabytes: ~6 ms a document). Font files do not change while they are
+    # loaded: copy the small tables once, and give glyf as a view that copies only the
+    # glyphs a subset slices out of it.
     plain_get_table = ttfonts.TTFontFile.get_table
 
     def get_table(self, tag):

@@ -120,7 +120,7 @@ def font_bytes() -> bytes:
 def symbol_font() -> tuple[str, frozenset]:
     """Register the symbol font with reportlab: (font name, code points it covers)."""
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from .cidfont import CIDTTFont
 
-    pdfmetrics.registerFont(TTFont(FONT_NAME, io.BytesIO(font_bytes())))
+    pdfmetrics.registerFont(CIDTTFont(FONT_NAME, io.BytesIO(font_bytes())))
     return FONT_NAME, frozenset(CHARS)

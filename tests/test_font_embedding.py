@@ -1,0 +1,112 @@
+"""How faces are embedded in PDFs: one Type0 font per face, every glyph the right one."""
+from __future__ import annotations
+
+import io
+import re
+
+from fontTools.pens.recordingPen import RecordingPen
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader, PdfWriter
+
+from docgen.documents.layout import Layout, Para
+from docgen.render import fonts
+from docgen.render.pdf import render_pdf
+
+# more than 256 distinct characters (reportlab's own subsets hold 256), one beyond the BMP,
+# ASCII and a check box from docgen's symbol font
+MANY = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 300))
+TEXT = "后续照管 ABC 123 杨𠮷祥 ☑ " + MANY
+
+
+def _pdf(text: str) -> bytes:
+    return render_pdf(Layout(blocks=[Para(text=text, role="table", size=10)]), {})
+
+
+def _fonts(pdf: bytes) -> dict[str, tuple[dict, TTFont]]:
+    reader = PdfReader(io.BytesIO(pdf))
+    found = {}
+    for page in reader.pages:
+        for f in page["/Resources"]["/Font"].values():
+            f = f.get_object()
+            cid = f["/DescendantFonts"][0].get_object()
+            program = cid["/FontDescriptor"].get_object()["/FontFile2"].get_data()
+            found[str(f["/BaseFont"])] = (f, TTFont(io.BytesIO(program)))
+    return found
+
+
+def _to_unicode(font: dict) -> dict[int, str]:
+    cmap = font["/ToUnicode"].get_object().get_data().decode().split("endcodespacerange", 1)[1]
+    return {int(code, 16): bytes.fromhex(uni).decode("utf-16-be")
+            for code, uni in re.findall(r"<([0-9A-F]{4})> <([0-9A-F]+)>", cmap)}
+
+
+def _outline(glyph_set, name) -> list:
+    pen = RecordingPen()
+    glyph_set[name].draw(pen)
+    return pen.value
+
+
+def test_each_face_is_one_cid_font_whose_glyph_n_draws_code_n():
+    pdf = _pdf(TEXT)
+    embedded = _fonts(pdf)
+    faces = [name.split("+", 1)[1] for name in embedded]
+    assert len(faces) == len(set(faces)), faces
+    body = fonts.role_font("table").face
+    source = TTFont(fonts.truetype_path(body)[0])
+    source_glyphs = source.getGlyphSet()
+    cmap = source.getBestCmap()
+    checked = set()
+    for name, (font, program) in embedded.items():
+        codes = _to_unicode(font)
+        order = program.getGlyphOrder()
+        glyphs = program.getGlyphSet()
+        assert program["maxp"].numGlyphs == len(codes) + 1, name  # .notdef + the characters used
+        if "DocgenSymbols" in name:
+            assert "☑" in codes.values() and set(codes.values()) <= {"☑", " "}
+            continue
+        for code, char in codes.items():
+            if ord(char) in cmap:  # the body face (others: the substitute face)
+                assert _outline(glyphs, order[code]) == _outline(source_glyphs, cmap[ord(char)]), (name, char)
+                checked.add(char)
+    assert len(checked) > 256 and "杨" in checked
+
+
+def test_text_extracts_as_written_including_characters_beyond_the_bmp():
+    text = PdfReader(io.BytesIO(_pdf(TEXT))).pages[0].extract_text()
+    flat = re.sub(r"\s+", "", text)
+    assert "后续照管ABC123杨𠮷祥☑" in flat
+    assert re.sub(r"\s+", "", MANY) in flat
+
+
+def test_widths_give_every_glyph_its_advance():
+    embedded = _fonts(_pdf("一二 ABC 12"))
+    font, _ = next(v for k, v in embedded.items() if "DocgenSymbols" not in k)
+    cid = font["/DescendantFonts"][0].get_object()
+    assert cid["/DW"] == 1000
+    codes = _to_unicode(font)
+    w = list(cid.get("/W", []))
+    narrow = {}
+    while w:
+        first, last, width = w[:3]
+        narrow.update({c: width for c in range(first, last + 1)})
+        w = w[3:]
+    for code, char in codes.items():
+        if char in "一二":
+            assert code not in narrow  # full-width: DW
+        else:
+            assert 0 < narrow[code] < 1000, char
+
+
+def test_subsets_of_one_face_in_different_documents_have_different_names():
+    """Archive volumes merge documents: two subsets must never share a name."""
+    a, b = _pdf("后续照管"), _pdf("对象信息")
+    names_a, names_b = set(_fonts(a)), set(_fonts(b))
+    assert not names_a & names_b
+    assert set(_fonts(_pdf("后续照管"))) == names_a  # the same text: the same bytes
+    writer = PdfWriter()
+    for pdf in (a, b):
+        writer.append(PdfReader(io.BytesIO(pdf)))
+    merged = io.BytesIO()
+    writer.write(merged)
+    pages = PdfReader(io.BytesIO(merged.getvalue())).pages
+    assert [p.extract_text().strip() for p in pages] == ["后续照管", "对象信息"]
