@@ -28,7 +28,6 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen import canvas as rl_canvas
 
 from ..records.load import Dataset
 from ..records.model import split_address
@@ -322,8 +321,7 @@ def _draw_string(c, x: float, y: float, text: str, role: str, size: float, conte
 
 def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
     """The triple on one A4 landscape page (PDF bytes)."""
-    from ..render.fonts import rl_font
-    from ..render.pdf import CJKParagraph  # the Chinese line-breaking rules
+    from ..render.pdf import CJKParagraph, document_canvas  # CJKParagraph: the Chinese line-breaking rules
 
     esc = html.escape
 
@@ -333,8 +331,7 @@ def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
     t = form.texts(view, u)
     raw = form.texts(view, lambda x: x)
     buf = io.BytesIO()
-    c = rl_canvas.Canvas(buf, pagesize=PAGE, invariant=1, pageCompression=1,
-                         initialFontName=rl_font("body"))
+    c = document_canvas(buf, PAGE, "body")
     c.setTitle(form.name)
     c.setAuthor("docgen")
     c.setCreator("docgen")

@@ -32,14 +32,13 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import Paragraph
 
 from ..errors import DocgenError
 from ..records.load import Dataset
 from ..records.model import Person, Station
 from ..render.fonts import rl_font
-from ..render.pdf import rich
+from ..render.pdf import document_canvas, rich
 from .base import Form, Period, Target, person_label, record_files, s, safe_name
 from ._extras import designed_footer, gap, station_address
 from .layout import Cell, Layout, Loop, Row, Table, fill
@@ -176,7 +175,7 @@ def render_sheet(cards: list[dict], context: str = "", title: str = TITLE) -> by
     cols = COLS if len(cards) > 1 else 1
     geo = sheet_geometry(cols, rows)
     buf = io.BytesIO()
-    canv = rl_canvas.Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, initialFontName=rl_font("table"))
+    canv = document_canvas(buf, A4, "table")
     canv.setTitle(title)
     canv.setAuthor("docgen")
     canv.setSubject("后续照管工作规范 表单")

@@ -28,6 +28,7 @@ from reportlab.rl_config import _FUZZ
 
 from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill
 from ..errors import DocgenError
+from . import objstreams
 from .fonts import rl_font, split_runs
 
 rl_config.invariant = 1
@@ -419,12 +420,21 @@ def _table(table: Table, ctx: dict, frame_width: float, context: str, max_row_h:
     return t
 
 
+def document_canvas(buf, pagesize, role: str = "table") -> rl_canvas.Canvas:
+    """A canvas for a form drawn directly (not from a layout): deterministic, compressed,
+    written with object streams, and no reference to a non-embedded base font."""
+    canv = rl_canvas.Canvas(buf, pagesize=pagesize, invariant=1, pageCompression=1, initialFontName=rl_font(role))
+    objstreams.enable(canv)
+    return canv
+
+
 def _numbered_canvas(page_numbers: bool, footer: str, context: str):
     class NumberedCanvas(rl_canvas.Canvas):
         def __init__(self, *args, **kwargs):
             kwargs["invariant"] = 1
             kwargs["initialFontName"] = rl_font("table")  # never reference a non-embedded base font
             super().__init__(*args, **kwargs)
+            objstreams.enable(self)
             self._saved = []
 
         def showPage(self):

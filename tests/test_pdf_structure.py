@@ -1,8 +1,11 @@
-"""How faces are embedded in PDFs: one Type0 font per face, every glyph the right one."""
+"""How document PDFs are built: one Type0 font per face with every glyph the right one,
+and the objects packed in a compressed object stream with a cross-reference stream."""
 from __future__ import annotations
 
 import io
 import re
+import zlib
+from struct import unpack
 
 from fontTools.pens.recordingPen import RecordingPen
 from fontTools.ttLib import TTFont
@@ -110,3 +113,65 @@ def test_subsets_of_one_face_in_different_documents_have_different_names():
     writer.write(merged)
     pages = PdfReader(io.BytesIO(merged.getvalue())).pages
     assert [p.extract_text().strip() for p in pages] == ["后续照管", "对象信息"]
+
+
+def _xref_entries(pdf: bytes) -> tuple[dict, dict[int, tuple[int, int, int]]]:
+    start = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", pdf).group(1))
+    m = re.match(rb"(\d+) 0 obj\s*<<(.*?)>>\s*stream\n", pdf[start:], re.S)
+    assert m, "startxref does not point at a cross-reference stream"
+    head = m.group(2).decode("latin-1")
+    length = int(re.search(r"/Length (\d+)", head).group(1))
+    body = pdf[start + m.end():start + m.end() + length]
+    rows = zlib.decompress(body)
+    assert "/W [1 4 2]" in head
+    size = int(re.search(r"/Size (\d+)", head).group(1))
+    assert len(rows) == 7 * size
+    return head, {n: unpack(">BIH", rows[7 * n:7 * n + 7]) for n in range(size)}
+
+
+def test_documents_are_written_with_object_and_cross_reference_streams():
+    pdf = _pdf(TEXT)
+    assert pdf.startswith(b"%PDF-1.5")
+    head, entries = _xref_entries(pdf)
+    assert "/Root" in head and "/Info" in head and "/ID" in head
+    streams = {}
+    for n, (kind, a, b) in entries.items():
+        if kind == 1:  # in the file at offset a
+            assert pdf[a:].startswith(b"%d 0 obj" % n), n
+        elif kind == 2:  # object b of object stream a
+            streams.setdefault(a, []).append((b, n))
+        else:
+            assert n == 0
+    assert len(streams) == 1
+    (number, members), = streams.items()
+    kind, offset, _ = entries[number]
+    m = re.match(rb"\d+ 0 obj\n<< /Type /ObjStm /N (\d+) /First (\d+) /Filter /FlateDecode /Length (\d+) >>\nstream\n",
+                 pdf[offset:])
+    n, first, length = map(int, m.groups())
+    data = zlib.decompress(pdf[offset + m.end():offset + m.end() + length])
+    pairs = list(map(int, data[:first].split()))
+    listed = dict(zip(pairs[1::2], pairs[0::2]))  # offset → object number
+    assert n == len(members) == len(listed)
+    for index, number in sorted(members):
+        assert pairs[2 * index] == number
+        assert not data[first + pairs[2 * index + 1]:].lstrip().startswith(b"stream")
+    # every page dictionary and font dictionary is in the object stream, and a reader agrees
+    assert b"/Type /Page" not in pdf and b"/Type0" not in pdf
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    assert "后续照管" in reader.pages[0].extract_text()
+    assert reader.metadata.creator == "docgen"
+
+
+def test_signs_for_print_production_keep_the_classic_structure(tmp_path):
+    from conftest import EXAMPLES, run_cli
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws)
+    r = run_cli("signage", "--workspace", str(ws), "--out", str(tmp_path / "signs"))
+    assert r.returncode == 0, r.stderr
+    plates = sorted((tmp_path / "signs").rglob("*.pdf"))
+    assert plates
+    for path in plates:
+        data = path.read_bytes()
+        assert b"/ObjStm" not in data and b"\nxref\n" in data, path.name
