@@ -147,6 +147,62 @@ def test_write_killed_before_commit_leaves_a_recoverable_log(filed):
     assert entries[4]["before"][0]["after"] == {"保全": "调阅"} and entries[5]["after"] == {"保全": "审计调阅"}
 
 
+def _add_visit(ws: Path, pid: str) -> None:
+    p = ws / "records" / "persons" / f"{pid}.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + "  - {类型: 回访, 日期: 2025-09-01, 方式: 电话回访, 回访人: 刘芳}\n",
+                 encoding="utf-8")
+
+
+def _kill_at(method: str, after_original: bool = True) -> str:
+    """A patch that SIGKILLs the process when ``store.Store.<method>`` runs (after it did its work)."""
+    return ("from docgen.archive import store\n"
+            f"_orig = store.Store.{method}\n"
+            "def patched(self, *a, **k):\n"
+            + ("    _orig(self, *a, **k)\n" if after_original else "") +
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"store.Store.{method} = patched")
+
+
+def test_refiling_killed_after_the_commit_is_completed_by_the_next_command(filed):
+    """The registry records version 2; its file is put in place by whatever opens the archive next."""
+    ws = filed
+    first = by_subject(ws)["T003"]
+    _add_visit(ws, "T003")
+    r = _killed(ws, _kill_at("_settle", after_original=False), "archive", "file", "--person", "T003",
+                "--by", "刘芳", "--as-of", TODAY)
+    assert r.returncode == -9, r.stderr
+    now = by_subject(ws)["T003"]
+    assert now["version"] == 2 and now["sha256"] != first["sha256"]  # committed
+    volume = ws / "archive" / now["path"]
+    assert hashlib.sha256(volume.read_bytes()).hexdigest() == first["sha256"]  # not yet moved in
+    assert (ws / "archive" / ".pending").is_dir()
+    r = docgen(ws, "archive", "verify")  # opening the archive completes the move
+    assert "内容被改动" not in r.stdout + r.stderr
+    assert hashlib.sha256(volume.read_bytes()).hexdigest() == now["sha256"]
+    assert not (ws / "archive" / ".pending").exists()
+    assert "未建新版本" in docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", TODAY).stdout
+
+
+def test_refiling_killed_before_the_commit_leaves_the_filed_version_as_it_was(filed):
+    ws = filed
+    first = by_subject(ws)["T003"]
+    volume = ws / "archive" / first["path"]
+    _add_visit(ws, "T003")
+    r = _killed(ws, _kill_at("_stage"), "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", TODAY)
+    assert r.returncode == -9, r.stderr
+    assert by_subject(ws)["T003"]["version"] == 1
+    assert hashlib.sha256(volume.read_bytes()).hexdigest() == first["sha256"]  # never touched
+    assert (ws / "archive" / ".pending").is_dir()  # the new version waits there, uncommitted
+    r = docgen(ws, "archive", "verify", ok=False)  # the log holds the uncommitted 重新归档 entry
+    assert "内容被改动" not in r.stdout + r.stderr and "未登记" not in r.stdout + r.stderr
+    assert not (ws / "archive" / ".pending").exists()  # dropped: its change was not committed
+    assert hashlib.sha256(volume.read_bytes()).hexdigest() == first["sha256"]
+    docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", TODAY)
+    now = by_subject(ws)["T003"]
+    assert now["version"] == 2 and hashlib.sha256(volume.read_bytes()).hexdigest() == now["sha256"]
+    assert docgen(ws, "archive", "verify").returncode == 0
+
+
 # ----------------------------------------------------------------------------- tampered log
 
 

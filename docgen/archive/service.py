@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DocgenError
-from ..fsutil import atomic_write, private_dir
 from .policy import Policy, Series, load_policy, policy_path
 from .store import BOOKKEEPING, Store, now_utc
 from .triggers import Trigger, person_series_kind, person_trigger, year_trigger
@@ -361,10 +360,8 @@ class Archive:
                          "起算事由": trigger.reason})
             act.db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
                            (item_id, version, digest, pages, now, as_of.isoformat(), by_name))
-            target = self.root / rel
-            private_dir(target.parent)
-            atomic_write(target, pdf)
-        return Filed(dh, title, target, pages, version, len(docs), notes)
+            act.write(rel, pdf)
+        return Filed(dh, title, self.root / rel, pages, version, len(docs), notes)
 
     def file_person(self, ds: Dataset, pid: str, by: str | None, checker: str = "",
                     as_of: dt.date | None = None) -> Filed:
@@ -617,7 +614,7 @@ class Archive:
                 for pos, r in enumerate(group, start=1):
                     act.db.execute("INSERT INTO list_entries VALUES (?, ?, ?, ?)", (number, pos, r["id"], r["version"]))
                 act.log("编制销毁清册", number, None, {"截止日期": as_of.isoformat(), "案卷": [r["dh"] for r in group]})
-                atomic_write(self.root / rel, pdf)
+                act.write(rel, pdf)
                 numbers.append(number)
         return numbers
 
@@ -750,7 +747,7 @@ class Archive:
                  "批准人": approvers})
         act.log("归档", dh, None, {"题名": cols["title"], "页数": pages, "sha256": cols["sha256"],
                                   "保管期限": "永久"})
-        atomic_write(self.root / rel, stamped)
+        act.write(rel, stamped)
         return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel}
 
     # ================================================================== fixity

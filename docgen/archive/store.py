@@ -5,11 +5,18 @@ Layout of the archive root (``ws.archive``, 0700, files 0600)::
     registry.sqlite3   items, 档号 series, versions, holds, disposal lists, approvals, tombstones
     audit.jsonl        one JSON object per line, each carrying the hash of the one before
     .lock              serialises writers (fcntl)
+    .pending/          files of a change being committed (see below); absent at rest
     personal/ annual/ notices/ disposal/   the filed volumes, one PDF each
 
 Every change runs in :meth:`Store.action`: one ``BEGIN IMMEDIATE`` transaction under the
 archive lock, whose audit entries are chained and written before the commit; the head of
 the chain (hash and count) is kept in the registry too, so a truncated log is detected.
+
+Files an action writes (``Action.write``) follow the registry: they are written to
+``.pending/`` with a journal before the commit and moved into place after it. A writer
+killed in between leaves the journal; the next opening of the archive completes the move
+for each file whose hash the registry now records, and drops the others (their change was
+not committed). So a registered file and its hash never disagree because of a crash.
 """
 from __future__ import annotations
 
@@ -32,6 +39,8 @@ from ..fsutil import FILE_MODE, atomic_write, private_dir
 DB_NAME = "registry.sqlite3"
 AUDIT_NAME = "audit.jsonl"
 LOCK_NAME = ".lock"
+PENDING_DIR = ".pending"
+JOURNAL_NAME = "journal.json"
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
 BUSY_TIMEOUT_S = 120.0
@@ -108,6 +117,14 @@ def entry_hash(entry: dict) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def one_transaction(entries: list[dict]) -> bool:
     """Entries written by one writer in one go (same time, same person): what a writer killed
     between writing the log and committing the registry leaves behind."""
@@ -121,6 +138,11 @@ class Action:
     db: sqlite3.Connection
     who: str
     entries: list[dict] = field(default_factory=list)
+    writes: dict[str, bytes] = field(default_factory=dict)  # path relative to the root → content
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Put ``data`` at ``rel`` (relative to the archive root) once the change is committed."""
+        self.writes[rel] = data
 
     def log(self, action: str, target: str, before: Any = None, after: Any = None, note: str = "") -> None:
         entry = {"action": action, "target": target, "before": before, "after": after}
@@ -141,6 +163,9 @@ class Store:
                 raise DocgenError(f"档案库 {self.root} 有文件，但登记簿 {DB_NAME} 不见了：登记簿缺失，无法核对")
             raise DocgenError(f"档案库 {self.root} 尚未建立（还没有归档任何案卷；先运行 docgen archive file）")
         self.db = self._connect(create)
+        if (self.root / PENDING_DIR).exists():
+            with self._exclusive():
+                self._recover()
 
     # ------------------------------------------------------------------ connection
 
@@ -188,7 +213,7 @@ class Store:
     @contextmanager
     def shared_lock(self) -> Iterator[None]:
         """Readers that compare files, registry and log (verify) wait for a writer to finish:
-        a writer puts its files and log lines in place before it commits."""
+        its log lines and files are in place when it releases the lock."""
         lock_path = self.root / LOCK_NAME
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
@@ -199,26 +224,93 @@ class Store:
             os.close(fd)
 
     @contextmanager
-    def action(self, who: str | None) -> Iterator[Action]:
-        """A write transaction under the archive lock; audit entries are appended on success."""
+    def _exclusive(self) -> Iterator[None]:
         private_dir(self.root)
-        lock_path = self.root / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @contextmanager
+    def action(self, who: str | None) -> Iterator[Action]:
+        """A write transaction under the archive lock; audit entries are appended and the
+        files written (``Action.write``) are put in place on success."""
+        with self._exclusive():
+            self._recover()
             self.db.execute("BEGIN IMMEDIATE")
             act = Action(self.db, who or os_user())
             try:
                 yield act
                 if act.entries:
                     self._append_audit(act)
+                self._stage(act.writes)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self._discard_pending()
                 raise
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            self._settle()
+
+    # ------------------------------------------------------------------ files of a change
+
+    def _stage(self, writes: dict[str, bytes]) -> None:
+        """Write the files of a change and their journal to ``.pending/`` (before the commit)."""
+        if not writes:
+            return
+        pending = private_dir(self.root / PENDING_DIR)
+        journal = []
+        for n, (rel, data) in enumerate(sorted(writes.items())):
+            name = f"{n:04d}.tmp"
+            atomic_write(pending / name, data)
+            journal.append({"path": rel, "file": name, "sha256": hashlib.sha256(data).hexdigest()})
+        atomic_write(pending / JOURNAL_NAME, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
+
+    def _settle(self) -> None:
+        """Move the staged files of a committed change into place."""
+        self._recover()
+
+    def _recover(self) -> None:
+        """Complete or drop the staged files a change left in ``.pending/`` (under the lock).
+
+        A file goes into place when the registry records its hash for its path (the change
+        was committed); otherwise the change was rolled back and the file is dropped."""
+        pending = self.root / PENDING_DIR
+        if not pending.exists():
+            return
+        try:
+            journal = json.loads((pending / JOURNAL_NAME).read_bytes())
+        except (OSError, ValueError):
+            journal = []  # killed before the journal was complete: nothing was committed
+        for entry in journal:
+            rel, src = entry["path"], pending / entry["file"]
+            if not src.is_file():
+                continue  # already moved
+            if entry["sha256"] in self._registered_hashes(rel):
+                target = self.root / rel
+                private_dir(target.parent)
+                os.replace(src, target)
+                _fsync_dir(target.parent)
+        self._discard_pending()
+
+    def _registered_hashes(self, rel: str) -> set[str]:
+        rows = self.db.execute("SELECT sha256 FROM items WHERE path = ? AND status = 'filed' "
+                               "UNION SELECT sha256 FROM lists WHERE path = ?", (rel, rel)).fetchall()
+        return {r[0] for r in rows}
+
+    def _discard_pending(self) -> None:
+        pending = self.root / PENDING_DIR
+        if not pending.exists():
+            return
+        try:  # what cannot be removed now is looked at again by the next opening of the archive
+            for p in pending.iterdir():
+                p.unlink()
+            pending.rmdir()
+            _fsync_dir(self.root)
+        except OSError:
+            pass
 
     def _committed_log(self, prev: str, count: int) -> tuple[bytes, list[dict]]:
         """The log as the registry knows it (``count`` entries ending in ``prev``), and the
