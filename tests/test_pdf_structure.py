@@ -3,8 +3,11 @@ and the objects packed in a compressed object stream with a cross-reference stre
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 import zlib
+from pathlib import Path
 from struct import unpack
 
 from fontTools.pens.recordingPen import RecordingPen
@@ -175,3 +178,48 @@ def test_signs_for_print_production_keep_the_classic_structure(tmp_path):
     for path in plates:
         data = path.read_bytes()
         assert b"/ObjStm" not in data and b"\nxref\n" in data, path.name
+
+
+def test_conversions_of_a_face_unused_for_a_month_are_removed(tmp_path, monkeypatch):
+    """Conversions of an older converter or an older version of the font file (each tens of
+    MB for a CJK face) go once unused for 30 days; one used lately (another installation
+    sharing the cache) stays, and so do those of other faces."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    pen = T2CharStringPen(600, None)
+    pen.moveTo((100, 0)), pen.lineTo((500, 0)), pen.lineTo((300, 700)), pen.closePath()
+    fb = FontBuilder(1000, isTTF=False)
+    fb.setupGlyphOrder([".notdef", "A"])
+    fb.setupCharacterMap({ord("A"): "A"})
+    fb.setupCFF("TinyCFF-Regular", {"FullName": "Tiny CFF"}, {".notdef": T2CharStringPen(600, None).getCharString(),
+                                                                "A": pen.getCharString()}, {})
+    fb.setupHorizontalMetrics({".notdef": (600, 0), "A": (600, 100)})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": "Tiny CFF", "styleName": "Regular"})
+    fb.setupOS2()
+    fb.setupPost()
+    source = tmp_path / "fonts" / "TinyCFF-Regular.otf"
+    source.parent.mkdir()
+    fb.save(str(source))
+    monkeypatch.setenv("DOCGEN_CACHE_DIR", str(tmp_path / "cache"))
+    face = fonts.Face(str(source), 0, ("Tiny CFF",), "Tiny CFF", "Regular", True)
+    cache = tmp_path / "cache" / "fonts"
+    cache.mkdir(parents=True)
+    stale = [cache / "TinyCFF-Regular-0-0123456789abcdef.ttf", cache / "TinyCFF-Regular-0-fedcba9876543210.ttf"]
+    others = [cache / "TinyCFF-Regular-1-0123456789abcdef.ttf",  # another face of a collection
+              cache / "TinyCFF-Regular-Extra-0-0123456789abcdef.ttf"]  # another font file
+    recent = cache / "TinyCFF-Regular-0-00000000aaaaaaaa.ttf"
+    month_ago = time.time() - 31 * 86400
+    for p in stale + others + [recent]:
+        p.write_bytes(b"old")
+        if p != recent:
+            os.utime(p, (month_ago, month_ago))
+    path, index = fonts.truetype_path(face)
+    assert Path(path).is_file() and index == 0 and TTFont(path)["glyf"]["A"].numberOfContours == 1
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in others + [recent])
+    # the conversion in use is marked as such: a later run elsewhere does not take it for unused
+    os.utime(path, (month_ago, month_ago))
+    fonts.truetype_path(face)
+    assert time.time() - Path(path).stat().st_mtime < 60

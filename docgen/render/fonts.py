@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -306,17 +307,42 @@ def truetype_path(face: Face) -> tuple[str, int]:
         return face.path, face.index
     out_dir = private_dir(cache_dir() / "fonts")
     target = out_dir / f"{Path(face.path).stem}-{face.index}-{face.key}.ttf"
-    if target.exists():
-        return str(target), 0
-    lock_path = out_dir / f".{target.name}.lock"
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not target.exists():
-                _convert_cff(face, target)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    if not target.exists():
+        lock_path = out_dir / f".{target.name}.lock"
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not target.exists():
+                    _convert_cff(face, target)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    _mark_used(out_dir, target)
     return str(target), 0
+
+
+CACHE_UNUSED_DAYS = 30
+
+
+def _mark_used(out_dir: Path, current: Path) -> None:
+    """Note that ``current`` is in use (its mtime, at most daily), and remove the other
+    conversions of the same face that nothing used for ``CACHE_UNUSED_DAYS``: made by an
+    older converter or from an older version of the font file (each is tens of MB). One in
+    use by another docgen installation sharing the cache is touched by it and stays."""
+    now = time.time()
+    try:
+        if now - current.stat().st_mtime > 86400:
+            os.utime(current)
+    except OSError:
+        return
+    stem = current.name.rsplit("-", 1)[0]  # "<font file stem>-<subfont index>"
+    for old in out_dir.glob(f"{stem}-*.ttf"):
+        if old == current or old.name.rsplit("-", 1)[0] != stem:
+            continue
+        try:
+            if now - old.stat().st_mtime > CACHE_UNUSED_DAYS * 86400:
+                old.unlink()  # a process still reading it keeps its open copy
+        except OSError:
+            pass
 
 
 def prepare_all(parallel: bool = True) -> list[str]:
