@@ -143,6 +143,30 @@ def test_plate_svg_states_the_colour_the_pdf_prints():
     assert 'data-cmyk="60,40,40,100"' in svg and 'data-cmyk="0,0,0,100"' not in svg
 
 
+def test_proof_states_where_a_changed_type_size_comes_from():
+    """The standard fixes the plates at 136 pt; a proof made with another size in specs.toml
+    must not claim that size is the standard's."""
+    import io
+
+    from docgen.records.load import load_records
+    from docgen.signage.layout import plate_layout
+    from docgen.signage.outline import sign_font
+    from docgen.signage.proof import plate_proof
+
+    ds = load_records([EXAMPLES / "records"], base=EXAMPLES)
+    files = {"pdf": "x.pdf", "svg": "x.svg", "png": "x.png"}
+
+    def proof_text(spec) -> str:
+        font = sign_font(spec.font_role)
+        pdf = plate_proof(plate_layout(ds.stations["nj"], spec, font), spec, font, files, DATE)
+        return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+
+    standard = load_specs().plate
+    assert "136pt" in proof_text(standard) and "按标准固定" in proof_text(standard)
+    text = proof_text(dataclasses.replace(standard, size_pt=120))
+    assert "120pt" in text and "按标准固定" not in text and "按signage/specs.toml固定（标准为136pt）" in text
+
+
 @pytest.fixture(scope="module")
 def fzm(tmp_path_factory) -> Path:
     """The signs of nj-qh-fzm (秦淮区夫子庙街道后续照管服务站), made once for this module."""

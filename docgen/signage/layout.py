@@ -201,7 +201,7 @@ def _too_large_message(station: Station, spec: PlateSpec, vertical: bool, tried:
     dim_across = "width" if vertical else "height"
     per_line = int((avail_along + spec.tracking_em * em) // (em * (1 + spec.tracking_em)))
     head = (f"站点 {station.id}（{station.display_name}）的{spec.names[spec.forms[station.kind]]}排不下："
-            f"标准字号 {spec.size_pt:g} pt（每字 {em:.2f} mm），")
+            f"{'标准' if spec.size_rule == '按标准固定' else ''}字号 {spec.size_pt:g} pt（每字 {em:.2f} mm），")
     fixes = []
     worst = max(range(len(lines)), key=lambda i: extents[i])
     if extents[worst] > avail_along + 1e-9:
@@ -225,7 +225,7 @@ def _too_large_message(station: Station, spec: PlateSpec, vertical: bool, tried:
         if max(_line_em(font, line, spec.tracking_em, True, "") * em for line in lines) <= other:
             fixes.insert(0, "改用竖版（--vertical）")
     fixes.append("核对站点记录中的地名是否写错")
-    return head + f"铜牌字号按标准固定为 {spec.size_pt:g} pt，不会缩小。可以：" + "；或".join(fixes) + "。"
+    return head + f"铜牌字号{spec.size_rule}为 {spec.size_pt:g} pt，不会缩小。可以：" + "；或".join(fixes) + "。"
 
 
 def insert_layout(station: Station, spec: InsertSpec, font: SignFont, width: float, height: float) -> SignLayout:

@@ -218,7 +218,7 @@ def plate_proof(layout: SignLayout, spec: PlateSpec, font, files: dict[str, str]
         ["成品尺寸", f"{layout.width:g} mm（宽）× {layout.height:g} mm（高），{fmt}；标准：{spec.size_text}"],
         ["材质（可选）", "、".join(spec.materials)],
         *font_rows,
-        ["字号", f"{spec.size_pt:g} pt（每字 {layout.em:.2f} mm），按标准固定，不缩放"],
+        ["字号", f"{spec.size_pt:g} pt（每字 {layout.em:.2f} mm），{spec.size_rule}，不缩放"],
         ["颜色", f"文字 {spec.colour_name}（CMYK {_cmyk_text(spec.colour_cmyk)}），单色黑"],
         ["边距与行距", f"左右各 {left:.1f} mm，上下各 {top:.1f} mm（至少 {spec.margin:g} mm）；"
                   f"{'列距' if layout.vertical else '行距'} {spec.line_gap_em:g} 字（{gap_mm:.2f} mm）"],

@@ -24,6 +24,9 @@ def mm_to_pt(mm: float) -> float:
     return mm / MM_PER_PT
 
 
+STANDARD_PLATE_PT = 136.0  # 6.3.1.3: the plates' type size, exact
+
+
 @dataclass(frozen=True)
 class PlateSpec:
     forms: dict[str, str]  # station kind -> form code
@@ -48,6 +51,13 @@ class PlateSpec:
     cut_alternate: tuple[float, float, float, float]
     cut_width_pt: float
     proof_material_rgb: str
+
+    @property
+    def size_rule(self) -> str:
+        """How the type size is set, for proofs and messages (Chinese)."""
+        if self.size_pt == STANDARD_PLATE_PT:
+            return "按标准固定"
+        return f"按 signage/specs.toml 固定（标准为 {STANDARD_PLATE_PT:g} pt）"
 
 
 @dataclass(frozen=True)
