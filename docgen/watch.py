@@ -17,9 +17,14 @@
 * On start it removes temporary files a killed writer left behind and catches up with
   what changed while it was down (the incremental build). SIGINT/SIGTERM stop it cleanly.
 * Log lines carry a timestamp; ID numbers are masked in every line.
+* Without a fixed period the unit tables follow the calendar: the current month, and until
+  the 8th also the month before (the standard's statistics close at the month's end and are
+  reported by the 8th of the next month: late entries still reach them). When the month
+  turns, the new month's tables are made at once, saves or not.
 """
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import os
@@ -42,6 +47,8 @@ from .render.fonts import FONT_SUFFIXES, PACKAGE_ROOT
 from .workspace import Workspace
 
 log = logging.getLogger("docgen.watch")
+
+REPORT_DAY = 8  # 数据统计截止日期为当月月底，次月8日前上报省局 (notes of the statistics tables)
 
 
 class MaskingFormatter(logging.Formatter):
@@ -179,10 +186,14 @@ class _Handler:
 class WatchService:
     def __init__(self, ws: Workspace, out_dir: Path, period: Period | None, formats: set[str],
                  forms: list | None = None, debounce: float = 0.1, workers: int | None = None,
-                 after_build: Callable[[Dataset], None] | None = None):
+                 after_build: Callable[[Dataset], None] | None = None,
+                 today: Callable[[], dt.date] = dt.date.today):
+        """``period``: the period of the unit tables; ``None``: follow the calendar (``today``)."""
         self.ws = ws
         self.out_dir = Path(out_dir)
         self.period = period
+        self.today = today
+        self._built_periods: list[Period] | None = None
         self.formats = formats
         self.forms = forms
         self.debounce = debounce
@@ -279,6 +290,26 @@ class WatchService:
                 return
             before = after
 
+    # ---- periods
+    def periods(self) -> list[Period]:
+        """The periods whose unit tables are kept up to date, the main one first."""
+        if self.period is not None:
+            return [self.period]
+        today = self.today()
+        month = Period(today.year, month=today.month)
+        return [month, month.previous_month()] if today.day <= REPORT_DAY else [month]
+
+    def calendar_moved(self) -> bool:
+        return self._built_periods is not None and self.periods() != self._built_periods
+
+    def _describe_periods(self, periods: list[Period]) -> str:
+        if self.period is not None:
+            return f"期间 {self.period}"
+        text = f"期间 {periods[0]}（随日历）"
+        if len(periods) > 1:
+            text += f"，{periods[1]} 的报表在本月 {REPORT_DAY} 日上报截止前也随记录更新"
+        return text
+
     # ---- work
     def rebuild(self, change: Change | None) -> BuildResult | None:
         started = time.monotonic()
@@ -300,9 +331,19 @@ class WatchService:
         changed = None
         if change is not None and not self.cache.files_changed and not change.templates and not change.fonts:
             changed = {str(p) for p in change.records}
+        periods = self.periods()
+        if self._built_periods is not None and periods != self._built_periods:
+            log.info("日期已到 %s：%s", self.today().isoformat(), self._describe_periods(periods))
+            changed = None  # the new period's tables are all made now
         try:
-            result = build(ds, forms, self.out_dir, self.period, self.formats, workers=self.workers,
+            result = build(ds, forms, self.out_dir, periods[0], self.formats, workers=self.workers,
                            changed=changed, pool=self.pool, clean=False)
+            periodic = [f for f in forms if f.periodic]
+            for extra in periods[1:]:
+                if periodic:
+                    _add_result(result, build(ds, periodic, self.out_dir, extra, self.formats, workers=self.workers,
+                                              changed=changed, pool=self.pool, clean=False))
+            self._built_periods = periods
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
             return None
@@ -371,8 +412,7 @@ class WatchService:
         n = clean_partials(self.out_dir)
         if n:
             log.info("已清除上次中断时留下的 %d 个临时文件", n)
-        where = f"，期间 {self.period}" if self.period else ""
-        log.info("开始监视 %s（输出到 %s%s）", self.records_dir, self.out_dir, where)
+        log.info("开始监视 %s（输出到 %s，%s）", self.records_dir, self.out_dir, self._describe_periods(self.periods()))
         if not self.records_dir.is_dir():
             raise DocgenError(f"记录目录不存在：{self.records_dir}")
         warm_forms(self.forms or all_forms().values())
@@ -398,6 +438,9 @@ class WatchService:
                     self.rebuild(change)
                     _tidy_memory()
                     last_batch, tidied = time.monotonic(), False
+                elif self.calendar_moved() and not self._stop.is_set():
+                    self.rebuild(None)  # a new month (or the reporting window closed): no save needed
+                    last_batch, tidied = time.monotonic(), False
                 elif not tidied and time.monotonic() - last_batch > FULL_COLLECT_AFTER:
                     _tidy_memory(full=True)  # quiet for a while: nobody is waiting
                     tidied = True
@@ -412,6 +455,18 @@ class WatchService:
 
 
 FULL_COLLECT_AFTER = 30.0  # seconds without a save before a full garbage collection
+
+
+def _add_result(total: BuildResult, more: BuildResult) -> None:
+    """Count a second build of the same batch (another period) into the first one's result."""
+    total.documents = more.documents  # the manifest as written last (it holds both periods)
+    total.errors += more.errors
+    total.skipped += more.skipped
+    total.rendered += more.rendered
+    total.held += more.held
+    total.pages += more.pages
+    total.bytes_pdf += more.bytes_pdf
+    total.changed += more.changed
 
 
 def _tidy_memory(full: bool = False) -> None:

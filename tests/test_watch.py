@@ -16,6 +16,8 @@ import pytest
 from conftest import ROOT, pdf_text
 from test_build import PERSON, add_person, make_small_workspace, snapshot
 
+from docgen.documents.base import Period
+
 OTHER = "NJ2026901"
 
 
@@ -232,3 +234,57 @@ def test_an_editor_save_is_a_change_of_that_one_file(ws: Path):
     finally:
         observer.stop()
         observer.join(timeout=5)
+
+
+def test_without_a_month_the_unit_tables_follow_the_calendar(ws: Path):
+    """No --month: the current month's tables, and up to the 8th (the standard's reporting
+    day) also last month's; when the month turns the new tables are made without a save."""
+    import datetime as dt
+
+    from docgen.documents.registry import parse_forms
+    from docgen.watch import Change, WatchService
+    from docgen.workspace import Workspace
+
+    day = [dt.date(2026, 11, 30)]
+    service = WatchService(Workspace.locate(ws), ws / "output", None, {"pdf"}, parse_forms("D,Q"), workers=1,
+                           today=lambda: day[0])
+    person = ws / "records" / "persons" / f"{PERSON}.yaml"
+
+    def q_periods() -> set[str]:
+        manifest = json.loads((ws / "output" / "manifest.json").read_text(encoding="utf-8"))
+        return {d["period"] for d in manifest["documents"] if d["form"] == "Q"}
+
+    def q_file(month: str) -> Path:
+        return next((ws / "output" / "Q" / month).glob("nj-xw-my-*.pdf"))
+
+    def late_visit(date: str) -> set[str]:
+        text = person.read_text(encoding="utf-8").rstrip("\n")
+        person.write_text(text + f"\n  - {{类型: 回访, 日期: {date}, 方式: 电话回访, 回访人: 刘芳}}\n", encoding="utf-8")
+        result = service.rebuild(Change(records={person}))
+        assert result is not None and not result.errors, result and result.errors
+        return set(result.changed)
+
+    service.rebuild(None)
+    assert q_periods() == {"2026-11"} and not service.calendar_moved()
+    day[0] = dt.date(2026, 12, 1)
+    assert service.calendar_moved()  # the service loop rebuilds on this, saves or not
+    service.rebuild(None)
+    assert q_periods() == {"2026-11", "2026-12"} and not service.calendar_moved()
+    # up to the 8th a late entry for November still reaches November's tables
+    day[0] = dt.date(2026, 12, 8)
+    assert not service.calendar_moved()
+    assert q_file("2026-11").relative_to(ws / "output").as_posix() in late_visit("2026-11-27")
+    # from the 9th November is closed: its tables stay as they were, December goes on
+    day[0] = dt.date(2026, 12, 9)
+    assert service.calendar_moved()
+    service.rebuild(None)
+    november = q_file("2026-11").read_bytes()
+    changed = late_visit("2026-11-28")
+    assert not any(p.startswith("Q/2026-11/") for p in changed)
+    assert q_file("2026-11").read_bytes() == november and "2026-12" in q_periods()
+    # a fixed --month never moves
+    fixed = WatchService(Workspace.locate(ws), ws / "output", Period.parse("2026-11"), {"pdf"}, parse_forms("Q"),
+                         workers=1, today=lambda: dt.date(2027, 3, 1))
+    assert fixed.periods() == [Period.parse("2026-11")]
+
+

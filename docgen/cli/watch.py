@@ -1,7 +1,6 @@
 """``docgen watch``: the watch service (see ``docgen.watch``)."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -13,7 +12,7 @@ from .app import main, workspace_option
 
 @main.command()
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="输出目录（默认：工作区配置的输出目录）")
-@click.option("--month", "month", help="期间：月份 2026-11、季度 2026-Q4 或年度 2026（默认：本月）")
+@click.option("--month", "month", help="期间：月份 2026-11、季度 2026-Q4 或年度 2026（默认：随日历取本月，每月 8 日前还包括上月）")
 @click.option("--forms", "forms", help="只生成这些表单，如 D,E,P（默认：全部）")
 @click.option("--format", "formats", default="pdf,docx,xlsx", show_default=True, help="输出格式")
 @click.option("--debounce", type=click.FloatRange(min=0.05, max=10), default=0.1, show_default=True,
@@ -39,11 +38,7 @@ def watch(ws: Workspace, out: Path | None, month: str | None, forms: str | None,
     bad = want - {"pdf", "docx", "xlsx"}
     if bad:
         raise UsageError(f"不支持的格式：{'、'.join(sorted(bad))}（可用 pdf、docx、xlsx）")
-    if month:
-        period = Period.parse(month)
-    else:
-        today = dt.date.today()
-        period = Period(today.year, month=today.month)
+    period = Period.parse(month) if month else None  # None: follow the calendar
     setup_logging(verbose)
     out_dir = out or ws.output
     service = WatchService(ws, out_dir, period, want, parse_forms(forms) if forms else None,
