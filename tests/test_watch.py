@@ -288,3 +288,28 @@ def test_without_a_month_the_unit_tables_follow_the_calendar(ws: Path):
     assert fixed.periods() == [Period.parse("2026-11")]
 
 
+
+
+def test_the_systemd_unit_runs_a_command_docgen_accepts():
+    """The shipped unit must not drift from the CLI: its ExecStart parses as a docgen watch
+    command line, and it stops the service the way the service stops cleanly (SIGTERM)."""
+    import configparser
+    import shlex
+
+    from click.testing import CliRunner
+
+    from docgen.cli import main
+
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str
+    unit.read(ROOT / "contrib" / "systemd" / "docgen-watch.service", encoding="utf-8")
+    service = unit["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert argv[0].endswith("/docgen") and argv[1] == "watch"
+    assert service["KillSignal"] == "SIGTERM" and service["UMask"] == "0077"
+    # every option is one `docgen watch` knows (the help lists it)
+    help_text = CliRunner().invoke(main, ["watch", "--help"]).output
+    for arg in argv[2:]:
+        if arg.startswith("-"):
+            assert arg in help_text, arg
+    assert "WantedBy" in unit["Install"]
