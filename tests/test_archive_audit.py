@@ -203,6 +203,63 @@ def test_refiling_killed_before_the_commit_leaves_the_filed_version_as_it_was(fi
     assert docgen(ws, "archive", "verify").returncode == 0
 
 
+# ----------------------------------------------------------------------------- versions only for new content
+
+
+def test_filing_again_later_or_by_someone_else_is_no_new_version(filed):
+    """A monthly `archive file --all-persons` must not make a new version of every volume:
+    a version is made when what the volume says changed, not the day or the filer."""
+    ws = filed
+    first = by_subject(ws)  # filed on 2026-11-30 by 刘芳, checked by 周文静
+    r = docgen(ws, "archive", "file", "--all-persons", "--by", "王档案", "--as-of", "2026-11-29")
+    assert r.stdout.count("未建新版本") == 4, r.stdout
+    assert by_subject(ws) == first
+    _add_visit(ws, "T003")
+    r = docgen(ws, "archive", "file", "--all-persons", "--by", "王档案", "--as-of", TODAY)
+    now = by_subject(ws)
+    assert now["T003"]["version"] == 2 and now["T003"]["content_key"] != first["T003"]["content_key"]
+    assert all(now[p] == first[p] for p in ("T001", "T002", "T004"))
+
+
+def test_a_docgen_that_encodes_documents_differently_makes_no_new_versions(filed):
+    """After an upgrade that renders the same documents into other bytes (fonts, PDF
+    structure), filing again changes nothing; a changed form definition would."""
+    ws = filed
+    first = by_subject(ws)
+    patch = ("from docgen.render import pdf\n"
+             "_render = pdf.render_pdf\n"
+             "pdf.render_pdf = lambda *a, **k: _render(*a, **k) + b'%% another encoder\\n'\n")
+    script = ("import os, signal, pathlib\n" + patch + "\nfrom docgen.cli import main\n"
+              f"main(['archive', 'file', '--all-persons', '--by', '刘芳', '--as-of', {TODAY!r}, "
+              f"'--workspace', {str(ws)!r}])\n")
+    r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("未建新版本") == 4, r.stdout
+    assert by_subject(ws) == first
+
+
+def test_a_registry_from_before_content_keys_is_upgraded_and_compared_as_filed(filed):
+    ws = filed
+    registry = ws / "archive" / "registry.sqlite3"
+    with sqlite3.connect(registry) as db:  # as docgen before content keys left it
+        db.execute("ALTER TABLE items DROP COLUMN content_key")
+        db.execute("ALTER TABLE versions DROP COLUMN content_key")
+        db.execute("PRAGMA user_version = 1")
+    first = by_subject(ws)
+    # the same volumes, filed again on another day by someone else: compared as they were
+    # filed (that registry did not keep the checker: the same one is named)
+    r = docgen(ws, "archive", "file", "--all-persons", "--by", "王档案", "--checker", "周文静",
+               "--as-of", "2026-11-29")
+    assert r.stdout.count("未建新版本") == 4, r.stdout
+    with sqlite3.connect(registry) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    _add_visit(ws, "T003")
+    docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", TODAY)
+    now = by_subject(ws)["T003"]
+    assert now["version"] == 2 and now["content_key"] and first["T003"]["sha256"] != now["sha256"]
+    assert docgen(ws, "archive", "verify").returncode == 0
+
+
 # ----------------------------------------------------------------------------- tampered log
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -192,9 +194,10 @@ class Archive:
             why = _why(exc)
             notes.append(f"{title} 未能生成：{why}")
             return None
-        return Doc(form.code, title, date, pdf, page_count(pdf))
+        return Doc(form.code, title, date, pdf, page_count(pdf), key=content_key(form, t.view))
 
-    def _cover(self, code: str, ds: Dataset, pick, period: Period | None, fallback: tuple) -> bytes:
+    def _cover(self, code: str, ds: Dataset, pick, period: Period | None, fallback: tuple) -> tuple[bytes, str]:
+        """The volume's cover (PDF, content key): the form's, or a plain one naming the volume."""
         form = self._form(code)
         if form is not None:
             scratch: list[str] = []
@@ -204,10 +207,10 @@ class Archive:
                 for t in self._targets_of(form, ds, per, scratch):
                     if pick(t):
                         try:
-                            return form.render_pdf(t.view, t.context)
+                            return form.render_pdf(t.view, t.context), content_key(form, t.view)
                         except Exception:  # the plain cover below still names the volume
                             break
-        return fallback_cover_pdf(*fallback)
+        return _fallback_cover(fallback)
 
     @staticmethod
     def _event_dates(person: Person, kind: str) -> str:
@@ -285,7 +288,7 @@ class Archive:
         else:
             fonds, org = fonds_org
         docs, notes = docs_fn()  # rendered before taking the lock: other writers wait only for the numbering
-        cover = cover_fn()
+        cover, cover_key = cover_fn()
         with self.store.action(by) as act:
             old = act.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
             if old is not None and old["status"] == "disposed":
@@ -314,7 +317,7 @@ class Archive:
             toc = toc_pdf(dh, heading, docs)
             rel = f"{KIND_DIRS[kind]}/{dh}.pdf"
 
-            def build(v: int) -> bytes:
+            def build(v: int, filed_on: str = filed_on, by_name: str = by_name) -> bytes:
                 vnotes = list(notes)
                 if v > 1:
                     prev = act.db.execute("SELECT v.filed_on FROM versions v JOIN items i ON i.id = v.item_id "
@@ -324,10 +327,19 @@ class Archive:
                 back = backnote_pdf(dh, docs, vnotes, by_name, checker, filed_on)
                 return assemble(title, cover, toc, docs, back, Stamp(fonds, year, seq, org, retention, 0, dh))
 
+            # what the volume says: its documents (form and data), cover and notes -- not how
+            # docgen happens to encode them, nor who files it on which day
+            ckey = _hash_json([title, heading, [[d.code, d.title, d.date, d.note, d.key] for d in docs],
+                               cover_key, notes])
             if old is not None and (self.root / rel).is_file():
-                same = build(old["version"])
-                if sha256(same) == old["sha256"]:  # nothing changed since the current version
-                    return Filed(dh, title, self.root / rel, page_count(same), old["version"], len(docs), notes,
+                if old["content_key"]:
+                    unchanged = old["content_key"] == ckey
+                else:  # filed before content keys were kept: the bytes tell, as filed then
+                    was = dt.date.fromisoformat(old["filed_on"])
+                    unchanged = sha256(build(old["version"], f"{was.year}年{was.month}月{was.day}日",
+                                             old["filed_by"])) == old["sha256"]
+                if unchanged:  # nothing changed since the current version
+                    return Filed(dh, title, self.root / rel, old["pages"], old["version"], len(docs), notes,
                                  unchanged=True)
             pdf = build(version)
             pages = page_count(pdf)
@@ -335,8 +347,9 @@ class Archive:
             due = series.due(trigger.date)
             now = now_utc()
             values = dict(kind=kind, subject=subject, unit=station, period=period, title=title, version=version,
-                          path=rel, sha256=digest, pages=pages, filed_at=now, filed_on=as_of.isoformat(),
-                          filed_by=by_name, trigger_date=trigger.date.isoformat() if trigger.date else None,
+                          path=rel, sha256=digest, content_key=ckey, pages=pages, filed_at=now,
+                          filed_on=as_of.isoformat(), filed_by=by_name,
+                          trigger_date=trigger.date.isoformat() if trigger.date else None,
                           trigger_reason=trigger.reason, due_date=due.isoformat() if due else None)
             if old is None:
                 cols = dict(dh=dh, key=key, fonds=fonds, klass=klass, year=year, retention=retention,
@@ -358,8 +371,9 @@ class Archive:
                          "到期日": old["due_date"]},
                         {"版本": version, "页数": pages, "sha256": digest, "到期日": values["due_date"],
                          "起算事由": trigger.reason})
-            act.db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                           (item_id, version, digest, pages, now, as_of.isoformat(), by_name))
+            act.db.execute("INSERT INTO versions (item_id, version, sha256, pages, filed_at, filed_on, filed_by, "
+                           "content_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (item_id, version, digest, pages, now, as_of.isoformat(), by_name, ckey))
             act.write(rel, pdf)
         return Filed(dh, title, self.root / rel, pages, version, len(docs), notes)
 
@@ -463,8 +477,10 @@ class Archive:
                         raise DocgenError(f"通知书 {n.get('number')} 的 PDF 不见了（{path}）；请先重新生成通知书")
                     data = path.read_bytes()
                     note = "已回执" if n.get("receipt") else "未回执"
+                    # an issued notice is what its register entry says (where its PDF lies is not)
+                    issued = _hash_json({k: v for k, v in n.items() if k not in ("pdf", "out_dir")})
                     docs.append(Doc("F", f"预解戒人员信息对接通知书 {n.get('number')}", str(n.get("issued") or ""),
-                                    data, page_count(data), note))
+                                    data, page_count(data), note, key=issued))
                 form = self._form("M")
                 if form is not None and "M" in series.contents:
                     for t in self._targets_of(form, ds, period if form.periodic else None, notes):
@@ -481,7 +497,7 @@ class Archive:
                 station=station, period=period.key, title=f"{inst.name}{period}预解戒人员信息对接通知书",
                 year=period.year, trigger=year_trigger(series, period.year),
                 heading=f"寄送单位：{inst.name}　月份：{period}", docs_fn=docs_fn,
-                cover_fn=lambda fb=fallback: fallback_cover_pdf(*fb), by=by, checker=checker, as_of=as_of))
+                cover_fn=lambda fb=fallback: _fallback_cover(fb), by=by, checker=checker, as_of=as_of))
         return filed
 
     # ================================================================== retention
@@ -739,7 +755,8 @@ class Archive:
         act.db.execute(f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                        tuple(cols.values()))
         item_id = act.db.execute("SELECT id FROM items WHERE dh = ?", (dh,)).fetchone()[0]
-        act.db.execute("INSERT INTO versions VALUES (?, 1, ?, ?, ?, ?, ?, NULL)",
+        act.db.execute("INSERT INTO versions (item_id, version, sha256, pages, filed_at, filed_on, filed_by) "
+                       "VALUES (?, 1, ?, ?, ?, ?, ?)",
                        (item_id, cols["sha256"], pages, now, as_of.isoformat(), act.who))
         act.db.execute("UPDATE lists SET record_item = ? WHERE number = ?", (item_id, number))
         act.log("执行销毁", number, {"状态": "draft"},
@@ -840,6 +857,31 @@ class Archive:
         for dh in sorted(expected):
             problems.append(f"审计日志记载归档的 {dh} 不在登记簿中：登记簿中的记录被删除")
         return problems
+
+
+def _hash_json(value) -> str:
+    return sha256(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _form_source(form_class: type) -> str:
+    """Hash of the module that defines a form (its labels and layout): a changed form is a
+    changed document; the renderers (how it is encoded) are not part of it."""
+    import inspect
+
+    try:
+        return hashlib.sha256(Path(inspect.getfile(form_class)).read_bytes()).hexdigest()
+    except (TypeError, OSError):
+        return form_class.__qualname__
+
+
+def content_key(form, view: dict) -> str:
+    """What a document says: its form (code and definition) and the data it shows."""
+    return _hash_json([form.code, _form_source(type(form)), view])
+
+
+def _fallback_cover(fallback: tuple) -> tuple[bytes, str]:
+    return fallback_cover_pdf(*fallback), _hash_json(["fallback-cover", list(fallback)])
 
 
 def _stamp_only(pdf: bytes, stamp: Stamp) -> bytes:

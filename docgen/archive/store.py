@@ -41,7 +41,7 @@ AUDIT_NAME = "audit.jsonl"
 LOCK_NAME = ".lock"
 PENDING_DIR = ".pending"
 JOURNAL_NAME = "journal.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: content_key on items and versions
 GENESIS = "0" * 64
 BUSY_TIMEOUT_S = 120.0
 BOOKKEEPING = {DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm", AUDIT_NAME, LOCK_NAME}
@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS items (
     version INTEGER NOT NULL,
     path TEXT,                        -- relative to the archive root; NULL once disposed
     sha256 TEXT NOT NULL,
+    content_key TEXT,                 -- hash of what the volume says (documents' data, forms, notes)
     pages INTEGER NOT NULL,
     filed_at TEXT NOT NULL,           -- real timestamp (UTC)
     filed_on TEXT NOT NULL,           -- 立卷日期 printed in the volume (--as-of)
@@ -80,6 +81,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE TABLE IF NOT EXISTS versions (
     item_id INTEGER NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, pages INTEGER NOT NULL,
     filed_at TEXT NOT NULL, filed_on TEXT NOT NULL, filed_by TEXT NOT NULL, superseded_at TEXT,
+    content_key TEXT,
     PRIMARY KEY (item_id, version)
 );
 CREATE TABLE IF NOT EXISTS lists (
@@ -181,6 +183,10 @@ class Store:
             if version == 0:
                 db.executescript(_SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version == 1:  # registries of docgen before content keys: the column is added
+                db.executescript("BEGIN IMMEDIATE; ALTER TABLE items ADD COLUMN content_key TEXT; "
+                                 "ALTER TABLE versions ADD COLUMN content_key TEXT; "
+                                 f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
             elif version != SCHEMA_VERSION:
                 raise DocgenError(f"档案登记簿 {self.db_path} 的版本（{version}）与本程序（{SCHEMA_VERSION}）不符")
             db.execute("SELECT count(*) FROM items").fetchone()

@@ -31,6 +31,7 @@ class Doc:
     pdf: bytes
     pages: int
     note: str = ""
+    key: str = ""  # hash of what the document says (its form and data), not of its bytes
 
 
 @dataclass(frozen=True)
