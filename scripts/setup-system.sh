@@ -2,6 +2,7 @@
 # Installs the Debian packages docgen needs when they are missing:
 #   fonts-noto-cjk fonts-noto-cjk-extra  open CJK faces (substitutes for the official fonts)
 #   poppler-utils qpdf                   PDF text extraction and checks used by the tests
+#   ghostscript                          print-path tests (PostScript from pdftops rasterised)
 #   libreoffice-writer-nogui             DOCX -> PDF conversion check (tests, benchmark)
 # As root (or with password-less sudo) it installs them; otherwise it prints the command.
 set -euo pipefail
@@ -12,6 +13,7 @@ have_font NotoSerifCJK-Regular.ttc && have_font NotoSansCJK-Bold.ttc || need+=(f
 have_font NotoSerifCJK-Black.ttc && have_font NotoSansCJK-Black.ttc || need+=(fonts-noto-cjk-extra)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
+command -v gs >/dev/null 2>&1 || need+=(ghostscript)
 if [ "${DOCGEN_SKIP_SOFFICE:-}" != "1" ]; then
   command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 fi

@@ -143,9 +143,13 @@ def stamp_overlay(width: float, height: float, s: Stamp) -> bytes:
     """One page of the given size with the 归档章 at the top right (red, 2 x 3 cells)."""
     from reportlab.pdfgen import canvas as rl_canvas
 
+    from ..render.fonts import rl_font
+
     mm = MM
     buf = io.BytesIO()
-    c = rl_canvas.Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
+    # initialFontName: no reference to reportlab's non-embedded Helvetica on the volume's first page
+    c = rl_canvas.Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1,
+                         initialFontName=rl_font("table"))
     cw, ch = 20 * mm, 10 * mm
     x0 = width - 12 * mm - 3 * cw
     y0 = height - 6 * mm - 2 * ch

@@ -7,15 +7,15 @@ reportlab's text layout (it is a ``TTFont``) but writes, per face and document:
 
 * one ``Type0`` font (``Identity-H``) whose descendant is a ``CIDFontType2``;
 * one subset font program with only the tables PDF needs to draw TrueType glyphs
-  (``head hhea hmtx loca glyf maxp``, plus the hinting tables when the face has them),
-  where glyph *n* is the glyph of code *n* (``CIDToGIDMap /Identity``);
+  (``head hhea hmtx loca glyf maxp``, plus the hinting tables when the face has them, or
+  else a ``prep`` that turns on dropout control for PostScript printing), where glyph *n* is the glyph of code *n* (``CIDToGIDMap /Identity``);
 * a ``W`` array that lists only the glyphs not as wide as ``DW`` (1000: CJK glyphs are
   all full-width);
 * one ToUnicode CMap (UTF-16, so characters beyond the BMP extract correctly).
 
 Codes are 2 bytes and assigned in order of first use; code 0 is ``.notdef``.
-The subset tag (``ABCDEF+``) is derived from the characters of the subset, so PDFs
-merged later (archive volumes) never carry two different subsets under one name.
+The subset tag (``ABCDEF+``) is derived from the characters and the font program of the
+subset, so PDFs merged later (archive volumes) never carry two different subsets under one name.
 """
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from reportlab.pdfbase.ttfonts import (GF_ARG_1_AND_2_ARE_WORDS, GF_MORE_COMPONE
 DEFAULT_WIDTH = 1000
 _MAX_CODES = 0xFFFF
 _CMAP_BLOCK = 100  # entries per begin/endbfchar block (the CMap format's limit)
+# PUSHW 511, SCANCTRL (dropout control at every size), PUSHB 4, SCANTYPE (smart dropout control)
+_DROPOUT_PREP = bytes([0xB8, 0x01, 0xFF, 0x85, 0xB0, 0x04, 0x8D])
 
 
 class _State:
@@ -92,11 +94,12 @@ class CIDTTFont(TTFont):
         internal_name = self.getSubsetInternalName(0, doc)[1:]
         face = self.face
         chars = state.chars
-        tag = _subset_tag(face.name, chars)
+        program = _subset_program(face, chars)
+        tag = _subset_tag(face.name, chars, program)
         base_font = f"{tag}+{face.name.decode('latin-1')}"
 
         font_file = pdfdoc.PDFStream()
-        font_file.content = _subset_program(face, chars)
+        font_file.content = program
         if doc.compression:
             font_file.filters = [pdfdoc.PDFZCompress]
         flags = (face.flags & ~(1 << 5)) | (1 << 2)  # symbolic, not nonsymbolic (as reportlab)
@@ -142,8 +145,11 @@ class CIDTTFont(TTFont):
         del self.state[doc]
 
 
-def _subset_tag(face_name: bytes, chars: list[int]) -> str:
-    digest = hashlib.sha256(face_name + b"\0" + ",".join(map(str, chars)).encode()).digest()
+def _subset_tag(face_name: bytes, chars: list[int], program: bytes) -> str:
+    """Six letters from the characters (ToUnicode, and the codes) and the font program (outlines,
+    advances): one name never stands for two different subsets, even in a volume that merges
+    documents made from other conversions or versions of a face under the same name."""
+    digest = hashlib.sha256(face_name + b"\0" + ",".join(map(str, chars)).encode() + b"\0" + program).digest()
     return "".join(chr(65 + b % 26) for b in digest[:6])
 
 
@@ -207,11 +213,19 @@ def _subset_program(face, chars: list[int]) -> bytes:
         n += 1
 
     out = TTFontMaker()
+    hinted = False
     for tag in ("cvt ", "fpgm", "prep"):
         try:
             out.add(tag, face.get_table(tag))
         except KeyError:
-            pass
+            continue
+        hinted = hinted or tag == "prep"
+    if not hinted:
+        # Unhinted faces (the CFF conversions) get a control program that only turns on
+        # dropout control: PostScript interpreters rasterise Type 42 fonts (what pdftops and
+        # ps2write send to printers) without it, and at 150-300 dpi the thin strokes of
+        # the Song faces vanish (白 printed as 山).
+        out.add("prep", _DROPOUT_PREP)
     hmetrics = _raw_hmetrics(face)
     metrics = [hmetrics[old] for old in glyph_map]
     count = len(metrics)
@@ -227,6 +241,11 @@ def _subset_program(face, chars: list[int]) -> bytes:
     out.add("hhea", bytes(hhea))
     maxp = bytearray(face.get_table("maxp"))
     maxp[4:6] = pack(">H", count)
+    if not hinted and len(maxp) >= 32:  # version 1.0: room for the control program
+        zones, = unpack(">H", maxp[14:16])
+        stack, = unpack(">H", maxp[24:26])
+        maxp[14:16] = pack(">H", max(zones, 1))
+        maxp[24:26] = pack(">H", max(stack, 2))
     out.add("maxp", bytes(maxp))
 
     offsets = []
