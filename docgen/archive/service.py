@@ -113,6 +113,7 @@ class Archive:
         self._policy: Policy | None = None
         self.store = Store(self.root, create=create)
         self._targets: dict[tuple, list[Target]] = {}
+        self._recomputed: dict[int, dict] = {}  # due dates worked out for a reader who cannot record them
 
     @property
     def policy(self) -> Policy:
@@ -358,6 +359,7 @@ class Archive:
                                tuple(cols.values()))
                 item_id = act.db.execute("SELECT id FROM items WHERE dh = ?", (dh,)).fetchone()[0]
                 act.log("归档", dh, None, {"题名": title, "版本": 1, "页数": pages, "sha256": digest,
+                                          "内容散列": ckey, "检查人": checker or None,
                                           "起算日": values["trigger_date"], "到期日": values["due_date"],
                                           "起算事由": trigger.reason})
             else:
@@ -368,9 +370,9 @@ class Archive:
                                (*values.values(), item_id))
                 act.log("重新归档", dh,
                         {"版本": old["version"], "页数": old["pages"], "sha256": old["sha256"],
-                         "到期日": old["due_date"]},
-                        {"版本": version, "页数": pages, "sha256": digest, "到期日": values["due_date"],
-                         "起算事由": trigger.reason})
+                         "内容散列": old["content_key"], "到期日": old["due_date"]},
+                        {"版本": version, "页数": pages, "sha256": digest, "内容散列": ckey,
+                         "检查人": checker or None, "到期日": values["due_date"], "起算事由": trigger.reason})
             act.db.execute("INSERT INTO versions (item_id, version, sha256, pages, filed_at, filed_on, filed_by, "
                            "content_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (item_id, version, digest, pages, now, as_of.isoformat(), by_name, ckey))
@@ -514,34 +516,51 @@ class Archive:
             return kind, year_trigger(self.policy.get(kind), int(str(row["period"])[:4]))
         return kind, Trigger(None, "永久保管")
 
-    def refresh(self, ds: Dataset | None, by: str | None) -> list[dict]:
-        """Recompute triggers and due dates from the current records and policy."""
+    def refresh(self, ds: Dataset | None, by: str | None, readonly_ok: bool = False) -> list[dict]:
+        """Recompute triggers and due dates from the current records and policy.
+
+        ``readonly_ok``: for an account that cannot write the archive, work the dates out
+        without recording them (``due`` then lists by them); otherwise such an account is refused."""
+        if readonly_ok and not self.store.writable:
+            return self._refresh(ds, None)
+        with self.store.action(by) as act:
+            return self._refresh(ds, act)
+
+    def _refresh(self, ds: Dataset | None, act) -> list[dict]:
         changes = []
         faulty = faulty_persons(ds)
-        with self.store.action(by) as act:
-            for row in act.db.execute("SELECT * FROM items WHERE status = 'filed'").fetchall():
-                if row["kind"] in ("personal", "cultivation") and row["subject"] in faulty:
-                    continue  # a record with errors moves no due date
-                exp = self._expected(ds, row)
-                if exp is None:
-                    continue
-                kind, trig = exp
-                due = self.policy.get(kind).due(trig.date)
-                new = (kind, trig.date.isoformat() if trig.date else None, due.isoformat() if due else None)
-                old = (row["kind"], row["trigger_date"], row["due_date"])
-                if new == old and trig.reason == row["trigger_reason"]:
-                    continue
+        for row in self.db.execute("SELECT * FROM items WHERE status = 'filed'").fetchall():
+            if row["kind"] in ("personal", "cultivation") and row["subject"] in faulty:
+                continue  # a record with errors moves no due date
+            exp = self._expected(ds, row)
+            if exp is None:
+                continue
+            kind, trig = exp
+            due = self.policy.get(kind).due(trig.date)
+            new = (kind, trig.date.isoformat() if trig.date else None, due.isoformat() if due else None)
+            old = (row["kind"], row["trigger_date"], row["due_date"])
+            if new == old and trig.reason == row["trigger_reason"]:
+                continue
+            why = trig.reason if trig.reason != row["trigger_reason"] else "保管策略改变"
+            if act is None:
+                self._recomputed[row["id"]] = {"kind": new[0], "trigger_date": new[1], "due_date": new[2],
+                                               "trigger_reason": trig.reason}
+            else:
                 act.db.execute("UPDATE items SET kind=?, trigger_date=?, due_date=?, trigger_reason=? WHERE id=?",
                                (*new, trig.reason, row["id"]))
                 before = {"类别": old[0], "起算日": old[1], "到期日": old[2], "起算事由": row["trigger_reason"]}
                 after = {"类别": new[0], "起算日": new[1], "到期日": new[2], "起算事由": trig.reason}
-                why = trig.reason if trig.reason != row["trigger_reason"] else "保管策略改变"
                 act.log("重算保管期限", row["dh"], before, after, note=why)
-                changes.append({"dh": row["dh"], "title": row["title"], "before": old[2], "after": new[2],
-                                "reason": why})
+            changes.append({"dh": row["dh"], "title": row["title"], "before": old[2], "after": new[2],
+                            "reason": why})
         return changes
 
-    def due(self, as_of: dt.date) -> list[sqlite3.Row]:
+    def due(self, as_of: dt.date) -> list:
+        if self._recomputed:  # a reader's due dates, worked out but not recorded
+            rows = [{**dict(r), **self._recomputed.get(r["id"], {})}
+                    for r in self.db.execute("SELECT * FROM items WHERE status = 'filed'").fetchall()]
+            return sorted((r for r in rows if r["due_date"] and r["due_date"] <= as_of.isoformat()),
+                          key=lambda r: (r["due_date"], r["dh"]))
         return self.db.execute("SELECT * FROM items WHERE status = 'filed' AND due_date IS NOT NULL "
                                "AND due_date <= ? ORDER BY due_date, dh", (as_of.isoformat(),)).fetchall()
 
@@ -771,6 +790,9 @@ class Archive:
 
     def verify(self) -> dict:
         with self.store.shared_lock():  # a writer's files and log lines are in place only after its commit
+            why = self.store.unsettled()
+            if why:  # a reader cannot complete an interrupted change: its report would mislead
+                raise DocgenError(why)
             return self._verify()
 
     def verify_audit(self) -> tuple[int, list[str]]:

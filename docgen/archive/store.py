@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,6 +128,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _inside(root: Path, target: Path) -> bool:
+    """``target`` lies inside the archive root (a path from the registry or journal never leads out)."""
+    try:
+        target.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def one_transaction(entries: list[dict]) -> bool:
     """Entries written by one writer in one go (same time, same person): what a writer killed
     between writing the log and committing the registry leaves behind."""
@@ -164,10 +174,22 @@ class Store:
             if self.root.is_dir() and any(p for p in self.root.iterdir() if p.name != LOCK_NAME):
                 raise DocgenError(f"档案库 {self.root} 有文件，但登记簿 {DB_NAME} 不见了：登记簿缺失，无法核对")
             raise DocgenError(f"档案库 {self.root} 尚未建立（还没有归档任何案卷；先运行 docgen archive file）")
+        # an account that may read but not write the archive (an auditor's login, a read-only
+        # copy) still lists, shows, checks due dates and verifies; it cannot change anything
+        self.writable = create or (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
         self.db = self._connect(create)
-        if (self.root / PENDING_DIR).exists():
+        if self.writable and (self.root / PENDING_DIR).exists():
             with self._exclusive():
                 self._recover()
+
+    def unsettled(self) -> str | None:
+        """Why files and registry may disagree now: a change left in ``.pending/`` that this
+        account cannot complete (a writer completes it on opening). Ask under the shared lock."""
+        if self.writable or not (self.root / PENDING_DIR).exists():
+            return None
+        return (f"档案库 {self.root} 有一次被中断的改动尚未完成（暂存在 {PENDING_DIR}/ 中），本账户（{os_user()}）"
+                "没有写权限，无法把它完成：此刻文件与登记簿可能对不上，核对结果不可信。请由有写权限的档案员运行任一 "
+                "docgen archive 命令（如 docgen archive verify）完成这次改动后再核对")
 
     # ------------------------------------------------------------------ connection
 
@@ -175,24 +197,55 @@ class Store:
         if create and not self.db_path.exists():
             fd = os.open(self.db_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
             os.close(fd)
-        os.chmod(self.db_path, FILE_MODE)
+        if self.writable:
+            os.chmod(self.db_path, FILE_MODE)
         try:
-            db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            if self.writable:
+                db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            else:  # never a write, not even a migration, from an account that may only read
+                url = "file:" + urllib.request.pathname2url(str(self.db_path.absolute())) + "?mode=ro"
+                db = sqlite3.connect(url, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.row_factory = sqlite3.Row
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version == 1:  # registries of docgen before content keys: the column is added
-                db.executescript("BEGIN IMMEDIATE; ALTER TABLE items ADD COLUMN content_key TEXT; "
-                                 "ALTER TABLE versions ADD COLUMN content_key TEXT; "
-                                 f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-            elif version != SCHEMA_VERSION:
-                raise DocgenError(f"档案登记簿 {self.db_path} 的版本（{version}）与本程序（{SCHEMA_VERSION}）不符")
+            if version > SCHEMA_VERSION:
+                raise DocgenError(f"档案登记簿 {self.db_path} 由较新版本的 docgen 建立（登记簿版本 {version}，本程序只认识到 "
+                                  f"{SCHEMA_VERSION}）：请先升级 docgen 再使用这个档案库；档案库没有被改动")
+            if version < SCHEMA_VERSION and self.writable:
+                self._migrate(db)
             db.execute("SELECT count(*) FROM items").fetchone()
+        except sqlite3.OperationalError as exc:
+            if not self.writable and "readonly" in str(exc):  # a hot journal only a writer can roll back
+                raise DocgenError(f"档案登记簿 {self.db_path} 有一次被中断的写入需要回滚，本账户（{os_user()}）没有写权限，"
+                                  "无法读取：请由有写权限的档案员运行任一 docgen archive 命令后再查看") from None
+            raise DocgenError(f"档案登记簿 {self.db_path} 已损坏或不是数据库（{exc}）") from None
         except sqlite3.DatabaseError as exc:
             raise DocgenError(f"档案登记簿 {self.db_path} 已损坏或不是数据库（{exc}）") from None
         return db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring the schema to ``SCHEMA_VERSION`` in one transaction. The version is read again
+        under the write lock: several processes may open an old registry at once, and only the
+        first one changes it."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                statement = ""
+                for line in _SCHEMA.splitlines(keepends=True):  # one statement at a time, in this transaction
+                    statement += line
+                    if sqlite3.complete_statement(statement):
+                        db.execute(statement)
+                        statement = ""
+            elif version == 1:  # registries of docgen before content keys: the column is added
+                db.execute("ALTER TABLE items ADD COLUMN content_key TEXT")
+                db.execute("ALTER TABLE versions ADD COLUMN content_key TEXT")
+            if version < SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def integrity_errors(self) -> list[str]:
         try:
@@ -221,7 +274,11 @@ class Store:
         """Readers that compare files, registry and log (verify) wait for a writer to finish:
         its log lines and files are in place when it releases the lock."""
         lock_path = self.root / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE) if self.writable else os.open(lock_path, os.O_RDONLY)
+        except FileNotFoundError:  # a read-only copy without a lock file: nobody writes it
+            yield
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
             yield
@@ -244,6 +301,9 @@ class Store:
     def action(self, who: str | None) -> Iterator[Action]:
         """A write transaction under the archive lock; audit entries are appended and the
         files written (``Action.write``) are put in place on success."""
+        if not self.writable:
+            raise DocgenError(f"本账户（{os_user()}）对档案库 {self.root} 没有写权限：只能查看（list、show、due、verify、"
+                              "audit），不能改动；请由档案员办理")
         with self._exclusive():
             self._recover()
             self.db.execute("BEGIN IMMEDIATE")
@@ -282,29 +342,45 @@ class Store:
         """Complete or drop the staged files a change left in ``.pending/`` (under the lock).
 
         A file goes into place when the registry records its hash for its path (the change
-        was committed); otherwise the change was rolled back and the file is dropped."""
+        was committed); otherwise the change was rolled back and the file is dropped. The
+        journal names each file's path; a staged file the journal does not name (the journal
+        was lost or damaged after the commit) goes where the registry records its hash, so a
+        committed version is not thrown away with its journal."""
         pending = self.root / PENDING_DIR
         if not pending.exists():
             return
+        paths: dict[str, str] = {}
         try:
             journal = json.loads((pending / JOURNAL_NAME).read_bytes())
+            for entry in journal if isinstance(journal, list) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("path"), str):
+                    paths[entry["file"]] = entry["path"]
         except (OSError, ValueError):
-            journal = []  # killed before the journal was complete: nothing was committed
-        for entry in journal:
-            rel, src = entry["path"], pending / entry["file"]
-            if not src.is_file():
-                continue  # already moved
-            if entry["sha256"] in self._registered_hashes(rel):
+            pass  # killed before the journal was complete, or the journal was damaged: the hashes tell
+        for src in sorted(pending.glob("*.tmp")):
+            if not src.is_file() or src.is_symlink():
+                continue
+            digest = hashlib.sha256(src.read_bytes()).hexdigest()
+            candidates = [paths[src.name]] if src.name in paths else self._registered_paths(digest)
+            for rel in candidates:
                 target = self.root / rel
+                if digest not in self._registered_hashes(rel) or not _inside(self.root, target):
+                    continue
                 private_dir(target.parent)
                 os.replace(src, target)
                 _fsync_dir(target.parent)
+                break
         self._discard_pending()
 
     def _registered_hashes(self, rel: str) -> set[str]:
         rows = self.db.execute("SELECT sha256 FROM items WHERE path = ? AND status = 'filed' "
                                "UNION SELECT sha256 FROM lists WHERE path = ?", (rel, rel)).fetchall()
         return {r[0] for r in rows}
+
+    def _registered_paths(self, digest: str) -> list[str]:
+        rows = self.db.execute("SELECT path FROM items WHERE sha256 = ? AND status = 'filed' AND path IS NOT NULL "
+                               "UNION SELECT path FROM lists WHERE sha256 = ? ORDER BY 1", (digest, digest)).fetchall()
+        return [r[0] for r in rows]
 
     def _discard_pending(self) -> None:
         pending = self.root / PENDING_DIR

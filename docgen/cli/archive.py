@@ -172,12 +172,16 @@ def show_cmd(ws: Workspace, ref: str) -> None:
                   ("立卷日期", "filed_on"), ("归档时间", "filed_at"), ("立卷人", "filed_by"),
                   ("起算日", "trigger_date"), ("起算事由", "trigger_reason"), ("到期日", "due_date"),
                   ("保全", "hold_reason"), ("销毁时间", "disposed_at"), ("销毁清册", "disposal_list")]
+        if "content_key" in r.keys():  # what the volume says; a new version only when it changes
+            labels.insert(labels.index(("页数", "pages")), ("内容散列", "content_key"))
         for label, key in labels:
             if r[key] not in (None, ""):
                 echo(f"{label}：{r[key]}")
         for v in arc.versions(r["id"]):
             sup = f"，{v['superseded_at']} 被取代" if v["superseded_at"] else "（现行）"
-            echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，{v['pages']} 页，sha256 {v['sha256'][:16]}…{sup}")
+            ckey = v["content_key"] if "content_key" in v.keys() else None
+            echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，{v['filed_by']}，{v['pages']} 页，sha256 {v['sha256'][:16]}…"
+                 + (f"，内容散列 {ckey[:16]}…" if ckey else "") + sup)
     finally:
         arc.close()
 
@@ -211,7 +215,9 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
     ds = _records(ws, required=False)
     arc = _open(ws, policy)
     try:
-        arc.refresh(ds, by)
+        arc.refresh(ds, by, readonly_ok=True)
+        if not arc.store.writable:
+            echo("提示：本账户对档案库只有读权限，到期日按当前记录计算，未记入登记簿。", err=True)
         rows = arc.due(day)
         if as_json:
             click.echo(json.dumps([dict(r) for r in rows], ensure_ascii=False, indent=2))

@@ -1,0 +1,229 @@
+"""The archive reviewed for an audit: crashes around the commit, readers without write access,
+several processes opening an old registry, and what the audit log says about content keys.
+
+The workspace is the one of ``test_archive`` (four synthetic persons filed once, checker 周文静).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_archive import by_subject, docgen, filed, filed_base  # noqa: F401
+from test_archive_audit import _add_visit, _kill_at, _killed
+
+TODAY = dt.date.today().isoformat()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _refile_killed_after_commit(ws: Path) -> dict:
+    """Re-file T003 with a new visit; the writer is killed after the commit, before its file is
+    moved in. Returns the registry row of the committed version 2."""
+    _add_visit(ws, "T003")
+    r = _killed(ws, _kill_at("_settle", after_original=False), "archive", "file", "--person", "T003",
+                "--by", "刘芳", "--as-of", TODAY)
+    assert r.returncode == -9, r.stderr
+    now = by_subject(ws)["T003"]
+    assert now["version"] == 2 and (ws / "archive" / ".pending").is_dir()
+    return now
+
+
+# ----------------------------------------------------------------------------- crashes around the commit
+
+
+def test_committed_change_whose_journal_is_damaged_is_still_completed(filed):
+    """The registry records version 2; the journal naming its staged file is damaged. The
+    staged file goes where the registry records its hash, instead of being thrown away
+    (which left version 2's bytes lost and verify calling the volume 内容被改动)."""
+    ws = filed
+    now = _refile_killed_after_commit(ws)
+    (ws / "archive" / ".pending" / "journal.json").write_text("[{\"path\": ", encoding="utf-8")
+    r = docgen(ws, "archive", "verify")
+    assert "核对通过" in r.stdout and "内容被改动" not in r.stderr
+    assert _sha(ws / "archive" / now["path"]) == now["sha256"]
+    assert not (ws / "archive" / ".pending").exists()
+
+
+def test_staged_file_without_a_registered_hash_is_dropped_even_without_a_journal(filed):
+    """The hash fallback puts nothing in place that the registry does not record."""
+    ws = filed
+    first = by_subject(ws)["T003"]
+    pending = ws / "archive" / ".pending"
+    pending.mkdir(mode=0o700)
+    (pending / "0000.tmp").write_bytes(b"%PDF-1.7 an uncommitted volume")
+    r = docgen(ws, "archive", "verify")
+    assert "核对通过" in r.stdout and not pending.exists()
+    assert _sha(ws / "archive" / first["path"]) == first["sha256"]
+
+
+# ----------------------------------------------------------------------------- several processes, old registries
+
+
+def _as_version_1(registry: Path) -> None:
+    with sqlite3.connect(registry) as db:  # as docgen before content keys left it
+        db.execute("ALTER TABLE items DROP COLUMN content_key")
+        db.execute("ALTER TABLE versions DROP COLUMN content_key")
+        db.execute("PRAGMA user_version = 1")
+
+
+def test_old_registry_opened_by_several_processes_at_once_is_migrated_once(filed):
+    """A second opener read version 1, waited for the first one's migration and then added the
+    column again: 'duplicate column name', reported as a damaged registry."""
+    from docgen.archive.store import Store
+
+    root = filed / "archive"
+    _as_version_1(root / "registry.sqlite3")
+    other = sqlite3.connect(root / "registry.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another docgen is migrating right now
+    result: dict = {}
+
+    def open_store():
+        try:
+            store = Store(root)
+            result["version"] = store.db.execute("PRAGMA user_version").fetchone()[0]
+            result["keys"] = store.db.execute("SELECT count(content_key) FROM items").fetchone()[0]
+            store.close()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            result["error"] = exc
+
+    t = threading.Thread(target=open_store)
+    t.start()
+    time.sleep(0.5)  # it has read version 1 and waits for the write lock
+    other.execute("ALTER TABLE items ADD COLUMN content_key TEXT")
+    other.execute("ALTER TABLE versions ADD COLUMN content_key TEXT")
+    other.execute("PRAGMA user_version = 2")
+    other.execute("COMMIT")
+    other.close()
+    t.join(30)
+    assert "error" not in result, result.get("error")
+    assert result == {"version": 2, "keys": 0}
+    assert docgen(filed, "archive", "verify").returncode == 0
+
+
+def test_registry_of_a_newer_docgen_asks_for_an_upgrade(filed):
+    registry = filed / "archive" / "registry.sqlite3"
+    with sqlite3.connect(registry) as db:
+        db.execute("PRAGMA user_version = 3")
+    before = registry.read_bytes()
+    r = docgen(filed, "archive", "list", ok=False)
+    assert r.returncode == 1 and "较新版本的 docgen" in r.stderr and "升级 docgen" in r.stderr
+    assert "Traceback" not in r.stderr and registry.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- readers without write access
+
+
+def _reader_copy(ws: Path) -> Path:
+    """A copy of the workspace the reader account can read but not write."""
+    top = Path(tempfile.mkdtemp(prefix="docgen-reader-", dir="/tmp"))
+    dst = top / "ws"
+    shutil.copytree(ws, dst, symlinks=True)
+    os.chmod(top, 0o755)
+    if os.getuid() == 0:  # another account: read and traverse, no write
+        for p in [dst, *dst.rglob("*")]:
+            mode = p.stat().st_mode
+            p.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if p.is_dir() else 0))
+    else:  # the owner itself, without write permission
+        for p in [*dst.rglob("*"), dst]:
+            p.chmod(p.stat().st_mode & ~0o222)
+    return dst
+
+
+def _reader(ws: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "docgen", "archive", *args, "--workspace", str(ws)]
+    if os.getuid() == 0:  # as the unprivileged account 65534
+        if not shutil.which("setpriv"):
+            pytest.skip("setpriv (util-linux) is needed to run as another account")
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    env = {**os.environ, "HOME": "/tmp"}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+
+
+def _cleanup(ws: Path) -> None:
+    for p in [ws.parent, *ws.parent.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | 0o700)
+    shutil.rmtree(ws.parent)
+
+
+def test_a_reader_lists_shows_checks_due_dates_and_verifies(filed):
+    ws = filed
+    t1 = by_subject(ws)["T001"]
+    # T001's record now closes in 2022: due 2025-06-09, which the registry does not know yet
+    p = ws / "records" / "persons" / "T001.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("2026-", "2022-").replace("2025-", "2021-"), encoding="utf-8")
+    ro = _reader_copy(ws)
+    try:
+        registry = ro / "archive" / "registry.sqlite3"
+        before = registry.read_bytes()
+        r = _reader(ro, "show", t1["dh"])
+        assert r.returncode == 0 and t1["sha256"] in r.stdout, r.stderr
+        r = _reader(ro, "list")
+        assert r.returncode == 0 and "共 4 卷" in r.stdout, r.stderr
+        r = _reader(ro, "due", "--as-of", "2026-01-01")
+        assert r.returncode == 0, r.stderr
+        assert t1["dh"] in r.stdout and "2025-06-09" in r.stdout and "只有读权限" in r.stderr
+        r = _reader(ro, "audit", "--verify")
+        assert r.returncode == 0 and "散列链完整" in r.stdout, r.stderr
+        r = _reader(ro, "verify")
+        assert "Traceback" not in r.stderr and "散列值不符" not in r.stderr and "无法读写" not in r.stderr, r.stderr
+        r = _reader(ro, "hold", t1["dh"], "--reason", "调阅")
+        assert r.returncode == 1 and "没有写权限" in r.stderr and "Traceback" not in r.stderr
+        assert registry.read_bytes() == before
+    finally:
+        _cleanup(ro)
+
+
+def test_a_reader_is_told_when_an_interrupted_change_must_be_completed_first(filed):
+    ws = filed
+    now = _refile_killed_after_commit(ws)
+    ro = _reader_copy(ws)
+    try:
+        r = _reader(ro, "verify")
+        assert r.returncode == 1 and "被中断的改动尚未完成" in r.stderr and "没有写权限" in r.stderr, r.stderr
+        assert "内容被改动" not in r.stderr and "Traceback" not in r.stderr
+        r = _reader(ro, "show", now["dh"])  # the registry itself is readable
+        assert r.returncode == 0 and "第 2 版" in r.stdout, r.stderr
+    finally:
+        _cleanup(ro)
+    r = docgen(ws, "archive", "verify")  # the archivist's account completes it
+    assert "核对通过" in r.stdout and _sha(ws / "archive" / now["path"]) == now["sha256"]
+
+
+# ----------------------------------------------------------------------------- content keys on the record
+
+
+def test_content_key_and_checker_are_in_the_log_and_shown(filed):
+    ws = filed
+    first = by_subject(ws)["T003"]
+    _add_visit(ws, "T003")
+    docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--checker", "王检查", "--as-of", TODAY)
+    now = by_subject(ws)["T003"]
+    entries = [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    filing = next(e for e in entries if e["action"] == "归档" and e["target"] == first["dh"])
+    assert filing["after"]["内容散列"] == first["content_key"] and filing["after"]["检查人"] == "周文静"
+    refiling = entries[-1]
+    assert refiling["action"] == "重新归档" and refiling["target"] == now["dh"]
+    assert refiling["before"]["内容散列"] == first["content_key"]
+    assert refiling["after"]["内容散列"] == now["content_key"] != first["content_key"]
+    assert refiling["after"]["检查人"] == "王检查"
+    r = docgen(ws, "archive", "show", now["dh"])
+    assert f"内容散列：{now['content_key']}" in r.stdout
+    assert f"内容散列 {first['content_key'][:16]}" in r.stdout
+    assert docgen(ws, "archive", "verify").returncode == 0
