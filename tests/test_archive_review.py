@@ -227,3 +227,73 @@ def test_content_key_and_checker_are_in_the_log_and_shown(filed):
     assert f"内容散列：{now['content_key']}" in r.stdout
     assert f"内容散列 {first['content_key'][:16]}" in r.stdout
     assert docgen(ws, "archive", "verify").returncode == 0
+
+
+def _file_with_another_encoder(ws: Path) -> subprocess.CompletedProcess:
+    """File every person again with a docgen that encodes the same documents into other bytes."""
+    script = ("from docgen.render import pdf\n"
+              "_render = pdf.render_pdf\n"
+              "pdf.render_pdf = lambda *a, **k: _render(*a, **k) + b'%% another encoder\\n'\n"
+              "from docgen.cli import main\n"
+              f"main(['archive', 'file', '--all-persons', '--by', '刘芳', '--checker', '周文静', '--as-of', {TODAY!r}, "
+              f"'--workspace', {str(ws)!r}])\n")
+    r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_a_volume_found_unchanged_by_its_bytes_is_keyed_for_later_upgrades(filed):
+    """A volume of a registry from before content keys, found unchanged by its bytes, gets its
+    content key recorded; otherwise the next docgen that encodes documents differently made a
+    new version of every such volume after all."""
+    ws = filed
+    _as_version_1(ws / "archive" / "registry.sqlite3")
+    first = by_subject(ws)
+    r = docgen(ws, "archive", "file", "--all-persons", "--by", "王档案", "--checker", "周文静", "--as-of", TODAY)
+    assert r.stdout.count("未建新版本") == 4, r.stdout
+    keyed = by_subject(ws)
+    assert all(keyed[p]["content_key"] and keyed[p]["version"] == 1 and keyed[p]["sha256"] == first[p]["sha256"]
+               for p in first)
+    entries = [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    recorded = {e["target"]: e["after"]["内容散列"] for e in entries if e["action"] == "登记内容散列"}
+    assert recorded == {keyed[p]["dh"]: keyed[p]["content_key"] for p in keyed}
+    r = _file_with_another_encoder(ws)
+    assert r.stdout.count("未建新版本") == 4, r.stdout
+    assert by_subject(ws) == keyed
+    assert docgen(ws, "archive", "verify").returncode == 0
+
+
+def test_a_form_is_defined_by_its_module_and_the_helper_modules_it_uses(tmp_path, monkeypatch):
+    """X2 takes its signature rows and footer from documents/_extras.py: a changed label there
+    changes what X2 says. The layout language and base module (how forms are drawn) do not."""
+    from docgen.archive import service
+    from docgen.documents.registry import all_forms
+
+    x2 = type(all_forms()["X2"])
+    service._form_source.cache_clear()
+    before = service._form_source(x2)
+    real = service._module_file
+
+    def changed(which: str):
+        def module_file(name: str):
+            path = real(name)
+            if name == which:
+                copy = tmp_path / f"{name}.py"
+                copy.write_bytes(path.read_bytes() + "\n# 签名 → 签字\n".encode("utf-8"))
+                return copy
+            return path
+        return module_file
+
+    try:
+        monkeypatch.setattr(service, "_module_file", changed("docgen.documents._extras"))
+        service._form_source.cache_clear()
+        assert service._form_source(x2) != before
+        monkeypatch.setattr(service, "_module_file", changed("docgen.documents.layout"))
+        service._form_source.cache_clear()
+        assert service._form_source(x2) == before
+        monkeypatch.setattr(service, "_module_file", changed("docgen.documents.base"))
+        service._form_source.cache_clear()
+        assert service._form_source(x2) == before
+    finally:
+        monkeypatch.undo()
+        service._form_source.cache_clear()

@@ -33,6 +33,9 @@ from .volumes import Doc, Stamp, assemble, backnote_pdf, fallback_cover_pdf, pag
 KIND_DIRS = {"personal": "personal", "cultivation": "personal", "annual": "annual", "notices": "notices",
              "disposal": "disposal"}
 _KEY_DATE = re.compile(r"/(\d{4}-\d{2}-\d{2})(?:-\d+)?$")
+# the scheme of content keys ("<scheme>:<hash>"): raised whenever what goes into a key changes, so
+# that a key of another scheme is never compared with a new one (the bytes as filed decide instead)
+CONTENT_KEY_SCHEME = "2"
 EVENT_FORMS = {"I": "回访", "J": "帮扶", "X4": "报到", "X2": "期满", "X3": "终止"}
 
 
@@ -330,16 +333,24 @@ class Archive:
 
             # what the volume says: its documents (form and data), cover and notes -- not how
             # docgen happens to encode them, nor who files it on which day
-            ckey = _hash_json([title, heading, [[d.code, d.title, d.date, d.note, d.key] for d in docs],
-                               cover_key, notes])
+            ckey = f"{CONTENT_KEY_SCHEME}:" + _hash_json(
+                [title, heading, [[d.code, d.title, d.date, d.note, d.key] for d in docs], cover_key, notes])
             if old is not None and (self.root / rel).is_file():
-                if old["content_key"]:
+                keyed = (old["content_key"] or "").startswith(f"{CONTENT_KEY_SCHEME}:")
+                if keyed:
                     unchanged = old["content_key"] == ckey
-                else:  # filed before content keys were kept: the bytes tell, as filed then
+                else:  # filed before content keys were kept, or keyed otherwise: the bytes tell, as filed then
                     was = dt.date.fromisoformat(old["filed_on"])
                     unchanged = sha256(build(old["version"], f"{was.year}年{was.month}月{was.day}日",
                                              old["filed_by"])) == old["sha256"]
                 if unchanged:  # nothing changed since the current version
+                    if not keyed:  # from now on the key decides: a later docgen may encode the same volume otherwise
+                        act.db.execute("UPDATE items SET content_key = ? WHERE id = ?", (ckey, old["id"]))
+                        act.db.execute("UPDATE versions SET content_key = ? WHERE item_id = ? AND version = ?",
+                                       (ckey, old["id"], old["version"]))
+                        act.log("登记内容散列", dh, {"版本": old["version"], "内容散列": old["content_key"]},
+                                {"版本": old["version"], "内容散列": ckey},
+                                note="现行版本与按当前记录重新生成的案卷逐字节相同；此后按内容散列判断是否需要新版本")
                     return Filed(dh, title, self.root / rel, old["pages"], old["version"], len(docs), notes,
                                  unchanged=True)
             pdf = build(version)
@@ -885,16 +896,70 @@ def _hash_json(value) -> str:
     return sha256(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
 
 
-@lru_cache(maxsize=None)
-def _form_source(form_class: type) -> str:
-    """Hash of the module that defines a form (its labels and layout): a changed form is a
-    changed document; the renderers (how it is encoded) are not part of it."""
-    import inspect
+# what draws documents, not what they say: a change here is a change of encoding
+_ENCODING_MODULES = {"docgen.documents", "docgen.documents.base", "docgen.documents.layout", "docgen.documents.registry"}
+
+
+def _module_file(name: str) -> Path | None:
+    import importlib.util
 
     try:
-        return hashlib.sha256(Path(inspect.getfile(form_class)).read_bytes()).hexdigest()
-    except (TypeError, OSError):
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin) if spec is not None and spec.origin and spec.origin.endswith(".py") else None
+
+
+def _definition_modules(form_class: type) -> list[str]:
+    """The modules that define a form: those of its classes and the ``docgen.documents``
+    helper modules they import, directly or not (shared labels, signature rows, footers)."""
+    import ast
+
+    todo = [k.__module__ for k in form_class.__mro__ if k.__module__ not in ("builtins",)]
+    seen: list[str] = []
+    while todo:
+        name = todo.pop()
+        if name in seen or name in _ENCODING_MODULES or name.split(".")[0] in ("builtins", "abc", "typing"):
+            continue
+        seen.append(name)
+        path = _module_file(name)
+        if path is None or not (name.startswith("docgen.documents.") or name == form_class.__module__):
+            continue
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # relative to the module's package (form modules are not packages)
+                    base = ".".join(name.split(".")[:-node.level])
+                    target = f"{base}.{node.module}" if node.module else base
+                    names = [target] if node.module else [f"{base}.{a.name}" for a in node.names]
+                else:
+                    names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            todo.extend(n for n in names if n.startswith("docgen.documents.") and _module_file(n) is not None)
+    return sorted(seen)
+
+
+@lru_cache(maxsize=None)
+def _form_source(form_class: type) -> str:
+    """Hash of the modules that define a form (its labels and layout, including those it takes
+    from shared helper modules): a changed form is a changed document; the layout language and
+    the renderers (how it is encoded) are not part of it."""
+    parts = []
+    for name in _definition_modules(form_class):
+        path = _module_file(name)
+        try:
+            parts.append([name, hashlib.sha256(path.read_bytes()).hexdigest() if path else None])
+        except OSError:
+            parts.append([name, None])
+    if not any(digest for _, digest in parts):
         return form_class.__qualname__
+    return _hash_json(parts)
 
 
 def content_key(form, view: dict) -> str:
