@@ -321,7 +321,7 @@ class Archive:
             toc = toc_pdf(dh, heading, docs)
             rel = f"{KIND_DIRS[kind]}/{dh}.pdf"
 
-            def build(v: int, filed_on: str = filed_on, by_name: str = by_name) -> bytes:
+            def build(v: int, filed_on: str = filed_on, by_name: str = by_name, checker: str = checker) -> bytes:
                 vnotes = list(notes)
                 if v > 1:
                     prev = act.db.execute("SELECT v.filed_on FROM versions v JOIN items i ON i.id = v.item_id "
@@ -341,8 +341,15 @@ class Archive:
                     unchanged = old["content_key"] == ckey
                 else:  # filed before content keys were kept, or keyed otherwise: the bytes tell, as filed then
                     was = dt.date.fromisoformat(old["filed_on"])
-                    unchanged = sha256(build(old["version"], f"{was.year}年{was.month}月{was.day}日",
-                                             old["filed_by"])) == old["sha256"]
+
+                    def as_filed(chk: str) -> bool:
+                        return sha256(build(old["version"], f"{was.year}年{was.month}月{was.day}日",
+                                            old["filed_by"], chk)) == old["sha256"]
+
+                    unchanged = as_filed(checker)
+                    if not unchanged:  # the registry does not keep the checker: the filed 备考表 names it
+                        was_checker = _filed_checker(self.root / rel)
+                        unchanged = was_checker is not None and was_checker != checker and as_filed(was_checker)
                 if unchanged:  # nothing changed since the current version
                     if not keyed:  # from now on the key decides: a later docgen may encode the same volume otherwise
                         act.db.execute("UPDATE items SET content_key = ? WHERE id = ?", (ckey, old["id"]))
@@ -965,6 +972,23 @@ def _form_source(form_class: type) -> str:
 def content_key(form, view: dict) -> str:
     """What a document says: its form (code and definition) and the data it shows."""
     return _hash_json([form.code, _form_source(type(form)), view])
+
+
+def _filed_checker(path: Path) -> str | None:
+    """The 检查人 printed on the 备考表 (last page) of a filed volume, if it can be read."""
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        text = PdfReader(io.BytesIO(path.read_bytes())).pages[-1].extract_text() or ""
+    except Exception:  # an unreadable volume: compared as it is, with the checker given
+        return None
+    lines = [line.strip() for line in text.splitlines()]
+    if "检查人" not in lines[:-1]:
+        return None
+    after = lines[lines.index("检查人") + 1]
+    return "" if after == "立卷时间" else after
 
 
 def _fallback_cover(fallback: tuple) -> tuple[bytes, str]:

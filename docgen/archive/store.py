@@ -176,7 +176,8 @@ class Store:
             raise DocgenError(f"档案库 {self.root} 尚未建立（还没有归档任何案卷；先运行 docgen archive file）")
         # an account that may read but not write the archive (an auditor's login, a read-only
         # copy) still lists, shows, checks due dates and verifies; it cannot change anything
-        self.writable = create or (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
+        self.writable = os.access(self.root, os.W_OK) and (
+            os.access(self.db_path, os.W_OK) if self.db_path.exists() else create)
         self.db = self._connect(create)
         if self.writable and (self.root / PENDING_DIR).exists():
             with self._exclusive():
