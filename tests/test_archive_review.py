@@ -298,3 +298,26 @@ def test_a_form_is_defined_by_its_module_and_the_helper_modules_it_uses(tmp_path
     finally:
         monkeypatch.undo()
         service._form_source.cache_clear()
+
+
+def test_a_reader_meeting_a_registry_write_to_roll_back_is_told_why(filed):
+    """A writer killed inside its transaction leaves SQLite's journal: only a writer can roll it back."""
+    ws = filed
+    script = ("import sqlite3, os\n"
+              f"db = sqlite3.connect({str(ws / 'archive' / 'registry.sqlite3')!r}, isolation_level=None)\n"
+              "db.execute('PRAGMA cache_size=1')\n"
+              "db.execute('BEGIN IMMEDIATE')\n"
+              "for i in range(100):\n"
+              "    db.execute('UPDATE items SET title = title || ?', ('x' * 50,))\n"
+              "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert (ws / "archive" / "registry.sqlite3-journal").is_file()
+    ro = _reader_copy(ws)
+    try:
+        r = _reader(ro, "list")
+        assert r.returncode == 1 and "需要回滚" in r.stderr and "没有写权限" in r.stderr, r.stderr
+        assert "已损坏" not in r.stderr and "Traceback" not in r.stderr
+    finally:
+        _cleanup(ro)
+    r = docgen(ws, "archive", "verify")  # the archivist's account rolls it back
+    assert "核对通过" in r.stdout and "x" * 50 not in docgen(ws, "archive", "list").stdout
