@@ -17,6 +17,12 @@ Files an action writes (``Action.write``) follow the registry: they are written 
 killed in between leaves the journal; the next opening of the archive completes the move
 for each file whose hash the registry now records, and drops the others (their change was
 not committed). So a registered file and its hash never disagree because of a crash.
+
+An account that cannot write the archive (``Store.writable``) opens the registry read-only:
+it never migrates, recovers or changes anything; ``unsettled`` says when a change left in
+``.pending/`` waits for a writer, so that a reader's verify does not report its files as changed.
+The schema is migrated in one ``BEGIN IMMEDIATE`` transaction that reads the version again, so
+several processes opening an old registry at once migrate it once.
 """
 from __future__ import annotations
 
@@ -277,7 +283,7 @@ class Store:
         lock_path = self.root / LOCK_NAME
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE) if self.writable else os.open(lock_path, os.O_RDONLY)
-        except FileNotFoundError:  # a read-only copy without a lock file: nobody writes it
+        except (FileNotFoundError, PermissionError):  # a read-only copy, or a lock this reader may not open
             yield
             return
         try:
