@@ -575,6 +575,14 @@ def test_notice_volume_per_institution_and_month(ws, tmp_path, monkeypatch):
     with pytest.raises(Exception) as exc:
         arc.file_notices(ds, "dh", "2026-09", "周文静", "", dt.date(2026, 11, 30))
     assert "没有" in str(exc.value)
+    # the issued notices moved to another output folder (and their DOCX recorded): same content
+    (out / "notices").mkdir()
+    for n in notices:
+        (out / n["pdf"]).rename(out / "notices" / Path(n["pdf"]).name)
+        n["pdf"] = f"notices/{Path(n['pdf']).name}"
+        n["docx"] = n["pdf"].replace(".pdf", ".docx")
+    again = arc.file_notices(ds, "dh", "2026-11", "周文静", "", dt.date(2026, 11, 30))
+    assert again[0].unchanged and again[0].version == 1
     arc.close()
 
 

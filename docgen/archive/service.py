@@ -498,7 +498,7 @@ class Archive:
                     data = path.read_bytes()
                     note = "已回执" if n.get("receipt") else "未回执"
                     # an issued notice is what its register entry says (where its PDF lies is not)
-                    issued = _hash_json({k: v for k, v in n.items() if k not in ("pdf", "out_dir")})
+                    issued = _hash_json({k: v for k, v in n.items() if k not in ("pdf", "docx", "out_dir")})
                     docs.append(Doc("F", f"预解戒人员信息对接通知书 {n.get('number')}", str(n.get("issued") or ""),
                                     data, page_count(data), note, key=issued))
                 form = self._form("M")
