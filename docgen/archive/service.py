@@ -742,10 +742,13 @@ class Archive:
             else:
                 refused = None
                 result = self._carry_out(act, ds, lst, number, entries, approvers, as_of)
+                for r in entries:  # deleted once the disposal is committed (completed after a crash)
+                    act.remove(r["path"], r["dh"])
         if refused is not None:
             raise refused
-        # the contents go only once the registry records their disposal: a writer killed
-        # before the commit leaves every volume in place and registered as filed
+        # the contents went once the registry recorded their disposal (Action.remove): a writer
+        # killed before the commit leaves every volume in place and registered as filed, one
+        # killed after it has the deletions completed by the next opening of the archive
         result["left"] = []
         for r in entries:
             try:

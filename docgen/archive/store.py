@@ -162,6 +162,12 @@ class Action:
         """Put ``data`` at ``rel`` (relative to the archive root) once the change is committed."""
         self.writes[rel] = data
 
+    removes: dict[str, str] = field(default_factory=dict)  # path relative to the root → 档号 disposed
+
+    def remove(self, rel: str, dh: str) -> None:
+        """Delete the file of volume ``dh`` at ``rel`` once the change (its disposal) is committed."""
+        self.removes[rel] = dh
+
     def log(self, action: str, target: str, before: Any = None, after: Any = None, note: str = "") -> None:
         entry = {"action": action, "target": target, "before": before, "after": after}
         if note:
@@ -319,7 +325,7 @@ class Store:
                 yield act
                 if act.entries:
                     self._append_audit(act)
-                self._stage(act.writes)
+                self._stage(act.writes, act.removes)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -329,9 +335,10 @@ class Store:
 
     # ------------------------------------------------------------------ files of a change
 
-    def _stage(self, writes: dict[str, bytes]) -> None:
-        """Write the files of a change and their journal to ``.pending/`` (before the commit)."""
-        if not writes:
+    def _stage(self, writes: dict[str, bytes], removes: dict[str, str] | None = None) -> None:
+        """Write the files of a change, and the journal of its writes and deletions, to
+        ``.pending/`` (before the commit)."""
+        if not writes and not removes:
             return
         pending = private_dir(self.root / PENDING_DIR)
         journal = []
@@ -339,6 +346,7 @@ class Store:
             name = f"{n:04d}.tmp"
             atomic_write(pending / name, data)
             journal.append({"path": rel, "file": name, "sha256": hashlib.sha256(data).hexdigest()})
+        journal += [{"path": rel, "remove": dh} for rel, dh in sorted((removes or {}).items())]
         atomic_write(pending / JOURNAL_NAME, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
 
     def _settle(self) -> None:
@@ -357,11 +365,16 @@ class Store:
         if not pending.exists():
             return
         paths: dict[str, str] = {}
+        removes: dict[str, str] = {}
         try:
             journal = json.loads((pending / JOURNAL_NAME).read_bytes())
             for entry in journal if isinstance(journal, list) else []:
-                if isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("path"), str):
+                if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                    continue
+                if isinstance(entry.get("file"), str):
                     paths[entry["file"]] = entry["path"]
+                elif isinstance(entry.get("remove"), str):
+                    removes[entry["path"]] = entry["remove"]
         except (OSError, ValueError):
             pass  # killed before the journal was complete, or the journal was damaged: the hashes tell
         for src in sorted(pending.glob("*.tmp")):
@@ -377,6 +390,18 @@ class Store:
                 os.replace(src, target)
                 _fsync_dir(target.parent)
                 break
+        for rel, dh in sorted(removes.items()):  # contents of volumes whose disposal was committed
+            target = self.root / rel
+            row = self.db.execute("SELECT status FROM items WHERE dh = ?", (dh,)).fetchone()
+            if row is None or row[0] != "disposed" or not _inside(self.root, target) or self._registered_hashes(rel):
+                continue
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:  # recorded as destroyed: verify names the file until it is removed
+                continue
+            _fsync_dir(target.parent)
         self._discard_pending()
 
     def _registered_hashes(self, rel: str) -> set[str]:
