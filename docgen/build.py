@@ -21,6 +21,7 @@ which remove their temporary files; what was finished is recorded in the manifes
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -28,14 +29,16 @@ import re
 import signal
 import sys
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from . import __version__
 from .documents.base import Form, Period, Target, check_record_chars
-from .errors import DocgenError
+from .errors import DocgenError, os_error_message
 from .fsutil import atomic_write, clean_partials, private_dir
 from .records.load import Dataset
 from .render.fonts import MissingGlyph
@@ -43,6 +46,7 @@ from .render.fonts import MissingGlyph
 MANIFEST = "manifest.json"
 STATE = ".docgen-state.json"
 STATE_VERSION = 1
+LOCK = ".docgen.lock"  # held by the process writing in the output folder (output_lock)
 ALL_DEPS = "*"  # a target that names no record files depends on all of them
 
 
@@ -330,6 +334,9 @@ def _render_job(job: Job, out_dir: Path, want: set[str]) -> tuple[str, dict]:
         return "ok", render_target(form, t, out_dir, want)
     except DocgenError as exc:  # MissingGlyph is a DocgenError
         return "error", error_entry(form.code, t.context, exc.message, person=t.person, unit=t.unit)
+    except OSError as exc:  # disk full, no permission …: the files written last time are still there
+        return "error", error_entry(form.code, t.context, os_error_message(exc), person=t.person, unit=t.unit,
+                                    write_failed=True)
     except Exception as exc:  # a bug must not stop the other documents (nor the watch service)
         return "error", error_entry(form.code, t.context, f"内部错误：{type(exc).__name__}: {exc}",
                                     person=t.person, unit=t.unit)
@@ -486,12 +493,21 @@ def _depends_on(deps, files: set[str]) -> bool:
     return any(d in files for d in deps)
 
 
-@lru_cache(maxsize=65536)
+_chars_of_file: dict[str, tuple[int, int, frozenset]] = {}  # path -> size, mtime, characters
+
+
 def _file_chars(path: str, size: int, mtime_ns: int) -> frozenset:
+    """The characters of a record file, kept for its current version only (the watch service
+    sees a file in many versions over weeks: one entry each would grow without end)."""
+    hit = _chars_of_file.get(path)
+    if hit is not None and hit[0] == size and hit[1] == mtime_ns:
+        return hit[2]
     try:
-        return frozenset(Path(path).read_text(encoding="utf-8-sig"))
+        chars = frozenset(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError):
-        return frozenset()
+        chars = frozenset()
+    _chars_of_file[path] = (size, mtime_ns, chars)
+    return chars
 
 
 _glyph_ok: set[tuple] = set()  # (fonts, record files' stamps) found printable
@@ -552,10 +568,64 @@ def glyph_problems(ds: Dataset) -> dict[str, str]:
     return problems
 
 
+_held_locks: dict[str, int] = {}  # output folders whose lock this process holds -> depth
+
+
+@contextmanager
+def output_lock(out_dir: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the output folder's writer lock (``OUT_DIR/.docgen.lock``, fcntl): documents,
+    ``manifest.json`` and the state are written by one docgen process at a time (the watch
+    service, a clerk's ``docgen build``). Another writer is waited for; ``on_wait`` gets a
+    Chinese line saying so (default: standard error). A stop request (SIGINT/SIGTERM) ends
+    the wait with ``Interrupted``. Re-entrant within a process."""
+    out_dir = Path(out_dir)
+    private_dir(out_dir)
+    key = str(out_dir.resolve())
+    if _held_locks.get(key):
+        _held_locks[key] += 1
+        try:
+            yield
+        finally:
+            _held_locks[key] -= 1
+        return
+    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = f"输出目录 {out_dir} 正由另一个 docgen 进程写入（监视服务或另一次生成），等它写完再继续……"
+            (on_wait or (lambda m: print(m, file=sys.stderr, flush=True)))(text)
+            while True:
+                if _stop_requested.is_set():
+                    raise Interrupted() from None
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.1)
+        _held_locks[key] = 1
+        try:
+            yield
+        finally:
+            _held_locks.pop(key, None)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | None,
-          formats: set[str] | None = None, progress: Callable[[str], None] | Progress | None = None, *,
-          force: bool = False, workers: int | None = None, changed: set[str] | None = None,
-          pool=None, clean: bool = True) -> BuildResult:
+          formats: set[str] | None = None, progress: Callable[[str], None] | Progress | None = None,
+          **options) -> BuildResult:
+    """Build ``forms`` into ``out_dir`` (see ``_build``) under the folder's writer lock: the
+    watch service and a build run by hand on the same folder take turns (``output_lock``)."""
+    with output_lock(out_dir):
+        return _build(ds, forms, out_dir, period, formats, progress, **options)
+
+
+def _build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | None,
+           formats: set[str] | None = None, progress: Callable[[str], None] | Progress | None = None, *,
+           force: bool = False, workers: int | None = None, changed: set[str] | None = None,
+           pool=None, clean: bool = True) -> BuildResult:
     """Build ``forms`` for the records of ``ds`` into ``out_dir``.
 
     Only targets whose fingerprint or files changed are rendered (all with ``force``).
@@ -737,8 +807,13 @@ def build(ds: Dataset, forms: Iterable[Form], out_dir: Path, period: Period | No
             result.changed.extend(entry["files"].values())
         else:
             result.errors.append(entry)
-            dropped.add(iid)
-            state.pop(iid, None)
+            old = old_manifest.get(iid)
+            if entry.get("write_failed") and old is not None and file_stats(out_dir, old.get("files", {})):
+                current[iid] = old  # not written (disk full …): the last good files stay listed
+                result.held += 1
+            else:
+                dropped.add(iid)
+                state.pop(iid, None)
         prog.advance(f"{job.code} {job.target.path}")
 
     try:

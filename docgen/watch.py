@@ -16,7 +16,18 @@
   service keeps running.
 * On start it removes temporary files a killed writer left behind and catches up with
   what changed while it was down (the incremental build). SIGINT/SIGTERM stop it cleanly.
-* Log lines carry a timestamp; ID numbers are masked in every line.
+* Log lines carry a timestamp; ID numbers are masked in every line (warnings and errors of
+  other threads included).
+* One service per output folder (``.docgen-watch.lock``); each batch writes under the
+  folder's writer lock (``build.output_lock``), so a clerk's ``docgen build`` on the same
+  folder waits for the batch in hand and the service for the clerk's build. When another
+  program changed the folder (a build by hand, ``docgen stats``, a manifest or folder
+  deleted or edited), the next batch checks every document instead of trusting what the
+  service wrote last; so does the service at once when it notices the change while idle.
+* A records folder moved away is reported; when it, or another folder in its place, is
+  back, it is watched again and the documents are brought up to date.
+* A write that fails (disk full, no permission) is reported in Chinese; the documents
+  keep their last good files and are made again with the next batch.
 * Without a fixed period the unit tables follow the calendar: the current month, and until
   the 8th also the month before (the standard's statistics close at the month's end and are
   reported by the 8th of the next month: late entries still reach them). When the month
@@ -25,6 +36,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import gc
 import logging
 import os
@@ -36,10 +48,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .build import BuildResult, Interrupted, build, default_workers, make_pool, request_stop, warm_forms
+from .build import (MANIFEST, STATE, BuildResult, Interrupted, build, default_workers, make_pool, output_lock,
+                    request_stop, warm_forms)
 from .documents.base import Period
 from .documents.registry import all_forms
-from .errors import DocgenError
+from .errors import DocgenError, os_error_message
 from .fsutil import clean_partials, private_dir
 from .records.idcard import mask_ids_in_text
 from .records.load import RECORD_SUFFIXES, Dataset, iter_record_files, load_records, unreadable_diagnostics
@@ -49,6 +62,7 @@ from .workspace import Workspace
 log = logging.getLogger("docgen.watch")
 
 REPORT_DAY = 8  # 数据统计截止日期为当月月底，次月8日前上报省局 (notes of the statistics tables)
+SERVICE_LOCK = ".docgen-watch.lock"  # held by the watch service of an output folder while it runs
 
 
 class MaskingFormatter(logging.Formatter):
@@ -67,6 +81,22 @@ def setup_logging(verbose: bool = False) -> None:
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False
+    # warnings (a library's) and errors of other threads (the file watcher's) go through the
+    # same masked, timestamped lines instead of bare text and tracebacks on standard error
+    logging.captureWarnings(True)
+    warn_log = logging.getLogger("py.warnings")
+    warn_log.handlers[:] = [handler]
+    warn_log.setLevel(logging.WARNING)
+    warn_log.propagate = False
+    threading.excepthook = _thread_error
+
+
+def _thread_error(args) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    log.error("内部错误（线程 %s）：%s: %s（请报告给维护人员）", name, args.exc_type.__name__, args.exc_value)
+    log.debug("详细信息", exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 # --------------------------------------------------------------------------- incremental loading
@@ -78,6 +108,15 @@ def _stamp(path: Path | str) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _dir_id(path: Path) -> tuple[int, int] | None:
+    """Which folder is at ``path`` now (device, inode); None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if os.path.isdir(path) else None
 
 
 class RecordCache:
@@ -208,7 +247,12 @@ class WatchService:
         self._events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._diagnostics: set[str] = set()  # record problems already reported
-        self._form_errors: set[str] = set()
+        self._form_errors: dict[str, str] = {}  # document errors already reported: key -> text
+        self._outputs_seen: tuple | None = None  # the output folder as the last batch left it
+        self._records_id = _dir_id(self.records_dir)  # the records folder being watched
+        self._observer = None
+        self._records_watch = None
+        self._handler = _Handler(self)
         self.batches = 0
         self.pool = None
 
@@ -310,9 +354,28 @@ class WatchService:
             text += f"，{periods[1]} 的报表在本月 {REPORT_DAY} 日上报截止前也随记录更新"
         return text
 
+    # ---- the output folder, written by others too
+    def _output_stamp(self) -> tuple:
+        """What another program's writing in the output folder changes: the folder, its
+        manifest and state, its subfolders."""
+        out = self.out_dir
+        try:
+            subdirs = sorted((e.name, e.inode()) for e in os.scandir(out) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            subdirs = []
+        return _dir_id(out), _stamp(out / MANIFEST), _stamp(out / STATE), tuple(subdirs)
+
+    def outputs_moved(self) -> bool:
+        """Whether the output folder is no longer as this service's last batch left it."""
+        return self._outputs_seen is not None and self._output_stamp() != self._outputs_seen
+
     # ---- work
     def rebuild(self, change: Change | None) -> BuildResult | None:
         started = time.monotonic()
+        if _dir_id(self.records_dir) is None:
+            # moved away or deleted: not a reason to drop every document (reported once)
+            self._check_records_dir()
+            return None
         if change is not None and change.fonts:
             _reset_fonts()
             if self.pool is not None:  # the workers hold the old fonts
@@ -323,6 +386,9 @@ class WatchService:
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
             return None
+        except OSError as exc:
+            log.error("错误：%s（记录未读入，文书未更新）", os_error_message(exc))
+            return None
         ds.workspace = self.ws
         self._report(ds)
         forms = self.forms or list(all_forms().values())
@@ -332,41 +398,65 @@ class WatchService:
         if change is not None and not self.cache.files_changed and not change.templates and not change.fonts:
             changed = {str(p) for p in change.records}
         periods = self.periods()
-        if self._built_periods is not None and periods != self._built_periods:
+        turned = self._built_periods is not None and periods != self._built_periods
+        if turned:
             log.info("日期已到 %s：%s", self.today().isoformat(), self._describe_periods(periods))
             changed = None  # the new period's tables are all made now
         try:
-            result = build(ds, forms, self.out_dir, periods[0], self.formats, workers=self.workers,
-                           changed=changed, pool=self.pool, clean=False)
-            periodic = [f for f in forms if f.periodic]
-            for extra in periods[1:]:
-                if periodic:
-                    _add_result(result, build(ds, periodic, self.out_dir, extra, self.formats, workers=self.workers,
-                                              changed=changed, pool=self.pool, clean=False))
-            self._built_periods = periods
+            # one writer at a time in the output folder (a clerk's docgen build waits for this
+            # batch, this batch for the clerk's build)
+            with output_lock(self.out_dir, on_wait=lambda text: log.info("%s", text)):
+                try:
+                    moved = self.outputs_moved()
+                    if moved:
+                        log.info("输出目录 %s 已被其他程序改动（手动运行的 docgen 命令或手工删改）：核对全部文书",
+                                 self.out_dir)
+                        changed = None  # what this service wrote last is no guide: look at everything
+                    return self._build(ds, forms, periods, changed, started, turned, full=changed is None and (
+                        change is None or turned or moved))
+                finally:
+                    self._outputs_seen = self._output_stamp()
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
-            return None
         except Interrupted:
             raise
+        except OSError as exc:  # disk full, no permission …: the last good files stay in place
+            log.error("错误：%s（文书未全部更新；腾出磁盘空间或改好权限后，下次保存记录时补做）", os_error_message(exc))
+            log.debug("详细信息", exc_info=True)
         except Exception as exc:  # the service keeps running; the next change tries again
             log.error("内部错误：%s: %s（文书未更新；请报告给维护人员）", type(exc).__name__, exc)
+            log.debug("详细信息", exc_info=True)
             self._renew_pool()
-            return None
+        return None
+
+    def _build(self, ds: Dataset, forms: list, periods: list[Period], changed: set[str] | None,
+               started: float, turned: bool, full: bool) -> BuildResult:
+        """The build of one batch, under the output folder's lock; logs what it did."""
+        result = build(ds, forms, self.out_dir, periods[0], self.formats, workers=self.workers,
+                       changed=changed, pool=self.pool, clean=False)
+        periodic = [f for f in forms if f.periodic]
+        for extra in periods[1:]:
+            if periodic:
+                _add_result(result, build(ds, periodic, self.out_dir, extra, self.formats, workers=self.workers,
+                                          changed=changed, pool=self.pool, clean=False))
+        self._built_periods = periods
         elapsed = time.monotonic() - started
-        form_errors = set()
+        form_errors: dict[str, str] = {}
         for e in result.errors:
             if e.get("form") or "line" not in e:
                 key = f"{e.get('form') or ''}|{e.get('record')}|{e['message']}"
-                form_errors.add(key)
+                what = f"表单 {e['form']}，" if e.get("form") else ""
+                form_errors[key] = f"{what}{e.get('record') or ''}：{e['message']}"
                 if key not in self._form_errors:
-                    what = f"表单 {e['form']}，" if e.get("form") else ""
-                    log.error("错误：%s%s：%s", what, e.get("record") or "", e["message"])
+                    log.error("错误：%s", form_errors[key])
+        if not turned:  # (a period no longer made has its errors no longer reported: not corrected)
+            for key in sorted(self._form_errors.keys() - form_errors.keys()):
+                log.info("已更正：%s", self._form_errors[key])
         self._form_errors = form_errors
-        if result.rendered or change is None:
+        if result.rendered or full:
             files = "、".join(sorted(result.changed)[:6]) + ("等" if len(result.changed) > 6 else "")
             log.info("已更新 %d 份文书（%d 份未变化%s），用时 %.2f 秒%s", result.rendered, result.skipped,
-                     f"，{result.held} 份因记录文件有错保留原样" if result.held else "", elapsed,
+                     f"，{result.held} 份因记录文件有错或无法写入保留原样" if result.held else "", elapsed,
                      f"：{files}" if files else "")
         else:
             log.info("记录已变化，文书无须更新（%d 份未变化%s），用时 %.2f 秒", result.skipped,
@@ -376,8 +466,11 @@ class WatchService:
                 self.after_build(ds)
             except DocgenError as exc:
                 log.error("错误：%s", exc.message)
+            except OSError as exc:
+                log.error("错误：%s（标牌未更新）", os_error_message(exc))
             except Exception as exc:  # the service keeps running
                 log.error("内部错误：%s: %s（请报告给维护人员）", type(exc).__name__, exc)
+                log.debug("详细信息", exc_info=True)
         self.batches += 1
         return result
 
@@ -405,11 +498,41 @@ class WatchService:
             log.info("已更正：%s", text)
         self._diagnostics = current
 
+    def _check_records_dir(self) -> bool:
+        """Notice the records folder moved away, deleted, back, or replaced by another folder
+        (a restore from a backup): the file watcher follows the folder it was given, so a new
+        one is watched again. True when the folder is back (time to catch up)."""
+        now = _dir_id(self.records_dir)
+        if now == self._records_id:
+            return False
+        self._records_id = now
+        if now is None:
+            log.error("错误：记录目录 %s 不见了（被移走、改名或删除？）；原有文书保持不变，目录恢复后自动继续",
+                      self.records_dir)
+            return False
+        log.info("记录目录 %s 已恢复（或换成了另一个目录）：重新监视，核对文书", self.records_dir)
+        if self._observer is not None:
+            try:
+                if self._records_watch is not None:
+                    self._observer.unschedule(self._records_watch)
+            except Exception:  # the watch of a deleted folder may be gone already
+                pass
+            self._records_watch = self._observer.schedule(self._handler, str(self.records_dir), recursive=True)
+        return True
+
     def run(self) -> None:
         from watchdog.observers import Observer
 
         private_dir(self.out_dir)
-        n = clean_partials(self.out_dir)
+        service_lock = _service_lock(self.out_dir)
+        try:
+            self._run(Observer)
+        finally:
+            os.close(service_lock)
+
+    def _run(self, Observer) -> None:
+        with output_lock(self.out_dir, on_wait=lambda text: log.info("%s", text)):
+            n = clean_partials(self.out_dir)  # no other docgen is writing there now
         if n:
             log.info("已清除上次中断时留下的 %d 个临时文件", n)
         log.info("开始监视 %s（输出到 %s，%s）", self.records_dir, self.out_dir, self._describe_periods(self.periods()))
@@ -420,30 +543,36 @@ class WatchService:
             # started before any other thread, so the workers are forked with the fonts loaded
             # and every form rendered once
             self.pool = make_pool(self.workers)
-        observer = Observer()
-        handler = _Handler(self)
-        observer.schedule(handler, str(self.records_dir), recursive=True)
+        observer = self._observer = Observer()
+        self._records_watch = observer.schedule(self._handler, str(self.records_dir), recursive=True)
         for extra in (self.templates_dir, self.fonts_dir, self.signage_dir):
             if extra.is_dir():
-                observer.schedule(handler, str(extra), recursive=extra == self.fonts_dir)
+                observer.schedule(self._handler, str(extra), recursive=extra == self.fonts_dir)
         observer.start()
         try:
             self.rebuild(None)  # catch up with what changed while the service was down
             _tidy_memory(full=True)
             log.info("就绪：保存记录后自动生成文书（Ctrl-C 停止）")
             last_batch, tidied = time.monotonic(), True
+            retry_at = 0.0  # a batch without a save that failed is tried again from then on
             while not self._stop.is_set():
                 change = self._collect()
-                if change and not self._stop.is_set():
-                    self.rebuild(change)
-                    _tidy_memory()
-                    last_batch, tidied = time.monotonic(), False
-                elif self.calendar_moved() and not self._stop.is_set():
-                    self.rebuild(None)  # a new month (or the reporting window closed): no save needed
-                    last_batch, tidied = time.monotonic(), False
-                elif not tidied and time.monotonic() - last_batch > FULL_COLLECT_AFTER:
-                    _tidy_memory(full=True)  # quiet for a while: nobody is waiting
-                    tidied = True
+                if self._stop.is_set():
+                    break
+                if self._check_records_dir():
+                    change = None  # back (or another folder): look at everything
+                elif not change and (time.monotonic() < retry_at
+                                     or not (self.calendar_moved() or self.outputs_moved())):
+                    if not tidied and time.monotonic() - last_batch > FULL_COLLECT_AFTER:
+                        _tidy_memory(full=True)  # quiet for a while: nobody is waiting
+                        tidied = True
+                    continue
+                # a save; or, without one: a new month (or the reporting window closed), the
+                # output folder changed by another program, the records folder back
+                done = self.rebuild(change or None) is not None
+                retry_at = 0.0 if done or change else time.monotonic() + RETRY_AFTER
+                _tidy_memory()
+                last_batch, tidied = time.monotonic(), False
         except Interrupted:
             pass  # stopped by a signal while rendering: finished documents are in the manifest
         finally:
@@ -454,7 +583,21 @@ class WatchService:
             log.info("已停止监视")
 
 
+def _service_lock(out_dir: Path) -> int:
+    """Take the output folder's service lock (one watch service per folder); its descriptor."""
+    fd = os.open(out_dir / SERVICE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DocgenError(f"输出目录 {out_dir} 已有一个监视服务（docgen watch）在运行，同一输出目录只能运行一个。"
+                          "请先停止它（systemctl --user stop docgen-watch，或在它的终端按 Ctrl-C），"
+                          "或用 --out 指定另一个输出目录。") from None
+    return fd
+
+
 FULL_COLLECT_AFTER = 30.0  # seconds without a save before a full garbage collection
+RETRY_AFTER = 60.0  # seconds before a failed batch without a save (new month, outputs changed) runs again
 
 
 def _add_result(total: BuildResult, more: BuildResult) -> None:

@@ -1,0 +1,272 @@
+"""The watch service in long operation: other writers in its output folder, folders moved or
+deleted by hand, a full disk, and what its log shows over weeks."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, pdf_text
+from test_build import PERSON, add_person, make_small_workspace
+from test_watch import OTHER, Watcher, d_pdf, editor_save
+
+from docgen.documents.base import Period
+
+PHONE = "025-84561234"  # the example person's 联系方式
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    ws = make_small_workspace(tmp_path / "ws")
+    add_person(ws, OTHER, "赵大成", 1)
+    return ws
+
+
+def manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def d_keys(out: Path) -> set[str]:
+    try:
+        return {e["key"] for e in manifest(out)["documents"] if e["form"] == "D"}
+    except (OSError, ValueError):
+        return set()
+
+
+def person_file(ws: Path) -> Path:
+    return ws / "records" / "persons" / f"{PERSON}.yaml"
+
+
+def new_phone(ws: Path, phone: str) -> None:
+    path = person_file(ws)
+    text = re.sub(r"联系方式: \S+", f"联系方式: {phone}", path.read_text(encoding="utf-8"), count=1)
+    editor_save(path, text)
+
+
+def service(ws: Path, forms: str = "D"):
+    from docgen.documents.registry import parse_forms
+    from docgen.watch import WatchService
+    from docgen.workspace import Workspace
+
+    return WatchService(Workspace.locate(ws), ws / "output", Period.parse("2026-11"), {"pdf"}, parse_forms(forms),
+                        workers=1)
+
+
+# --------------------------------------------------------------------------- two writers
+
+
+def test_a_build_by_hand_waits_while_another_docgen_writes_the_output_folder(ws: Path):
+    """The service's batch holds the output folder's lock: a clerk's docgen build on the same
+    folder says so and waits, instead of writing manifest, state and PDFs at the same time."""
+    from docgen.build import output_lock
+
+    out = ws / "output"
+    with output_lock(out):
+        proc = subprocess.Popen([sys.executable, "-m", "docgen", "build", "-w", str(ws), "--forms", "D",
+                                 "--format", "pdf", "-q", "-j", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        err: list[str] = []
+        reader = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while not any("正由另一个 docgen 进程写入" in line for line in err):
+            assert proc.poll() is None, f"the build did not wait: {err}"
+            assert time.monotonic() < deadline, "no waiting message"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert proc.poll() is None and not (out / "manifest.json").exists() and not (out / "D").exists()
+    assert proc.wait(timeout=60) == 0, err
+    assert d_keys(out) == {PERSON, OTHER}
+
+
+def test_a_second_watch_on_the_same_output_folder_is_refused(ws: Path):
+    w = Watcher(ws)
+    try:
+        w.wait_log("就绪")
+        second = subprocess.run([sys.executable, "-m", "docgen", "watch", "-w", str(ws), "--format", "pdf",
+                                 "--forms", "D", "--month", "2026-11"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "已有一个监视服务" in second.stderr and "Traceback" not in second.stderr
+        assert w.proc.poll() is None
+    finally:
+        assert w.stop() == 0, w.log
+
+
+# --------------------------------------------------------------------------- changed by hand
+
+
+def test_a_save_after_the_manifest_was_deleted_keeps_every_document_listed(ws: Path):
+    """The service takes unchanged persons' documents from what its last batch wrote: once
+    another program replaced the manifest (deleted, emptied, a build by hand) that is no
+    guide, and every document is checked again."""
+    svc, out = service(ws), ws / "output"
+    svc.rebuild(None)
+    assert d_keys(out) == {PERSON, OTHER}
+    (out / "manifest.json").unlink()
+    new_phone(ws, "025-84560001")
+    result = svc.rebuild(_change(ws))
+    assert result is not None and d_keys(out) == {PERSON, OTHER}
+    shutil.rmtree(out)  # the whole output folder
+    new_phone(ws, "025-84560002")
+    svc.rebuild(_change(ws))
+    assert d_keys(out) == {PERSON, OTHER}
+    assert d_pdf(ws, OTHER).is_file() and "025-84560002" in pdf_text(d_pdf(ws, PERSON))
+
+
+def _change(ws: Path):
+    from docgen.watch import Change
+
+    return Change(records={person_file(ws).resolve()})
+
+
+def test_the_service_restores_what_was_deleted_from_its_output_folder_without_a_save(ws: Path):
+    out = ws / "output"
+    w = Watcher(ws)
+    try:
+        w.wait_log("就绪")
+        n = len(w.lines)
+        (out / "manifest.json").unlink()
+        w.wait_for(lambda: any("已更新" in line for line in w.lines[n:]), "the batch checking everything")
+        assert d_keys(out) == {PERSON, OTHER}
+        time.sleep(0.5)  # the batch has finished (its log line comes just before the end)
+        shutil.rmtree(out / "D")
+        w.wait_for(lambda: (out / "D").is_dir() and len(list((out / "D").glob("*.pdf"))) == 2, "the D folder again")
+        for e in manifest(out)["documents"]:
+            assert hashlib.sha256((out / e["files"]["pdf"]).read_bytes()).hexdigest() == e["sha256"]["pdf"]
+        assert "已被其他程序改动" in w.log
+    finally:
+        assert w.stop() == 0, w.log
+
+
+def test_a_records_folder_replaced_by_another_is_watched_again(ws: Path):
+    """Records moved away and restored from a copy: the service says so and follows the new folder."""
+    records = ws / "records"
+    w = Watcher(ws)
+    try:
+        w.wait_log("就绪")
+        before = d_keys(ws / "output")
+        records.rename(ws / "records.old")
+        w.wait_log("记录目录 .* 不见了")
+        assert d_keys(ws / "output") == before  # nothing dropped meanwhile
+        shutil.copytree(ws / "records.old", records)
+        w.wait_log("已恢复")
+        new_phone(ws, "025-84567770")
+        w.wait_for(lambda: "025-84567770" in pdf_text(d_pdf(ws, PERSON)), "the PDF from the new folder")
+    finally:
+        assert w.stop() == 0, w.log
+
+
+# --------------------------------------------------------------------------- a full disk
+
+
+FULL_DISK = """
+import errno, os
+_fsync = os.fsync
+def fsync(fd):
+    mode = open(FLAG).read() if os.path.exists(FLAG) else ""
+    if mode == "all" or (mode == "pdf" and ".pdf." in os.readlink(f"/proc/self/fd/{fd}")):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return _fsync(fd)
+os.fsync = fsync
+"""
+
+
+class FullDiskWatcher(Watcher):
+    """The service with every write failing (ENOSPC) while ``flag`` says so."""
+
+    def __init__(self, ws: Path, flag: Path):
+        self.lines = []
+        script = (f"FLAG = {str(flag)!r}\n" + FULL_DISK + "import sys\nfrom docgen.cli import main\n"
+                  f"sys.argv = ['docgen', 'watch', '-w', {str(ws)!r}, '--format', 'pdf', '--forms', 'D', "
+                  "'--month', '2026-11', '--debounce', '0.2', '--jobs', '1']\nmain()\n")
+        self.proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+
+def test_a_full_disk_is_reported_the_last_good_documents_stay_and_the_next_save_recovers(ws: Path, tmp_path: Path):
+    flag, out = tmp_path / "disk-full", ws / "output"
+    w = FullDiskWatcher(ws, flag)
+    try:
+        w.wait_log("就绪")
+        pdf = d_pdf(ws, PERSON)
+        good = pdf.read_bytes()
+        # the PDF cannot be written: reported in Chinese, the last good PDF stays listed
+        flag.write_text("pdf")
+        new_phone(ws, "025-84561111")
+        w.wait_log("磁盘空间已满")
+        w.wait_log("保留原样")
+        assert pdf.read_bytes() == good
+        [entry] = [e for e in manifest(out)["documents"] if e["form"] == "D" and e["key"] == PERSON]
+        assert entry["sha256"]["pdf"] == hashlib.sha256(good).hexdigest()
+        # nothing can be written, the manifest neither
+        n = len(w.lines)
+        flag.write_text("all")
+        new_phone(ws, "025-84562222")
+        w.wait_for(lambda: any("文书未全部更新" in line for line in w.lines[n:]), "the failed batch")
+        assert w.proc.poll() is None and pdf.read_bytes() == good
+        # space again: the next save brings everything up to date, the error is corrected
+        flag.unlink()
+        new_phone(ws, "025-84563333")
+        w.wait_for(lambda: "025-84563333" in pdf_text(pdf), "the PDF after the disk was freed")
+        w.wait_log("已更正：表单 D")
+        assert manifest(out)["errors"] == []
+        assert d_keys(out) == {PERSON, OTHER}
+    finally:
+        flag.unlink(missing_ok=True)
+        assert w.stop() == 0, w.log
+    assert "内部错误" not in w.log and "Traceback" not in w.log
+    assert all(re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ", line) for line in w.lines if line.strip()), w.log
+
+
+# --------------------------------------------------------------------------- the log over weeks
+
+
+def test_warnings_and_thread_errors_reach_the_log_masked(capsys):
+    import logging
+
+    from docgen.watch import setup_logging
+
+    hook = threading.excepthook
+    try:
+        setup_logging()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("记录 320102198503141235 的回调已存在", RuntimeWarning)
+        t = threading.Thread(target=lambda: (_ for _ in ()).throw(ValueError("身份证 320102198503141235")),
+                             name="watcher")
+        t.start()
+        t.join()
+    finally:
+        threading.excepthook = hook
+        logging.captureWarnings(False)
+    err = capsys.readouterr().err
+    assert "320102198503141235" not in err and "Traceback" not in err
+    assert re.search(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} .*回调已存在", err, re.M), err
+    assert re.search(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} 内部错误（线程 watcher）：ValueError", err, re.M), err
+
+
+def test_many_saves_keep_one_character_set_per_record_file(ws: Path):
+    """The glyph check kept the characters of every version of every saved file: a service
+    running for weeks grew by tens of kilobytes per save."""
+    from docgen import build
+
+    svc = service(ws)
+    svc.rebuild(None)
+    for i in range(25):
+        new_phone(ws, f"025-845{i:05d}")
+        svc.rebuild(_change(ws))
+    files = {str(p) for p in (ws / "records").rglob("*.yaml")}
+    kept = [k for k in build._chars_of_file if k.startswith(str(ws))]
+    assert len(kept) <= len(files)
