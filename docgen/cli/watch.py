@@ -28,7 +28,8 @@ def watch(ws: Workspace, out: Path | None, month: str | None, forms: str | None,
     只重新生成内容有变化的文书：改一个人的记录，只更新此人的文书和含有此人的单位报表；
     记录文件有错时记入日志和 manifest.json，原有文书保持不变，服务继续运行。
     已做过标牌（docgen signage）的站点，站点记录变化后标牌也随之更新。
-    启动时先补上停机期间的变化。
+    启动时先补上停机期间的变化。同一输出目录只能运行一个监视服务；手动运行的 docgen build
+    与服务轮流写输出目录，输出目录被手动改动（删除文件夹、手动生成）后服务核对全部文书。
     """
     from ..documents.base import Period
     from ..documents.registry import parse_forms
