@@ -271,3 +271,34 @@ def test_many_saves_keep_one_character_set_per_record_file(ws: Path):
     files = {str(p) for p in (ws / "records").rglob("*.yaml")}
     kept = [k for k in build._chars_of_file if k.startswith(str(ws))]
     assert len(kept) <= len(files)
+
+
+@pytest.mark.parametrize("command", [
+    ("stats", "--unit", "nj-xw-my", "--month", "2026-11", "--format", "pdf"),
+    ("signage", "--station", "nj-xw-my", "--date", "2026-11-30"),
+    ("notice", "issue", "--kind", "F", "--institution", "dh", "--station", "nj", "--month", "2026-06",
+     "--format", "pdf"),
+], ids=["stats", "signage", "notice"])
+def test_other_commands_that_write_the_output_folder_take_their_turn(ws: Path, command):
+    """docgen stats, signage and notice issue add to manifest.json as builds do: while another
+    writer (the watch service, a build) holds the output folder they wait, then add their
+    entries without losing the other writer's."""
+    from docgen.build import output_lock
+
+    out = ws / "output"
+    proc = None
+    with output_lock(out):
+        proc = subprocess.Popen([sys.executable, "-m", "docgen", *command, "-w", str(ws), "--out", str(out)],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15  # time enough to finish, had it not waited
+        while time.monotonic() < deadline and proc.poll() is None and not (out / "manifest.json").exists():
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        assert not (out / "manifest.json").exists()  # nothing written while the folder was held
+        (out / "manifest.json").write_text(json.dumps({"documents": [
+            {"form": "ZZ", "key": "held", "files": {}}], "errors": []}), encoding="utf-8")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "正由另一个 docgen 进程写入" in stderr
+    keys = {(d["form"], d["key"]) for d in manifest(out)["documents"]}
+    assert ("ZZ", "held") in keys and len(keys) > 1  # the other writer's entry is kept

@@ -169,7 +169,7 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
         docgen stats --unit nj --month 2026-Q4
         docgen stats --month 2026-10 --freeze     （冻结 10 月全部单位的数据）
     """
-    from ..build import MANIFEST, load_manifest, render_target, write_manifest
+    from ..build import MANIFEST, load_manifest, output_lock, render_target, write_manifest
     from ..documents.base import Period
     from ..documents.registry import get_form
     from ..model.stats import Statistics
@@ -214,18 +214,19 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
     out_dir = out or ws.output
     written, entries = [], []
     wanted = {(f, u) for f, u in plan}
-    for code in dict.fromkeys(f for f, _ in plan):
-        form = get_form(code)
-        for target in form.targets(ds, period):
-            if (code, target.unit) in wanted:
-                entry = render_target(form, target, out_dir, want)
-                entries.append(entry)
-                written += [out_dir / rel for rel in entry["files"].values()]
-    built = {(e["form"], e["key"], e.get("period")) for e in entries}
-    manifest = load_manifest(out_dir)
-    kept = [d for d in manifest.get("documents", [])
-            if (d.get("form"), d.get("key"), d.get("period")) not in built]
-    write_manifest(out_dir, kept + entries, manifest.get("errors", []))
+    with output_lock(out_dir):  # one writer at a time in the output folder (the watch service, builds)
+        for code in dict.fromkeys(f for f, _ in plan):
+            form = get_form(code)
+            for target in form.targets(ds, period):
+                if (code, target.unit) in wanted:
+                    entry = render_target(form, target, out_dir, want)
+                    entries.append(entry)
+                    written += [out_dir / rel for rel in entry["files"].values()]
+        built = {(e["form"], e["key"], e.get("period")) for e in entries}
+        manifest = load_manifest(out_dir)
+        kept = [d for d in manifest.get("documents", [])
+                if (d.get("form"), d.get("key"), d.get("period")) not in built]
+        write_manifest(out_dir, kept + entries, manifest.get("errors", []))
     if not as_json:
         echo(f"已生成 {len(written)} 个文件到 {out_dir}（清单：{out_dir / MANIFEST}）。")
 

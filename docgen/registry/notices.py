@@ -140,7 +140,7 @@ def issue(ds: Dataset, data_dir: Path, out_dir: Path, kind: str, institution_id:
     Returns the register row (as :func:`list_notices` gives it). Raises ``DocgenError`` -
     without using a number - when nobody is left to notify.
     """
-    from ..build import load_manifest, render_target, write_manifest
+    from ..build import load_manifest, output_lock, render_target, write_manifest
     from ..documents.registry import get_form
 
     kind = kind.upper()
@@ -152,7 +152,9 @@ def issue(ds: Dataset, data_dir: Path, out_dir: Path, kind: str, institution_id:
     issued_on = date or today or dt.date.today()
     conn = _connect(data_dir)
     try:
-        with numbers.transaction(conn=conn):
+        # the output folder's writer lock first (a build or the watch service may be writing
+        # there), then the register's: the notice's files and manifest entry come with its number
+        with output_lock(out_dir), numbers.transaction(conn=conn):
             done = {r["person"] for r in conn.execute(
                 "SELECT p.person FROM notice_people p JOIN notices n USING (kind, institution, year, seq) "
                 "WHERE n.kind = ? AND n.institution = ? AND n.station = ? AND n.voided IS NULL",
@@ -317,19 +319,20 @@ def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: st
 
 def _mark_manifest(out_dir: Path, form: str, key: str, fields: dict) -> None:
     """Add ``fields`` to the manifest entry of a notice (if the manifest still lists it)."""
-    from ..build import MANIFEST, load_manifest, write_manifest
+    from ..build import MANIFEST, load_manifest, output_lock, write_manifest
 
     if not (out_dir / MANIFEST).exists():
         return
-    manifest = load_manifest(out_dir)
-    docs = manifest.get("documents", [])
-    hit = False
-    for d in docs:
-        if d.get("form") == form and d.get("key") == key:
-            d.update(fields)
-            hit = True
-    if hit:
-        write_manifest(out_dir, docs, manifest.get("errors", []))
+    with output_lock(out_dir):
+        manifest = load_manifest(out_dir)
+        docs = manifest.get("documents", [])
+        hit = False
+        for d in docs:
+            if d.get("form") == form and d.get("key") == key:
+                d.update(fields)
+                hit = True
+        if hit:
+            write_manifest(out_dir, docs, manifest.get("errors", []))
 
 
 def void_notice(data_dir: Path, number: str, reason: str, kind: str | None = None,

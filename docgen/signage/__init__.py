@@ -173,7 +173,7 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
                progress: Callable[[str], None] | None = None) -> list[dict]:
     """Write the signs of the selected stations (all by default) into ``out_dir``; returns
     the manifest entries written."""
-    from ..build import load_manifest, write_manifest
+    from ..build import output_lock
 
     from .spec import SPECS_FILE
 
@@ -205,6 +205,13 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     # PNG previews: pdftoppm runs in separate processes, several at a time
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
         pngs = list(pool.map(png_preview, [job[4]["proof_pdf"] for job in jobs]))
+    with output_lock(out_dir):  # one writer at a time in the output folder (the watch service, builds)
+        return _write_signs(out_dir, jobs, pngs, progress)
+
+
+def _write_signs(out_dir: Path, jobs: list, pngs: list, progress) -> list[dict]:
+    from ..build import load_manifest, write_manifest
+
     entries = []
     for (layout, name, key, stem, outputs, font, fp), png in zip(jobs, pngs):
         outputs["proof_png"] = png
