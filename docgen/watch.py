@@ -65,6 +65,13 @@ REPORT_DAY = 8  # 数据统计截止日期为当月月底，次月8日前上报�
 SERVICE_LOCK = ".docgen-watch.lock"  # held by the watch service of an output folder while it runs
 
 
+class AlreadyWatched(DocgenError):
+    """Another service watches this output folder. Its own exit status (EX_TEMPFAIL), so that
+    a service manager can tell it from a failure (the systemd unit does not restart on it)."""
+
+    exit_code = 75
+
+
 class MaskingFormatter(logging.Formatter):
     """Timestamped lines with every ID number masked."""
 
@@ -590,7 +597,7 @@ def _service_lock(out_dir: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise DocgenError(f"输出目录 {out_dir} 已有一个监视服务（docgen watch）在运行，同一输出目录只能运行一个。"
+        raise AlreadyWatched(f"输出目录 {out_dir} 已有一个监视服务（docgen watch）在运行，同一输出目录只能运行一个。"
                           "请先停止它（systemctl --user stop docgen-watch，或在它的终端按 Ctrl-C），"
                           "或用 --out 指定另一个输出目录。") from None
     return fd

@@ -307,6 +307,9 @@ def test_the_systemd_unit_runs_a_command_docgen_accepts():
     argv = shlex.split(service["ExecStart"])
     assert argv[0].endswith("/docgen") and argv[1] == "watch"
     assert service["KillSignal"] == "SIGTERM" and service["UMask"] == "0077"
+    from docgen.watch import AlreadyWatched  # a second service of one output folder: not a failure
+
+    assert service["RestartPreventExitStatus"] == str(AlreadyWatched.exit_code)
     # every option is one `docgen watch` knows (the help lists it)
     help_text = CliRunner().invoke(main, ["watch", "--help"]).output
     for arg in argv[2:]:
