@@ -28,6 +28,12 @@
   back, it is watched again and the documents are brought up to date.
 * A write that fails (disk full, no permission) is reported in Chinese; the documents
   keep their last good files and are made again with the next batch.
+* Many persons' record files gone at once (a records subfolder moved away, a sync tool or a
+  network drive that dropped its files) stop the updates instead of making the unit tables
+  without those persons and taking their documents off the manifest: the documents stay as
+  they are, and the service goes on by itself when the files are back. A clerk who did mean
+  to remove them confirms with one ``docgen build`` by hand (the manifest then no longer
+  lists them; the service sees the output folder changed and carries on).
 * Without a fixed period the unit tables follow the calendar: the current month, and until
   the 8th also the month before (the standard's statistics close at the month's end and are
   reported by the 8th of the next month: late entries still reach them). When the month
@@ -44,12 +50,13 @@ import queue
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .build import (MANIFEST, STATE, BuildResult, Interrupted, build, default_workers, make_pool, output_lock,
-                    request_stop, warm_forms)
+from .build import (MANIFEST, STATE, BuildResult, Interrupted, build, default_workers, entry_ident, load_state,
+                    make_pool, output_lock, read_manifest, request_stop, warm_forms)
 from .documents.base import Period
 from .documents.registry import all_forms
 from .errors import DocgenError, os_error_message
@@ -62,6 +69,9 @@ from .workspace import Workspace
 log = logging.getLogger("docgen.watch")
 
 REPORT_DAY = 8  # 数据统计截止日期为当月月底，次月8日前上报省局 (notes of the statistics tables)
+# this many persons whose record files all vanished at once hold the updates (or every person
+# of the workspace, two or more): a folder moved away or a sync gone wrong, not a clerk's removal
+MASS_GONE = 5
 SERVICE_LOCK = ".docgen-watch.lock"  # held by the watch service of an output folder while it runs
 
 
@@ -91,6 +101,9 @@ def setup_logging(verbose: bool = False) -> None:
     # warnings (a library's) and errors of other threads (the file watcher's) go through the
     # same masked, timestamped lines instead of bare text and tracebacks on standard error
     logging.captureWarnings(True)
+    # watchdog's note that a folder moved back into the watched tree replaces its old watch:
+    # harmless, and the service says itself that the files are back
+    warnings.filterwarnings("ignore", message="Callback with id .* already exists", category=RuntimeWarning)
     warn_log = logging.getLogger("py.warnings")
     warn_log.handlers[:] = [handler]
     warn_log.setLevel(logging.WARNING)
@@ -262,6 +275,9 @@ class WatchService:
         self._handler = _Handler(self)
         self.batches = 0
         self.pool = None
+        self._persons: set[str] | None = None  # the persons of the last batch built
+        self._held: tuple[str, ...] | None = None  # persons whose files vanished: updates held
+        self._held_released = False  # the hold just ended: the next batch checks everything
 
     # ---- events
     def classify(self, path: Path, is_dir: bool) -> str | None:
@@ -397,7 +413,6 @@ class WatchService:
             log.error("错误：%s（记录未读入，文书未更新）", os_error_message(exc))
             return None
         ds.workspace = self.ws
-        self._report(ds)
         forms = self.forms or list(all_forms().values())
         # the changed files bound what has to be looked at, unless files came or went (a new
         # person joins unit tables that did not depend on any of their files before)
@@ -419,8 +434,16 @@ class WatchService:
                         log.info("输出目录 %s 已被其他程序改动（手动运行的 docgen 命令或手工删改）：核对全部文书",
                                  self.out_dir)
                         changed = None  # what this service wrote last is no guide: look at everything
-                    return self._build(ds, forms, periods, changed, started, turned, full=changed is None and (
+                    if self._hold(ds, full=change is None or moved):
+                        return None  # (the records' problems now are those of the missing persons)
+                    self._report(ds)
+                    if self._held_released:
+                        self._held_released = False
+                        changed = None  # the saves made while held were not built: look at everything
+                    result = self._build(ds, forms, periods, changed, started, turned, full=changed is None and (
                         change is None or turned or moved))
+                    self._persons = set(ds.persons)
+                    return result
                 finally:
                     self._outputs_seen = self._output_stamp()
         except DocgenError as exc:
@@ -435,6 +458,47 @@ class WatchService:
             log.debug("详细信息", exc_info=True)
             self._renew_pool()
         return None
+
+    def vanished(self, ds: Dataset) -> list[str]:
+        """The persons the output folder has documents of whose record files are all gone (not
+        broken, not moved elsewhere in the records: gone), in the manifest's order."""
+        state = load_state(self.out_dir)
+        files: dict[str, set[str]] = {}
+        for entry in read_manifest(self.out_dir).get("documents", []):
+            pid = entry.get("person") if isinstance(entry, dict) else None
+            if not pid or pid in ds.persons:
+                continue
+            deps = (state.get(entry_ident(entry)) or {}).get("deps")
+            if isinstance(deps, list):
+                files.setdefault(pid, set()).update(deps)
+        return [pid for pid, deps in files.items() if deps and not any(os.path.exists(f) for f in deps)]
+
+    def _hold(self, ds: Dataset, full: bool) -> bool:
+        """Whether this batch must not be built: many persons' record files vanished at once.
+
+        A quick look first (the persons of the last batch that are missing now); the output
+        folder's manifest and state decide: the persons it has documents of whose every record
+        file is gone. After a ``docgen build`` by hand (``full``) the manifest no longer lists
+        the persons removed on purpose, and the batch goes ahead."""
+        now = ds.persons
+        if self._held is None and not full and self._persons is not None \
+                and sum(1 for pid in self._persons if pid not in now) < min(MASS_GONE, max(2, len(self._persons))):
+            return False
+        gone = self.vanished(ds)
+        if len(gone) >= MASS_GONE or (len(gone) >= 2 and not now):
+            held = tuple(sorted(gone))
+            if held != self._held:
+                shown = "、".join(held[:5]) + ("等" if len(held) > 5 else "")
+                log.error("错误：%d 名照管对象的记录文件同时不见了（%s）：可能是目录被移走，或同步软件、网络盘断开。"
+                          "为免报表漏统计这些人、清单删去他们的文书，暂停更新，已有文书保持不变；文件回来后自动继续。"
+                          "若确是有意删除，请手动运行一次 docgen build 确认", len(held), shown)
+            self._held = held
+            return True
+        if self._held is not None:
+            log.info("已恢复：不见的记录文件已回来（或已由 docgen build 确认），核对全部文书")
+            self._held = None
+            self._held_released = True
+        return False
 
     def _build(self, ds: Dataset, forms: list, periods: list[Period], changed: set[str] | None,
                started: float, turned: bool, full: bool) -> BuildResult:

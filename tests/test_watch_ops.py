@@ -303,3 +303,101 @@ def test_other_commands_that_write_the_output_folder_take_their_turn(ws: Path, c
     assert "正由另一个 docgen 进程写入" in stderr
     keys = {(d["form"], d["key"]) for d in manifest(out)["documents"]}
     assert ("ZZ", "held") in keys and len(keys) > 1  # the other writer's entry is kept
+
+
+
+# --------------------------------------------------------------------------- files vanishing en masse
+
+
+def _six_persons(ws: Path) -> list[str]:
+    pids = [PERSON, OTHER]
+    for seq, name in enumerate(["钱小东", "孙立平", "周海文", "吴建新"], start=2):
+        pid = f"NJ20269{seq:02d}"
+        add_person(ws, pid, name, seq)
+        pids.append(pid)
+    return pids
+
+
+def _outputs(out: Path) -> dict[str, tuple[int, str]]:
+    from test_build import snapshot
+
+    return snapshot(out)
+
+
+def test_person_files_vanishing_at_once_hold_the_updates_until_they_are_back(ws: Path, caplog):
+    """A records subfolder moved away (a sync tool, a network drive gone): the unit table is not
+    made without those persons, their documents stay listed and untouched; when the files are
+    back the service goes on, and makes what was saved while it waited."""
+    from docgen.watch import Change
+
+    pids = _six_persons(ws)
+    svc, out = service(ws, "D,P"), ws / "output"
+    assert svc.rebuild(None) is not None
+    assert d_keys(out) == set(pids)
+    before, listed = _outputs(out), manifest(out)["documents"]
+    persons = ws / "records" / "persons"
+    away = ws / "persons.away"
+    persons.rename(away)
+    gone = Change(records={(persons / f"{pid}.yaml").resolve() for pid in pids} | {persons.resolve()})
+    with caplog.at_level("INFO", logger="docgen.watch"):
+        assert svc.rebuild(gone) is None
+        assert "6 名照管对象的记录文件同时不见了" in caplog.text and "暂停更新" in caplog.text
+        assert manifest(out)["documents"] == listed and _outputs(out) == before
+        # the service keeps waiting (a second batch, or a restarted service, holds as well)
+        assert svc.rebuild(gone) is None
+        assert caplog.text.count("同时不见了") == 1  # said once
+        assert service(ws, "D,P").rebuild(None) is None
+        assert _outputs(out) == before
+        # a save of a file that is still there while the others are away is not lost
+        away.rename(persons)
+        new_phone(ws, "025-84567771")
+        assert svc.rebuild(_change(ws)) is not None
+        assert "已恢复" in caplog.text
+    assert "025-84567771" in pdf_text(d_pdf(ws, PERSON))
+    assert d_keys(out) == set(pids)
+    after = _outputs(out)
+    unchanged = [k for k in before if k.startswith("D/") and PERSON not in k]
+    assert unchanged and all(after[k] == before[k] for k in unchanged)
+
+
+def test_a_clerk_confirms_removing_many_persons_with_one_build_by_hand(ws: Path, caplog):
+    """Removals meant by the clerk: held like a vanished folder until one docgen build by hand;
+    then the service takes the output folder as it is and goes on. One person removed and one
+    person's file broken in a batch hold nothing."""
+    from conftest import run_cli
+    from docgen.watch import Change
+
+    pids = _six_persons(ws)
+    for seq, name in ((6, "郑小兰"), (7, "冯国强")):
+        pids.append(f"NJ20269{seq:02d}")
+        add_person(ws, pids[-1], name, seq)
+    svc, out = service(ws, "D,P"), ws / "output"
+    assert svc.rebuild(None) is not None
+    persons = ws / "records" / "persons"
+
+    def batch(ids):
+        return Change(records={(persons / f"{p}.yaml").resolve() for p in ids})
+
+    (persons / f"{pids[2]}.yaml").unlink()
+    (persons / f"{pids[3]}.yaml").write_text("姓名: [\n", encoding="utf-8")
+    with caplog.at_level("INFO", logger="docgen.watch"):
+        assert svc.rebuild(batch(pids[2:4])) is not None
+    assert "同时不见了" not in caplog.text
+    assert pids[2] not in d_keys(out) and pids[3] in d_keys(out)  # the broken one keeps its last good PDF
+
+    removed = [OTHER, *pids[4:]]
+    for pid in removed:
+        (persons / f"{pid}.yaml").unlink()
+    with caplog.at_level("INFO", logger="docgen.watch"):
+        assert svc.rebuild(batch(removed)) is None
+    assert "5 名照管对象的记录文件同时不见了" in caplog.text and "docgen build" in caplog.text
+    assert set(removed) <= d_keys(out)
+
+    r = run_cli("build", "-w", str(ws), "--forms", "D,P", "--month", "2026-11", "--format", "pdf", "-q")
+    assert r.returncode == 1 and f"{pids[3]}.yaml:2:1" in r.stderr  # the broken file, still reported
+    assert not set(removed) & d_keys(out)
+    new_phone(ws, "025-84567772")
+    with caplog.at_level("INFO", logger="docgen.watch"):
+        assert svc.rebuild(_change(ws)) is not None
+    assert "已恢复" in caplog.text
+    assert "025-84567772" in pdf_text(d_pdf(ws, PERSON))
