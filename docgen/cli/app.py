@@ -146,6 +146,7 @@ def main() -> None:
       docgen validate            检查记录
       docgen build --month 2026-11   生成文书（PDF、DOCX、XLSX）
       docgen blank P --out 目录  打印空白表
+      docgen print --unit 编号   打印包：新生成、有变化的文书合成一个 PDF
     每个命令都可用 --workspace 目录 指定工作区（默认当前目录或环境变量 DOCGEN_WORKSPACE）。
     """
 
