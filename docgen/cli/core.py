@@ -12,13 +12,22 @@ from ..workspace import Workspace, init_workspace
 from .app import echo, main, workspace_option
 
 
-def load_workspace_records(ws: Workspace, paths: tuple[str, ...] = ()):
+def load_workspace_records(ws: Workspace, paths: tuple[str, ...] = (), out_dir: Path | None = None,
+                           refresh: bool = False):
+    """The workspace's records (or those of ``paths``). The whole workspace is loaded with the
+    parse cache of ``out_dir`` (a build's output folder; default: the workspace's, when it
+    exists), ``refresh`` parsing every file anew (``build --force``); see ``records.cache``."""
+    from ..records.cache import CACHE_NAME, load_records_cached
     from ..records.load import load_records
 
     targets = [Path(p) for p in paths] if paths else [ws.records]
     if not paths and not ws.records.is_dir():
         raise DocgenError(f"记录目录不存在：{ws.records}")
-    ds = load_records(targets, base=Path.cwd() if paths else ws.root)
+    cache_dir = out_dir if out_dir is not None else ws.output if ws.output.is_dir() else None
+    if paths or cache_dir is None:
+        ds = load_records(targets, base=Path.cwd() if paths else ws.root)
+    else:
+        ds = load_records_cached(targets, ws.root, Path(cache_dir) / CACHE_NAME, refresh=refresh)
     ds.workspace = ws
     return ds
 
@@ -182,10 +191,10 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
     if forms and period is None and selected and all(f.periodic for f in selected):
         codes = " ".join(f.code for f in selected)
         raise UsageError(f"表单 {codes} 按单位和期间生成，请加 --month（月份 2026-11、季度 2026-Q4 或年度 2026）")
-    ds = load_workspace_records(ws)
+    out_dir = out or ws.output
+    ds = load_workspace_records(ws, out_dir=out_dir, refresh=force)
     for d in ds.diagnostics:
         echo(str(d), err=True)
-    out_dir = out or ws.output
     skipped = [f.code for f in selected if f.periodic and period is None]
     started = time.monotonic()
     bar = RichProgress() if want_progress_bar(quiet) else None

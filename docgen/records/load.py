@@ -250,10 +250,12 @@ def translate_error(root: type[BaseModel], err: dict[str, Any]) -> tuple[tuple, 
 # --------------------------------------------------------------------------- loading
 
 
-def _load_file(path: Path, base: Path | None, ds: Dataset) -> tuple[Record, YamlSource] | None:
+def _load_file(path: Path, base: Path | None, ds: Dataset,
+               raw: bytes | None = None) -> tuple[Record, YamlSource] | None:
+    """One file parsed and validated (``raw``: its bytes, when the caller read them)."""
     shown = _display(path, base)
     try:
-        src = load_yaml(path)
+        src = load_yaml(path, raw=raw)
     except YamlSyntaxError as exc:
         ds.diagnostics.append(Diagnostic(shown, exc.line, exc.column, "", exc.message))
         return None
@@ -284,8 +286,10 @@ def _load_file(path: Path, base: Path | None, ds: Dataset) -> tuple[Record, Yaml
     return record, src
 
 
-def load_records(paths: list[Path], base: Path | None = None) -> Dataset:
-    """Load every record file under ``paths``; ``base`` makes file names relative in messages."""
+def load_records(paths: list[Path], base: Path | None = None, parse=None) -> Dataset:
+    """Load every record file under ``paths``; ``base`` makes file names relative in messages.
+    ``parse``: what reads one file instead of ``_load_file`` (same arguments, same result: the
+    persistent parse cache, ``records.cache``)."""
     ds = Dataset()
     unreadable: list[Path] = []
     files = iter_record_files(paths, unreadable)
@@ -295,8 +299,9 @@ def load_records(paths: list[Path], base: Path | None = None) -> Dataset:
         if not p.exists():
             ds.diagnostics.append(Diagnostic(_display(p, base), 1, 1, "", "文件或目录不存在"))
     loaded: list[tuple[Record, YamlSource]] = []
+    parse = parse or _load_file
     for path in files:
-        result = _load_file(path, base, ds)
+        result = parse(path, base, ds)
         if result is None:
             ds.bad_files.add(path)
         else:

@@ -59,8 +59,9 @@ _NULLS = {"", "~", "null", "Null", "NULL"}
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml(path: Path, text: str | None = None) -> YamlSource:
-    if text is None:
+def load_yaml(path: Path, text: str | None = None, raw: bytes | None = None) -> YamlSource:
+    """``path`` parsed (or ``text``, or the bytes ``raw`` read from ``path`` by the caller)."""
+    if text is None and raw is None:
         try:
             raw = path.read_bytes()
         except PermissionError:
@@ -71,6 +72,7 @@ def load_yaml(path: Path, text: str | None = None) -> YamlSource:
             raise YamlSyntaxError("这是一个目录，不是记录文件", 1, 1) from None
         except OSError as exc:
             raise YamlSyntaxError(f"无法读取文件（{exc.strerror or exc}）", 1, 1) from None
+    if text is None:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
