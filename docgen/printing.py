@@ -19,7 +19,8 @@ bookmark per document.
   the PDF's hash): the next bundle holds only what is new or changed. It is written after
   the bundle, under the output folder's writer lock (``build.output_lock``), as the bundle
   is made: the watch service cannot replace a document between the check and the copy.
-* Bundles go to ``OUT_DIR/打印/`` (0600 files in a 0700 folder, written atomically).
+* Bundles go to ``OUT_DIR/打印/`` (0600 files in a 0700 folder, written atomically); more
+  than ``PART_DOCUMENTS`` documents are split into several files, between persons.
 """
 from __future__ import annotations
 
@@ -192,7 +193,7 @@ def merge(items: list[Item], duplex: bool = False) -> tuple[bytes, int]:
         size = reader.pages[0].mediabox
         if duplex and len(reader.pages) % 2:
             writer.add_blank_page(width=float(size.width), height=float(size.height))
-        writer.add_outline_item(item.title, first)
+        writer.add_outline_item(title=item.title, page_number=first)
     writer.add_metadata({"/Title": "docgen 打印包", "/Producer": "docgen"})
     writer.page_mode = "/UseOutlines"
     buf = io.BytesIO()
@@ -200,19 +201,64 @@ def merge(items: list[Item], duplex: bool = False) -> tuple[bytes, int]:
     return buf.getvalue(), len(writer.pages)
 
 
+# a bundle holds at most this many documents (a person's documents are never split): printers
+# and viewers take a 500-document job in their stride, a city's whole output (15,000) not
+PART_DOCUMENTS = 500
+
+
+def parts(items: list[Item], limit: int | None = None) -> list[list[Item]]:
+    """The items in bundles of at most ``limit`` (``PART_DOCUMENTS``) documents, cut only
+    between persons (or units): one person's documents more than the limit stay together."""
+    limit = limit or PART_DOCUMENTS
+    out: list[list[Item]] = [[]]
+    group: list[Item] = []
+    last = None
+    for item in [*items, None]:
+        key = None if item is None else (item.entry.get("unit"), item.entry.get("person"))
+        if item is None or key != last:
+            if group and out[-1] and len(out[-1]) + len(group) > limit:
+                out.append([])
+            out[-1].extend(group)
+            group, last = [], key
+        if item is not None:
+            group.append(item)
+    return [part for part in out if part]
+
+
 @dataclass
 class Bundle:
-    path: Path | None
+    paths: list[Path]
     documents: int
-    pages: int
+    pages: list[int]  # of each file
     selection: Selection
+
+
+def _bundle_paths(out_dir: Path, unit: str | None, target: Path | None, count: int, now: dt.datetime) -> list[Path]:
+    if target is not None:
+        target = Path(target)
+        if target.suffix.lower() != ".pdf":
+            raise DocgenError(f"打印包文件名应以 .pdf 结尾：{target}")
+        folder, stem = target.parent, target.stem
+    else:
+        folder, stem = out_dir / PRINT_DIR, f"{now:%Y-%m-%d-%H%M%S}-{unit or '全部'}"
+    private_dir(folder)
+    names = [f"{stem}.pdf"] if count == 1 else [f"{stem}-{n}-{count}.pdf" for n in range(1, count + 1)]
+    if target is None:  # never over an earlier bundle
+        n = 2
+        base = names
+        while any((folder / name).exists() for name in names):
+            names = [name.replace(stem, f"{stem}-{n}", 1) for name in base]
+            n += 1
+    return [folder / name for name in names]
 
 
 def make_bundle(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[str] | None = None,
                 persons: set[str] | None = None, everything: bool = False, duplex: bool = False,
                 target: Path | None = None, mark_only: bool = False, dry_run: bool = False,
                 now: dt.datetime | None = None) -> Bundle:
-    """Select, merge and register a print bundle (see the module's description).
+    """Select, merge and register a print bundle (see the module's description); more than
+    ``PART_DOCUMENTS`` documents make several files (…-1-3.pdf, …-2-3.pdf, …), each
+    registered as soon as it is written.
 
     ``mark_only``: register the selection as printed without making a file (the documents
     printed before docgen kept a register). ``dry_run``: select only."""
@@ -222,37 +268,34 @@ def make_bundle(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[
     now = now or dt.datetime.now()
     with output_lock(out_dir):
         sel = select(out_dir, ds, unit, forms, persons, everything)
+        bundle = Bundle([], len(sel.items), [], sel)
         if dry_run or not sel.items:
-            return Bundle(None, len(sel.items), 0, sel)
-        pages = 0
-        path = None
-        if not mark_only:
-            data, pages = merge(sel.items, duplex)
-            if target is None:
-                folder = private_dir(out_dir / PRINT_DIR)
-                stem = f"{now:%Y-%m-%d-%H%M%S}-{unit or '全部'}"
-                path = folder / f"{stem}.pdf"
-                n = 2
-                while path.exists():
-                    path = folder / f"{stem}-{n}.pdf"
-                    n += 1
-            else:
-                path = Path(target)
-                if path.suffix.lower() != ".pdf":
-                    raise DocgenError(f"打印包文件名应以 .pdf 结尾：{path}")
-                private_dir(path.parent)
-            atomic_write(path, data)
-        register = load_register(out_dir)
-        for item in sel.items:
-            register["printed"][item.ident] = item.entry["sha256"]["pdf"]
-        # documents gone from the manifest leave the register too
+            return bundle
         listed = {entry_ident(e) for e in read_manifest(out_dir).get("documents", []) if isinstance(e, dict)}
-        register["printed"] = {k: v for k, v in sorted(register["printed"].items()) if k in listed}
-        register["bundles"].append({
-            "time": now.isoformat(timespec="seconds"),
-            "file": path.name if path is not None and path.parent == out_dir / PRINT_DIR else (str(path) if path else None),
-            "unit": unit, "forms": sorted(forms) if forms else None, "documents": len(sel.items), "pages": pages,
-            "marked_only": mark_only,
-        })
-        atomic_write(_register_path(out_dir), json.dumps(register, ensure_ascii=False, indent=1).encode("utf-8"))
-    return Bundle(path, len(sel.items), pages, sel)
+        if mark_only:
+            _register(out_dir, sel.items, listed, {"time": now.isoformat(timespec="seconds"), "file": None,
+                                                    "unit": unit, "forms": sorted(forms) if forms else None,
+                                                    "documents": len(sel.items), "pages": 0, "marked_only": True})
+            return bundle
+        chunks = parts(sel.items)
+        for path, chunk in zip(_bundle_paths(out_dir, unit, target, len(chunks), now), chunks):
+            data, pages = merge(chunk, duplex)
+            atomic_write(path, data)
+            bundle.paths.append(path)
+            bundle.pages.append(pages)
+            _register(out_dir, chunk, listed, {
+                "time": now.isoformat(timespec="seconds"),
+                "file": path.name if path.parent == out_dir / PRINT_DIR else str(path),
+                "unit": unit, "forms": sorted(forms) if forms else None, "documents": len(chunk), "pages": pages,
+                "marked_only": False})
+    return bundle
+
+
+def _register(out_dir: Path, items: list[Item], listed: set[str], bundle: dict) -> None:
+    """Note ``items`` as bundled; documents gone from the manifest leave the register."""
+    register = load_register(out_dir)
+    for item in items:
+        register["printed"][item.ident] = item.entry["sha256"]["pdf"]
+    register["printed"] = {k: v for k, v in sorted(register["printed"].items()) if k in listed}
+    register["bundles"].append(bundle)
+    atomic_write(_register_path(out_dir), json.dumps(register, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -154,3 +154,39 @@ def test_an_output_folder_without_documents_is_explained(tmp_path: Path):
     ws = make_small_workspace(tmp_path / "ws")
     r = docgen_print(ws)
     assert r.returncode != 0 and "请先运行 docgen build" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_large_selection_is_split_between_persons(ws: Path, monkeypatch):
+    from docgen import printing
+    from docgen.records.load import load_records
+
+    monkeypatch.setattr(printing, "PART_DOCUMENTS", 2)
+    ds = load_records([ws / "records"], base=ws)
+    bundle = printing.make_bundle(ws / "output", ds, forms={"D", "P"})
+    # the unit tables of each station, then each person's D: never more than two in a file,
+    # except that one unit's or one person's documents stay together
+    per_file = [[t for t, _ in bookmarks(p)] for p in bundle.paths]
+    assert sum(len(f) for f in per_file) == bundle.documents == len(
+        [e for e in manifest(ws)["documents"] if e["form"] in ("D", "P")])
+    assert all(len(f) <= 2 for f in per_file)
+    assert [p.name.rsplit("-", 2)[1:] for p in bundle.paths] == \
+        [[str(n), f"{len(per_file)}.pdf"] for n in range(1, len(per_file) + 1)]
+    persons_d = [t for f in per_file for t in f if t.startswith("D ")]
+    assert persons_d == [f"D 对象信息表：{PERSON}-王堃", f"D 对象信息表：{OTHER}-赵大成"]
+    # each file was registered: nothing is left for the next bundle
+    assert printing.make_bundle(ws / "output", ds, forms={"D", "P"}).paths == []
+
+
+def test_parts_keep_a_persons_documents_together():
+    from docgen.printing import Item, parts
+
+    def items(*groups):
+        out = []
+        for n, size in enumerate(groups):
+            out += [Item({"unit": "u", "person": f"p{n}", "files": {"pdf": f"D/{n}-{k}.pdf"}}, Path("x"))
+                    for k in range(size)]
+        return out
+
+    assert [len(p) for p in parts(items(3, 2, 4), limit=5)] == [5, 4]
+    assert [len(p) for p in parts(items(7, 1), limit=5)] == [7, 1]
+    assert [len(p) for p in parts(items(1, 1, 1), limit=2)] == [2, 1]

@@ -33,7 +33,7 @@ def print_bundle(ws: Workspace, unit: str | None, forms: str | None, persons: tu
     例：docgen print --unit nj-xw-my --duplex
     """
     from ..documents.registry import parse_forms
-    from ..printing import make_bundle
+    from ..printing import PART_DOCUMENTS, make_bundle, parts
     from .core import load_workspace_records
 
     if dry_run and mark_only:
@@ -58,7 +58,11 @@ def print_bundle(ws: Workspace, unit: str | None, forms: str | None, persons: tu
     elif mark_only:
         echo(f"已把 {len(sel.items)} 份文书记为已打包，下次不再收入（除非有变化）。")
     else:
-        echo(f"已生成打印包 {bundle.path}：{bundle.documents} 份文书，{bundle.pages} 页"
-             f"{'（双面打印，已补空白页）' if duplex else ''}。")
+        note = "（双面打印，已补空白页）" if duplex else ""
+        for path, pages, chunk in zip(bundle.paths, bundle.pages, parts(sel.items)):
+            echo(f"已生成打印包 {path}：{len(chunk)} 份文书，{pages} 页{note}。")
+        if len(bundle.paths) > 1:
+            echo(f"共 {bundle.documents} 份文书，分成 {len(bundle.paths)} 个文件（每个最多 {PART_DOCUMENTS} 份，"
+                 "同一人的文书不拆开）。")
     if sel.problems:
         raise SystemExit(1)
