@@ -175,6 +175,22 @@ def load_state(out_dir: Path) -> dict[str, dict]:
     return docs if isinstance(docs, dict) else {}
 
 
+def vanished_persons(out_dir: Path, ds: Dataset) -> list[str]:
+    """The persons ``out_dir``'s manifest has documents of who are not in ``ds`` and whose
+    record files (as the state names them) are all gone: not broken, not moved elsewhere in
+    the records (that person would be in ``ds``), gone. In the manifest's order."""
+    state = load_state(out_dir)
+    files: dict[str, set[str]] = {}
+    for entry in read_manifest(out_dir).get("documents", []):
+        pid = entry.get("person") if isinstance(entry, dict) else None
+        if not pid or pid in ds.persons:
+            continue
+        deps = (state.get(entry_ident(entry)) or {}).get("deps")
+        if isinstance(deps, list):
+            files.setdefault(pid, set()).update(deps)
+    return [pid for pid, deps in files.items() if deps and not any(os.path.exists(f) for f in deps)]
+
+
 def write_state(out_dir: Path, state: dict[str, dict]) -> None:
     data = {"version": STATE_VERSION, "generator": f"docgen {__version__}", "documents": state}
     path = out_dir / STATE

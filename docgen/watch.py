@@ -55,8 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .build import (MANIFEST, STATE, BuildResult, Interrupted, build, default_workers, entry_ident, load_state,
-                    make_pool, output_lock, read_manifest, request_stop, warm_forms)
+from .build import (MANIFEST, STATE, BuildResult, Interrupted, build, default_workers, make_pool, output_lock,
+                    request_stop, vanished_persons, warm_forms)
 from .documents.base import Period
 from .documents.registry import all_forms
 from .errors import DocgenError, os_error_message
@@ -459,20 +459,6 @@ class WatchService:
             self._renew_pool()
         return None
 
-    def vanished(self, ds: Dataset) -> list[str]:
-        """The persons the output folder has documents of whose record files are all gone (not
-        broken, not moved elsewhere in the records: gone), in the manifest's order."""
-        state = load_state(self.out_dir)
-        files: dict[str, set[str]] = {}
-        for entry in read_manifest(self.out_dir).get("documents", []):
-            pid = entry.get("person") if isinstance(entry, dict) else None
-            if not pid or pid in ds.persons:
-                continue
-            deps = (state.get(entry_ident(entry)) or {}).get("deps")
-            if isinstance(deps, list):
-                files.setdefault(pid, set()).update(deps)
-        return [pid for pid, deps in files.items() if deps and not any(os.path.exists(f) for f in deps)]
-
     def _hold(self, ds: Dataset, full: bool) -> bool:
         """Whether this batch must not be built: many persons' record files vanished at once.
 
@@ -484,7 +470,7 @@ class WatchService:
         if self._held is None and not full and self._persons is not None \
                 and sum(1 for pid in self._persons if pid not in now) < min(MASS_GONE, max(2, len(self._persons))):
             return False
-        gone = self.vanished(ds)
+        gone = vanished_persons(self.out_dir, ds)
         if len(gone) >= MASS_GONE or (len(gone) >= 2 and not now):
             held = tuple(sorted(gone))
             if held != self._held:

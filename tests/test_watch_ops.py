@@ -395,6 +395,8 @@ def test_a_clerk_confirms_removing_many_persons_with_one_build_by_hand(ws: Path,
 
     r = run_cli("build", "-w", str(ws), "--forms", "D,P", "--month", "2026-11", "--format", "pdf", "-q")
     assert r.returncode == 1 and f"{pids[3]}.yaml:2:1" in r.stderr  # the broken file, still reported
+    assert "注意：5 名照管对象" in r.stderr and "已移出清单" in r.stderr  # the hand build says what it dropped
+    assert all(pid in r.stderr for pid in removed)
     assert not set(removed) & d_keys(out)
     new_phone(ws, "025-84567772")
     with caplog.at_level("INFO", logger="docgen.watch"):

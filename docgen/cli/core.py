@@ -181,7 +181,7 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
     import contextlib
     import time
 
-    from ..build import build as run_build
+    from ..build import build as run_build, vanished_persons
     from ..documents.registry import parse_forms
     from ..progress import RichProgress, stop_on_signals, want_progress_bar
 
@@ -197,10 +197,18 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
         echo(str(d), err=True)
     skipped = [f.code for f in selected if f.periodic and period is None]
     started = time.monotonic()
+    gone = vanished_persons(out_dir, ds)
     bar = RichProgress() if want_progress_bar(quiet) else None
     with stop_on_signals(), (bar or contextlib.nullcontext()):
         result = run_build(ds, selected, out_dir, period, want, bar, force=force, workers=jobs)
     elapsed = time.monotonic() - started
+    still = set(vanished_persons(out_dir, ds)) if gone else set()  # a build of some forms keeps the others'
+    gone = [pid for pid in gone if pid not in still]
+    if gone:  # said even with -q: a records folder not mounted looks just like this
+        shown = "、".join(gone[:5]) + ("等" if len(gone) > 5 else "")
+        echo(f"注意：{len(gone)} 名照管对象（{shown}）的记录文件已不在记录目录中，他们的文书已移出清单 manifest.json"
+             "（文件仍留在输出目录），此后生成的报表不再统计他们。若是误删、或记录目录（网络盘、同步目录）没有连上，"
+             "请恢复记录后重新运行 docgen build。", err=True)
     if skipped and not quiet and forms:
         echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month 2026-11）。", err=True)
     for e in result.errors:
