@@ -482,15 +482,22 @@ def check_events(person: Person) -> list[tuple[str, Event, str]]:
         if e.kind == "期满" and not reports:
             problems.append(("没有“报到”就不能“期满”", e, "类型"))
     problems.extend(_check_contact_and_closure(events, release))
-    # the same event entered twice (e.g. in the person's file and in an event file) would count twice
-    seen: dict[tuple, Event] = {}
+    # the same event entered twice (e.g. in the person's file and in an event file) would count twice;
+    # events are compared field by field only with the earlier ones of the same kind and day
+    same_day: dict[tuple, list[Event]] = {}
     for e in events:
-        key = (e.kind, e.date, repr(sorted(e.model_dump(exclude_none=True).items())))
-        if key in seen:
-            problems.append((f"与同日的另一条“{e.kind}”完全相同（重复录入会重复统计）：删去其中一条", e, "类型"))
-        else:
-            seen[key] = e
+        earlier = same_day.setdefault((e.kind, e.date), [])
+        if earlier:
+            key = _event_key(e)
+            if any(_event_key(x) == key for x in earlier):
+                problems.append((f"与同日的另一条“{e.kind}”完全相同（重复录入会重复统计）：删去其中一条", e, "类型"))
+                continue
+        earlier.append(e)
     return problems
+
+
+def _event_key(e: Event) -> str:
+    return repr(sorted(e.model_dump(exclude_none=True).items()))
 
 
 def event_warnings(person: Person, today: dt.date | None = None) -> list[tuple[str, Event, str]]:
