@@ -11,8 +11,9 @@ bookmark per document.
   docgen's).
 * Order: unit by unit (the station tree: a 指导站, then each 工作站 and its 服务站; the
   detox institutions after the stations), in a unit first its own documents (tables,
-  notices), then person by person, each person's documents in the order of the standard's
-  appendices and by date.
+  notices, in number order), then person by person, each person's documents in the order
+  of the personal archive volume (``PERSON_ORDER``) and by date. Bookmarks follow it:
+  unit > person > document.
 * ``duplex``: a blank page after each document with an odd number of pages, so that on a
   double-sided printer every document starts on a sheet of its own.
 * The print register ``OUT_DIR/.docgen-printed.json`` remembers what went into a bundle (by
@@ -28,6 +29,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,8 @@ class Item:
 
     entry: dict
     path: Path
+    unit_name: str = ""  # for the bookmarks: the unit's and the person's names
+    person_name: str = ""
 
     @property
     def ident(self) -> str:
@@ -126,6 +130,17 @@ def _unit_order(ds: Dataset) -> dict[str, int]:
     return order
 
 
+# a person's documents in the order of the personal archive volume (``archive/policy.toml``,
+# series personal: cover, agreements, 对象信息表, 报到, visits, help, closure): the printed
+# pages file straight into 一人一档; the person's other documents follow in appendix order
+PERSON_ORDER = ("U", "E", "V", "D", "X4", "I", "J", "X2", "X3")
+
+
+def natural(text: str) -> tuple:
+    """Sort key that orders the numbers inside text by value (2号 before 10号)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
 def select(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[str] | None = None,
            persons: set[str] | None = None, everything: bool = False) -> Selection:
     """The documents a bundle would hold now (call under ``output_lock`` to keep them so)."""
@@ -154,14 +169,17 @@ def select(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[str] 
         if not everything and digest and printed.get(entry_ident(entry)) == digest:
             sel.already += 1
             continue
-        chosen.append(Item(entry, out_dir / rel))
+        pid, uid = entry.get("person"), entry.get("unit") or ""
+        chosen.append(Item(entry, out_dir / rel, unit_name=ds.unit_name(uid) if uid else "",
+                           person_name=ds.persons[pid].name if pid in ds.persons else ""))
 
     def key(item: Item) -> tuple:
         e = item.entry
-        person = e.get("person") or ""
+        person, code = e.get("person") or "", e.get("form") or ""
+        within = (PERSON_ORDER.index(code), 0) if person and code in PERSON_ORDER else \
+            (len(PERSON_ORDER), form_order.get(code, len(form_order)))
         return (unit_order.get(e.get("unit") or "", len(unit_order)), e.get("unit") or "", person != "", person,
-                form_order.get(e.get("form"), len(form_order)), e.get("form") or "", e.get("period") or "",
-                e.get("key") or "")
+                within, code, e.get("period") or "", natural(e.get("key") or ""))
 
     for item in sorted(chosen, key=key):
         try:
@@ -186,6 +204,8 @@ def merge(items: list[Item], duplex: bool = False) -> tuple[bytes, int]:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
+    unit_mark = person_mark = None
+    last_unit = last_person = None
     for item in items:
         reader = PdfReader(io.BytesIO(item.path.read_bytes()))
         first = len(writer.pages)
@@ -193,7 +213,16 @@ def merge(items: list[Item], duplex: bool = False) -> tuple[bytes, int]:
         size = reader.pages[0].mediabox
         if duplex and len(reader.pages) % 2:
             writer.add_blank_page(width=float(size.width), height=float(size.height))
-        writer.add_outline_item(title=item.title, page_number=first)
+        # bookmarks: unit > person > document (a unit's own tables directly under the unit)
+        unit, person = item.entry.get("unit") or "", item.entry.get("person") or ""
+        if unit != last_unit:
+            unit_mark = writer.add_outline_item(title=item.unit_name or unit or "其他", page_number=first)
+            last_unit, last_person, person_mark = unit, None, None
+        if person and person != last_person:
+            person_mark = writer.add_outline_item(title=f"{person} {item.person_name}".strip(), page_number=first,
+                                                  parent=unit_mark, is_open=False)
+            last_person = person
+        writer.add_outline_item(title=item.title, page_number=first, parent=person_mark if person else unit_mark)
     writer.add_metadata({"/Title": "docgen 打印包", "/Producer": "docgen"})
     writer.page_mode = "/UseOutlines"
     buf = io.BytesIO()

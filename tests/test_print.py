@@ -20,7 +20,7 @@ OTHER = "NJ2026901"
 def built(tmp_path_factory) -> Path:
     ws = make_small_workspace(tmp_path_factory.mktemp("print") / "ws")
     add_person(ws, OTHER, "赵大成", 1)
-    r = run_cli("build", "-w", str(ws), "--forms", "D,P", "--month", "2026-11", "--format", "pdf", "-q")
+    r = run_cli("build", "-w", str(ws), "--forms", "D,P,U", "--month", "2026-11", "--format", "pdf", "-q")
     assert r.returncode == 0, r.stderr
     return ws
 
@@ -44,9 +44,31 @@ def bundle_of(r) -> Path:
     return Path(m.group(1))
 
 
-def bookmarks(pdf: Path) -> list[tuple[str, int]]:
+def outline(pdf: Path) -> list:
+    """The bookmark tree: [(title, first page, [children…]), …]."""
     reader = pypdf.PdfReader(pdf)
-    return [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+
+    def tree(items) -> list:
+        out = []
+        for item in items:
+            if isinstance(item, list):
+                out[-1][2].extend(tree(item))
+            else:
+                out.append((item.title, reader.get_destination_page_number(item), []))
+        return out
+
+    return tree(reader.outline)
+
+
+def bookmarks(pdf: Path) -> list[tuple[str, int]]:
+    """The documents' bookmarks (the leaves of the tree), in order."""
+    def leaves(nodes):
+        for title, page, children in nodes:
+            if children:
+                yield from leaves(children)
+            else:  # (a unit or person bookmark always has documents under it)
+                yield title, page
+    return list(leaves(outline(pdf)))
 
 
 def manifest(ws: Path) -> dict:
@@ -190,3 +212,30 @@ def test_parts_keep_a_persons_documents_together():
     assert [len(p) for p in parts(items(3, 2, 4), limit=5)] == [5, 4]
     assert [len(p) for p in parts(items(7, 1), limit=5)] == [7, 1]
     assert [len(p) for p in parts(items(1, 1, 1), limit=2)] == [2, 1]
+
+
+def test_filing_order_and_bookmarks_unit_person_document(ws: Path):
+    """A station's bundle: its own table first, then each person with the archive cover U
+    before the 对象信息表 D (the order of the personal archive volume), bookmarked as
+    unit > person > document."""
+    import yaml
+
+    station = yaml.safe_load((ws / "records" / "persons" / f"{PERSON}.yaml").read_text(encoding="utf-8"))["服务站"]
+    record = yaml.safe_load((ws / "records" / "stations" / f"{station}.yaml").read_text(encoding="utf-8"))
+    station_name = record["乡（镇、街道）"]  # (the name printed: "…街道后续照管服务站")
+    pdf = bundle_of(docgen_print(ws, "--unit", station, "--forms", "D,P,U"))
+    [(unit_title, unit_page, children)] = outline(pdf)
+    assert station_name in unit_title and unit_page == 0
+    assert children[0][0].startswith("P 后续照管数据统计表") and children[0][2] == []
+    persons = [(title, [t.split("：")[0] for t, _, _ in docs]) for title, _, docs in children[1:]]
+    assert persons == [(f"{PERSON} 王堃", ["U 个人档案封面", "D 对象信息表"]),
+                       (f"{OTHER} 赵大成", ["U 个人档案封面", "D 对象信息表"])]
+    pages = [page for _, page, _ in children[1:]]
+    assert pages == sorted(pages) and pages[0] > 0  # each person's bookmark opens at their first page
+
+
+def test_numbers_inside_keys_sort_by_value():
+    from docgen.printing import natural
+
+    keys = ["方山戒[2026]10号", "方山戒[2026]2号", "方山戒[2026]1号"]
+    assert sorted(keys, key=natural) == ["方山戒[2026]1号", "方山戒[2026]2号", "方山戒[2026]10号"]
