@@ -211,6 +211,8 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
              "请恢复记录后重新运行 docgen build。", err=True)
     if skipped and not quiet and forms:
         echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month 2026-11）。", err=True)
+    for line in _period_notes(selected, period, result, bool(forms), quiet):
+        echo(line, err=True)
     for e in result.errors:
         if e.get("form"):
             echo(f"错误：表单 {e['form']}，{e['record']}：{e['message']}", err=True)
@@ -223,6 +225,40 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
              f"{len(result.errors)} 个错误；用时 {elapsed:.1f} 秒。")
     if result.errors:
         sys.exit(1)
+
+
+def _period_notes(selected, period, result, chosen: bool, quiet: bool) -> list[str]:
+    """What a clerk should know about the period of the unit tables just made: a period not
+    begun or not ended (the figures are not the ones to report), and a form asked for by name
+    that has no document for it (a quarterly or annual form given a month)."""
+    import datetime as dt
+
+    from ..documents.base import Period
+
+    periodic = [f for f in selected if f.periodic]
+    if period is None or not periodic:
+        return []
+    notes = []
+    today = dt.date.today()
+    if period.first_day > today:
+        notes.append(f"注意：{period}尚未开始（今天是 {today.isoformat()}），按单位、按期间的报表是按今天的记录推算的，"
+                     "不是上报数字；请检查 --month。")
+    elif period.last_day > today and not quiet:
+        notes.append(f"提示：{period}尚未结束，报表中的数字截至今天（{today.isoformat()}），月底后会随记录更新。")
+    if chosen and not quiet:
+        made = {d.get("form") for d in result.documents if d.get("period") == period.key}
+        for f in periodic:
+            if f.code in made or not hasattr(f, "periods") or f.periods(period):
+                continue
+            quarter = Period(period.year, quarter=(period.as_month().month - 1) // 3 + 1)
+            if f.periods(quarter):
+                how = f"按季度生成：请用 --month {quarter.key} 或季末月份"
+            elif f.periods(Period(period.year)):
+                how = f"按年度生成：请用 --month {period.year}"
+            else:
+                how = "不按这一期间生成"
+            notes.append(f"提示：表单 {f.code} 没有 {period} 的文书（{f.name}{how}）。")
+    return notes
 
 
 @main.command()

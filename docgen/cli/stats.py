@@ -178,11 +178,16 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
 
     period = Period.parse(month)
     want = parse_formats(formats)
+    today = dt.date.today()
+    if period.first_day > today:  # a mistyped month gives a plausible, false report
+        raise UsageError(f"{period}尚未开始（今天是 {today.isoformat()}），没有可统计的数字；请检查 --month")
     ds = _load(ws)
     engine = Statistics(ds)
     if freeze:
         if period.month is None:
             raise UsageError("冻结按月进行，请写月份，如 --month 2026-10（季度表随季末月份一并冻结）")
+        if _as_of(as_of) < period.last_day:
+            raise UsageError(f"{period}到 {period.last_day.isoformat()} 才结束，结束前不能冻结（数据统计截止日期为当月月底）")
         n = engine.freeze(period, _as_of(as_of))
         echo(f"已冻结 {period} 的统计数据（{n} 张表）。以后生成该月报表一律按冻结数据，补录的事件作为更正列出。")
     plan = _plan(ds, unit, period)
@@ -206,6 +211,9 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
             echo()
         for c in corrections:
             echo(c)
+    if period.last_day > today:
+        echo(f"注意：{period}尚未结束，以上数字截至今天（{today.isoformat()}），不是上报数字；"
+             f"{period.last_day.month}月{period.last_day.day}日以后再统计、上报。", err=True)
     if period.month is not None and not freeze and period.last_day < dt.date.today():
         if engine.store is not None and not engine.frozen(period):
             echo(f"提示：{period}已结束，上报后请运行 docgen stats --month {period.key} --freeze 冻结数据。", err=True)
