@@ -8,6 +8,7 @@ and 13.5 mm top and bottom).
 """
 from __future__ import annotations
 
+import re
 import datetime as dt
 import io
 import json
@@ -398,3 +399,21 @@ def test_x4_medical_release_is_not_held_to_ten_days(built, ds):
     for d in entries(built, "X4"):
         if d["person"] in medical:
             assert "按期报到所外就医,不适用" in pdf_text(built / "output" / d["files"]["pdf"])
+
+
+def test_x1_bottom_notes_break_at_a_clause_and_name_the_sheet_they_are_on(built, ds):
+    """The two notes under the cards: each in two lines broken after its first clause (not a
+    lone character on the second line), and a single card's page does not speak of ten."""
+    import subprocess
+
+    from docgen.documents.x1_card import person_card_pdf
+
+    [sheet] = [d for d in entries(built, "X1")][:1]
+    text = subprocess.run(["pdftotext", "-layout", str(built / "output" / sheet["files"]["pdf"]), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert re.search(r"第 9\.1\.2\.2 条设计的样式，\s+A4 纸每页 10 张，每张 90×54 mm。\n\s*非标准附录表式\s+请按", text), text[-400:]
+    person = next(iter(ds.persons.values()))
+    one = built / "one-card.pdf"
+    one.write_bytes(person_card_pdf(ds, person))
+    single = pdf_text(one)
+    assert "每张90×54mm" in single and "每页10张" not in single

@@ -59,6 +59,17 @@ TITLE = "后续照管服务联系卡"
 DUTY = "请自解除强制隔离戒毒之日起十日内，携带《后续照管服务协议书》到上述地址报到。"
 FOOTER = designed_footer("9.1.2.2").replace("本表", "本联系卡")
 PRINT_NOTE = "A4 纸每页 10 张，每张 90×54 mm。请按“实际大小（100%）”打印，沿裁切标记裁切。"
+SINGLE_PRINT_NOTE = "每张 90×54 mm。请按“实际大小（100%）”打印，沿裁切标记裁切。"
+
+
+def _two_lines(text: str) -> str:
+    """A bottom-margin note in two lines broken after its first sentence or clause, so that
+    no line ends with a lone character between the crop marks."""
+    for sep in ("。", "，"):
+        head, found, tail = text.partition(sep)
+        if found and tail:
+            return f"{head}{found}<br/>{tail}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -187,11 +198,12 @@ def render_sheet(cards: list[dict], context: str = "", title: str = TITLE) -> by
     canv.setStrokeColorRGB(0, 0, 0)
     for x1, y1, x2, y2 in geo.marks:
         canv.line(x1 * mm, y1 * mm, x2 * mm, y2 * mm)
-    # footer in the bottom margin, between the crop marks
+    # footer in the bottom margin, between the crop marks (two lines each, clear of the marks)
     bottom_mark = geo.marks[1][1]  # y where the bottom marks start (just below the cards)
-    text_top = bottom_mark - 0.5
-    _draw_note(canv, FOOTER, MARGIN_X + 4, MARGIN_X + CARD_W - 4, text_top, 6, context)
-    _draw_note(canv, PRINT_NOTE, MARGIN_X + CARD_W + 4, MARGIN_X + 2 * CARD_W - 4, text_top, 6, context)
+    text_top = bottom_mark - 0.3
+    note = PRINT_NOTE if len(cards) > 1 else SINGLE_PRINT_NOTE
+    _draw_note(canv, _two_lines(FOOTER), MARGIN_X + 5, MARGIN_X + CARD_W - 5, text_top, 5.5, context)
+    _draw_note(canv, _two_lines(note), MARGIN_X + CARD_W + 5, MARGIN_X + 2 * CARD_W - 5, text_top, 5.5, context)
     canv.showPage()
     canv.save()
     return buf.getvalue()
