@@ -116,3 +116,29 @@ def test_roster_number_columns_hold_numbers_in_substitute_fonts(tmp_path):
         size = cell.paragraphs[0].runs[0].font.size.pt
         width = cell.width.pt - 2 * 108 / 20
         assert em * size <= width, (label, em * size, width)
+
+
+def test_the_last_clause_of_an_agreement_stays_with_its_signatures(tmp_path):
+    """GB/T 9704 sets the agreements at 22 lines a page, so E runs onto a second page: the
+    clause that page begins with is the whole last one (四), on the page of the signatures that
+    sign it, never a stray line or two above them; the DOCX asks Word for the same."""
+    import docx
+    from pypdf import PdfReader
+
+    from conftest import EXAMPLES, run_cli
+
+    out = tmp_path / "out"
+    r = run_cli("build", "--workspace", str(EXAMPLES), "--out", str(out), "--forms", "E,V", "-q")
+    assert r.returncode == 0, r.stderr
+    for form, last in (("E", "四、本协议一式两份"), ("V", "四、本协议一式两份")):
+        pdfs = sorted((out / form).glob("*.pdf"))
+        assert pdfs
+        for pdf in pdfs[:3]:
+            pages = [p.extract_text().replace(" ", "").replace("\n", "") for p in PdfReader(pdf).pages]
+            signed = next(i for i, text in enumerate(pages) if "乙方(签名)" in text)
+            begins = next(i for i, text in enumerate(pages) if last in text)
+            assert begins == signed, (pdf.name, begins, signed)
+        doc = docx.Document(str(pdfs[0].with_suffix(".docx")))
+        [para] = [p for p in doc.paragraphs if p.text.replace(" ", "").startswith(last)]
+        assert para.paragraph_format.keep_with_next
+    assert len(PdfReader(sorted((out / "E").glob("*.pdf"))[0]).pages) == 2  # (the case in point)

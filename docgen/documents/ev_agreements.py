@@ -122,7 +122,8 @@ class CareAgreement(Form):
     def build_layout(self) -> Layout:
         blocks = [
             Title("后续照管服务协议书", size=GOV_TITLE_PT, space_after=6),
-            _body(E_PREAMBLE), _body(E_ART1), _body(E_ART2), _body(E_ART3), _body(E_ART4),
+            # the last clause stays on the page of the signatures that sign it
+            _body(E_PREAMBLE), _body(E_ART1), _body(E_ART2), _body(E_ART3), _body(E_ART4, keep_with_next=True),
             Spacer(4),
             _signature_table([
                 ["甲方单位：{{ e.party }}", "乙方(签名)："],
@@ -175,7 +176,7 @@ class CultivationAgreement(Form):
 
     def build_layout(self) -> Layout:
         blocks = [Title("戒毒典型培育协议书", size=GOV_TITLE_PT, space_after=6), _body(V_PREAMBLE)]
-        blocks += [_body(t) for t in V_ARTICLES]
+        blocks += [_body(t, keep_with_next=t is V_ARTICLES[-1]) for t in V_ARTICLES]  # (as in E)
         blocks += [
             Spacer(4),
             _signature_table([

@@ -85,6 +85,7 @@ class Para:
     space_before: float = 0.0  # mm
     space_after: float = 0.0  # mm
     char_space: float = 0.0  # pt added to (negative: taken from) every character's advance
+    keep_with_next: bool = False  # on the page of the next block (spacers between them included)
 
 
 def Title(text: str, size: float = 18.0, space_after: float = 4.0) -> Para:

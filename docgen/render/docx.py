@@ -286,6 +286,8 @@ def build_template(layout: Layout) -> bytes:
             pf.line_spacing = Pt(block.leading or block.size * 1.35)
             if block.indent:
                 pf.first_line_indent = Pt(block.indent * block.size)
+            if block.keep_with_next:
+                pf.keep_with_next = True
             _write_text(p, block.text, block.role, block.size)
             if block.char_space:
                 for run in p.runs:

@@ -501,8 +501,10 @@ def _render_pdf(layout: Layout, ctx: dict, context: str, split_tall_rows: bool =
         title=layout.doc_title or "docgen", author="docgen", subject="后续照管工作规范 表单",
         creator="docgen", producer="docgen", invariant=1, pageCompression=1)
     frame_width = pagesize[0] - left - right
-    story = []
+    parts: list[tuple[object, list]] = []  # (block, its flowables)
     for block in layout.blocks:
+        story: list = []
+        parts.append((block, story))
         if isinstance(block, Para):
             text = fill(block.text, ctx)
             story.append(CJKParagraph(rich(text, block.role, context),
@@ -523,5 +525,18 @@ def _render_pdf(layout: Layout, ctx: dict, context: str, split_tall_rows: bool =
             story.append(RLSpacer(1, block.height * mm))
         elif isinstance(block, PageBreak):
             story.append(RLPageBreak())
+    story = []
+    kept: list | None = None  # a paragraph kept with the next block, and the spacers after it
+    for block, flowables in parts:
+        if kept is not None:
+            kept.extend(flowables)
+            if not isinstance(block, Spacer):
+                story.append(KeepTogether(kept))
+                kept = None
+        elif isinstance(block, Para) and block.keep_with_next:
+            kept = list(flowables)
+        else:
+            story.extend(flowables)
+    story.extend(kept or [])  # kept with a next block that never came
     doc.build(story, canvasmaker=_numbered_canvas(layout.page_numbers, layout.footer, context))
     return buf.getvalue()
