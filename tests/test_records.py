@@ -97,6 +97,7 @@ def test_wrong_check_digit_names_file_line_and_expected_digit(records):
     ("姓名: [\n", "文件已经结束"),
     ("备注: `引号`\n", "值不能以“`”开头"),
     ("---\n备注: 甲\n", "一个文件只写一条记录"),
+    ("备注: {甲: 1 乙: 2}\n", "缺少逗号"),  # a flow mapping missing its comma
 ])
 def test_yaml_syntax_errors_are_explained_in_chinese(records, tail, expected):
     good = person_text()

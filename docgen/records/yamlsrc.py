@@ -128,8 +128,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
         "did not find expected key": "缩进不一致，找不到预期的键",
         "found undefined alias": "引用了未定义的别名",
         "found unexpected end of stream": "文件意外结束（引号或括号未闭合）",
-        "did not find expected ',' or ']'": "方括号列表未闭合",
-        "did not find expected ',' or '}'": "花括号映射未闭合",
+        "did not find expected ',' or ']'": "方括号列表未闭合，或其中两项之间缺少逗号“,”",
+        "did not find expected ',' or '}'": "花括号映射未闭合，或其中两项之间缺少逗号“,”",
         "found duplicate anchor": "锚点重复",
         "expected <block end>, but found '<block mapping start>'": "缩进不一致",
         "expected <block end>, but found '-'": "列表项“-”缩进不一致",
@@ -142,8 +142,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
         "expected '<document start>'": "文件中多出了一段内容（一个文件只写一条记录，或缩进不对）",
         "expected <block end>": "缩进不一致",
         "but found another document": "一个文件只写一条记录（文件中出现了第二个文档“---”）",
-        "expected ',' or ']'": "方括号列表未闭合",
-        "expected ',' or '}'": "花括号映射未闭合",
+        "expected ',' or ']'": "方括号列表未闭合，或其中两项之间缺少逗号“,”",
+        "expected ',' or '}'": "花括号映射未闭合，或其中两项之间缺少逗号“,”",
     }
     for en, zh in translations.items():
         if problem.startswith(en):
