@@ -93,7 +93,7 @@ def init_workspace(root: Path) -> Workspace:
     if cfg.exists():
         raise DocgenError(f"{cfg} 已存在，未作改动")
     private_dir(root)
-    for sub in ("records/persons", "records/stations", "records/institutions", "records/events",
+    for sub in ("records/persons", "records/stations", "records/institutions", "records/events", "records/logs",
                 "output", "data", "archive"):
         private_dir(root / sub)
     atomic_write_text(cfg, DEFAULT_CONFIG)

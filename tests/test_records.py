@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, run_cli
+from conftest import EXAMPLES, ROOT, run_cli
 
 from docgen.records.idcard import check_digit, mask_id, mask_ids_in_text, parse_id
 from docgen.records.load import load_records
@@ -263,9 +263,13 @@ def test_init_creates_private_workspace(tmp_path):
     assert r.returncode == 0, r.stderr
     cfg = (ws / "docgen.toml").read_text(encoding="utf-8")
     assert 'records = "records"' in cfg
-    for sub in ("records", "output", "data", "archive"):
+    for sub in ("records", "output", "data", "archive", "records/logs", "records/persons"):
         assert (ws / sub).is_dir()
         assert (ws / sub).stat().st_mode & 0o077 == 0
+    # the message names where the format is described and a full example to copy, both there
+    named = re.findall(r"(/\S+?)(?:；|，|（|$)", r.stdout)
+    assert any(n.endswith("docs/records.md") and Path(n).is_file() for n in named), r.stdout
+    assert any(n.endswith("examples/records") and Path(n).is_dir() for n in named), r.stdout
     # a second init refuses
     r = run_cli("init", str(ws))
     assert r.returncode != 0 and "已存在" in r.stderr
@@ -317,3 +321,11 @@ def test_group_without_command_shows_its_help():
     assert r.returncode == 2
     assert "用法：" in r.stderr and "命令" in r.stderr and "issue" in r.stderr
     assert "错误" not in r.stderr and "Usage:" not in r.stderr
+
+
+def test_the_documented_person_example_is_the_valid_example_record():
+    """docs/records.md shows a complete person file: the example workspace's, kept in step."""
+    doc = (ROOT / "docs" / "records.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    person = (EXAMPLES / "records" / "persons" / "NJ2026001.yaml").read_text(encoding="utf-8")
+    assert person.strip() in [b.strip() for b in blocks]

@@ -47,7 +47,11 @@ def report_diagnostics(ds, quiet: bool = False) -> int:
 def init(directory: Path) -> None:
     """新建工作区 DIRECTORY（含 docgen.toml 和记录、输出、数据、档案目录）。"""
     ws = init_workspace(directory)
-    echo(f"已新建工作区 {ws.root}。记录放在 {ws.records}，格式见 README.md（docgen schema 输出 JSON Schema）。")
+    from ..render.fonts import PACKAGE_ROOT
+
+    echo(f"已新建工作区 {ws.root}。记录放在 {ws.records}（照管对象、站点、戒毒所、事件、工作日志各一个子目录）。\n"
+         f"记录格式见 {PACKAGE_ROOT / 'docs' / 'records.md'}；完整的示例记录在 {PACKAGE_ROOT / 'examples' / 'records'}，"
+         "可复制后修改（docgen schema 输出 JSON Schema，供编辑器补全和检查）。")
 
 
 @main.command()
