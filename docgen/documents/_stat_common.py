@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..model.facts import facts_for
 from ..model.stats import PROVINCE, Statistics, StatTable, money
 from ..records.load import Dataset
 from ..records.model import Station
-from .base import Form, Period, Target, record_files, safe_name, station_tree
+from .base import Form, Period, Target, safe_name
 from .layout import FULL_SPACE, L, Layout, Loop, Para, Row, V
 
 MARGINS = (14.0, 12.0, 16.0, 12.0)  # top right bottom left, mm (A4 landscape)
@@ -113,30 +114,38 @@ def unit_deps(ds: Dataset, unit: str, stats: Statistics | None = None, period: P
     child units and which 服务站 lie below it), every person of those 服务站 and the persons a
     frozen snapshot places there. ``institutions`` (form S): also every 戒毒所 (the 各所新增
     columns) and the 典型培育 unit of each of those persons (counted by its kind)."""
-    leaves = set(ds.service_stations_under(unit))
-    pids = [p.id for p in ds.persons_of(unit)]
-    units: list[str] = []
-    for snap in _frozen_snapshots(stats, period):
-        for pid, m in snap.items():
-            if m.get("st") in leaves:
+    facts = facts_for(ds)
+    snaps = _frozen_snapshots(stats, period)
+
+    def compute() -> list[Path]:
+        leaves = facts.leaves(unit)
+        pids = [p.id for p in facts.persons_of(unit)]
+        units: list[str] = []
+        for snap in snaps:
+            for pid, m in facts.snapshot_items(snap, leaves):
                 pids.append(pid)
                 units.append(m.get("c") or "")
-    ids = [*station_tree(ds, unit), *pids]
-    if institutions:
-        ids.extend(sorted(ds.institutions))
-        ids.extend(units)
-        ids.extend(p.cultivation.unit for pid in pids if (p := ds.persons.get(pid)) is not None and p.cultivation)
-    return record_files(ds, *ids)
+        ids = [*facts.station_tree(unit), *pids]
+        if institutions:
+            ids.extend(sorted(ds.institutions))
+            ids.extend(units)
+            ids.extend(p.cultivation.unit for pid in pids
+                       if (p := ds.persons.get(pid)) is not None and p.cultivation)
+        return facts.record_files(*ids)
+    # the same for every table of the unit (P Q R; S with the institutions): once per dataset
+    key = ("unit_deps", unit, institutions, tuple(id(s) for s in snaps))
+    return list(facts.memo(key, compute))
 
 
 def inst_deps(ds: Dataset, unit: str, stats: Statistics | None = None, period: Period | None = None) -> list[Path]:
     """The files of a 戒毒所's table (N, L): the 戒毒所 (every one for the province table) and
     every person it cultivates by the records or by a frozen snapshot."""
     insts = set(ds.institutions) if unit == PROVINCE else {unit}
-    pids = [pid for pid, p in ds.persons.items() if p.cultivation and p.cultivation.unit in insts]
+    facts = facts_for(ds)
+    pids = [p.id for i in insts for p in facts.cultivated_by().get(i, ())]
     for snap in _frozen_snapshots(stats, period):
-        pids.extend(pid for pid, m in snap.items() if m.get("c") in insts)
-    return record_files(ds, unit, *sorted(insts), *pids)
+        pids.extend(pid for i in insts for pid, _ in facts.snapshot_cultivated(snap, i))
+    return facts.record_files(unit, *sorted(insts), *pids)
 
 
 class StationTableForm(Form):

@@ -96,6 +96,10 @@ class Form:
 # --------------------------------------------------------------------------- dependencies
 
 
+def _path_parts(path: Path) -> tuple[str, ...]:
+    return path.parts
+
+
 def record_files(ds: Dataset, *record_ids: str | None) -> list[Path]:
     """Sorted unique files the named records were read from.
 
@@ -106,7 +110,9 @@ def record_files(ds: Dataset, *record_ids: str | None) -> list[Path]:
     for rid in record_ids:
         if rid:
             files.update(ds.sources.get(rid, ()))
-    return sorted(files)
+    # Path order (component by component), compared on the cached tuple of components: a
+    # unit table lists thousands of files, and Path.__lt__ rebuilds its key on every comparison
+    return sorted(files, key=_path_parts)
 
 
 def station_tree(ds: Dataset, station_id: str) -> list[str]:

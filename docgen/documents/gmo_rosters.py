@@ -14,10 +14,10 @@ Readings:
 """
 from __future__ import annotations
 
+from ..model.facts import facts_for
 from ..records.load import Dataset
-from .base import Form, Period, Target, iso, record_files, s, safe_name, station_tree
-from ._forms3 import (cultivating_on, detention_end, family_contact, household_city, household_county,
-                      in_register, period_or_error, state_on)
+from .base import Form, Period, Target, iso, record_files, s, safe_name
+from ._forms3 import detention_end, family_contact, period_or_error
 from ._stat_common import station_blank
 from .layout import L, Layout, Loop, Para, Row, Table, V
 
@@ -86,9 +86,13 @@ class ReleaseRoster(Form):
     def targets(self, ds: Dataset, period: Period | None):
         period = period_or_error(period, self.code)
         month = period.as_month()
+        facts = facts_for(ds)
+        released: dict[str, list] = {}  # household city -> the persons released in the month
+        for p in ds.persons.values():
+            if month.first_day <= p.detention.release <= month.last_day:
+                released.setdefault(facts.household(p)[1], []).append(p)
         for st in sorted((x for x in ds.stations.values() if x.kind == "指导站"), key=lambda x: x.id):
-            persons = [p for p in ds.persons.values()
-                       if household_city(p) == st.city and month.first_day <= p.detention.release <= month.last_day]
+            persons = list(released.get(st.city, ()))
             persons.sort(key=lambda p: (p.detention.release, p.id))
             rows = []
             for i, p in enumerate(persons, 1):
@@ -97,7 +101,7 @@ class ReleaseRoster(Form):
                 rows.append({"no": str(i), "name": p.name, "sex": p.sex, "birth": iso(p.birth_date),
                              "id": p.id_number, "term": s(d.term), "start": iso(d.begin),
                              "end": iso(detention_end(p)), "reduction": s(d.reduction_months),
-                             "institution": inst.name if inst else d.institution, "county": household_county(p),
+                             "institution": inst.name if inst else d.institution, "county": facts.household(p)[2],
                              "agreement": "是" if p.agreement else "否", "rehab": s(p.rehab and p.rehab.term),
                              "phone": s(p.phone), "household": s(p.household)})
             view = {"t": {"rows": rows, "city": st.city.removesuffix("市"), **_month_parts(period)}}
@@ -143,20 +147,20 @@ class CultivationRoster(Form):
         period = period_or_error(period, self.code)
         month = period.as_month()
         day = month.last_day
+        facts = facts_for(ds)
+        by_unit = facts.cultivated_by()
         units = [(i.id, i.name, True) for i in sorted(ds.institutions.values(), key=lambda i: i.id)]
-        cultivating_stations = {p.cultivation.unit for p in ds.persons.values()
-                                if p.cultivation and p.cultivation.unit in ds.stations}
+        cultivating_stations = {uid for uid in by_unit if uid in ds.stations}
         units += [(sid, ds.stations[sid].display_name, False) for sid in sorted(cultivating_stations)]
         for uid, uname, is_inst in units:
-            persons = [p for p in ds.persons.values()
-                       if p.cultivation and p.cultivation.unit == uid and cultivating_on(p, day)]
+            persons = [p for p in by_unit.get(uid, ()) if facts.cultivating(p, day)]
             if not persons and not is_inst:
                 continue
             persons.sort(key=lambda p: (p.detention.release, p.id))
             rows = []
             for i, p in enumerate(persons, 1):
                 c = p.cultivation
-                state = state_on(p, day)
+                state = facts.status(p, day).state
                 kept = "未保持（" + state + "）" if state in ("复吸/强戒", "判处刑罚") else "保持"
                 if state in ("预解戒", "待报到", "尚未报到", "失联", "拒访", "所外就医"):
                     kept = state
@@ -211,24 +215,32 @@ class RegisterRoster(Form):
         month = period.as_month()
         day = month.last_day
         order = {"指导站": 0, "工作站": 1, "服务站": 2}
-        for st in sorted(ds.stations.values(), key=lambda x: (order[x.kind], x.id)):
-            members = ds.persons_of(st.id)
-            persons = [p for p in members if in_register(p, day)]
-            persons.sort(key=lambda p: (p.station, p.detention.release, p.id))
-            rows = []
-            for i, p in enumerate(persons, 1):
+        facts = facts_for(ds)
+        cells: dict[str, dict] = {}  # person id -> the row's cells but 序号 (a person is listed at every level)
+
+        def row(i: int, p) -> dict:
+            c = cells.get(p.id)
+            if c is None:
                 inst = ds.institutions.get(p.detention.institution)
-                rows.append({"no": str(i), "name": p.name, "sex": p.sex, "birth": iso(p.birth_date),
-                             "id": p.id_number, "institution": inst.name if inst else p.detention.institution,
-                             "release": iso(p.detention.release), "household": s(p.household),
-                             "phone": s(p.phone), "rehab": s(p.rehab and p.rehab.term),
-                             "cultivated": "是" if cultivating_on(p, day) else "否", "family": family_contact(p),
-                             "residence": s(p.residence), "state": state_on(p, day)})
+                c = cells[p.id] = {
+                    "name": p.name, "sex": p.sex, "birth": iso(p.birth_date),
+                    "id": p.id_number, "institution": inst.name if inst else p.detention.institution,
+                    "release": iso(p.detention.release), "household": s(p.household),
+                    "phone": s(p.phone), "rehab": s(p.rehab and p.rehab.term),
+                    "cultivated": "是" if facts.cultivating(p, day) else "否", "family": family_contact(p),
+                    "residence": s(p.residence), "state": facts.status(p, day).state}
+            return {"no": str(i), **c}
+
+        for st in sorted(ds.stations.values(), key=lambda x: (order[x.kind], x.id)):
+            members = facts.persons_of(st.id)
+            persons = [p for p in members if facts.status(p, day).in_register]
+            persons.sort(key=lambda p: (p.station, p.detention.release, p.id))
+            rows = [row(i, p) for i, p in enumerate(persons, 1)]
             view = {"t": {"rows": rows, "unit": station_blank(st), **_month_parts(period),
                           "notes": f"在册 {len(rows)} 人（统计至{day.year}年{day.month}月{day.day}日）"}}
             # the stations that decide who belongs here, every person of them (in the register
             # or not, by their own records) and the institutions printed for those listed
-            deps = record_files(ds, *station_tree(ds, st.id), *(p.id for p in members),
+            deps = facts.record_files(*facts.station_tree(st.id), *(p.id for p in members),
                                 *(p.detention.institution for p in persons))
             yield Target(form=self.code, key=st.id, path=f"O/{month.key}/{safe_name(st.id)}-{safe_name(st.short)}",
                          view=view, context=f"{st.display_name} {month}", unit=st.id, period=month.key, deps=deps)

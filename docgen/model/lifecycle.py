@@ -228,9 +228,11 @@ def timeline(person: Person) -> Timeline:
     return tl
 
 
-def status_on(person: Person, day: dt.date) -> Status:
-    """The person's state on ``day`` with its meaning for the statistics."""
-    tl = timeline(person)
+def status_on(person: Person, day: dt.date, tl: Timeline | None = None) -> Status:
+    """The person's state on ``day`` with its meaning for the statistics (``tl``: the
+    person's ``timeline``, when the caller has it)."""
+    if tl is None:
+        tl = timeline(person)
     if day < tl.entry:
         return Status("预解戒", False, "", None)
     if tl.leave is not None and day >= tl.leave:

@@ -51,8 +51,9 @@ from ..errors import DocgenError
 from ..records.load import Dataset
 from ..records.model import (EMPLOYMENT_KINDS, HELP_KINDS, UNEMPLOYMENT_REASONS, VISIT_GROUPS, Event,
                              Person, split_address)
+from .facts import Facts, facts_for
 from .freeze import StatsStore, store_for
-from .lifecycle import cultivating_on, full_months, status_on, timeline
+from .lifecycle import full_months, status_on, timeline
 
 JIANGSU_CITIES = ("南京市", "无锡市", "徐州市", "常州市", "苏州市", "南通市", "连云港市", "淮安市", "盐城市",
                   "扬州市", "镇江市", "泰州市", "宿迁市")
@@ -92,16 +93,16 @@ def money(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def p_class(person: Person, day: dt.date) -> str | None:
+def p_class(person: Person, day: dt.date, facts: Facts | None = None) -> str | None:
     """The person's class in form P at the end of ``day``: F1-F3, I1-I2, J1-J4, or None (not in E)."""
-    st = status_on(person, day)
+    st = facts.status(person, day) if facts is not None else status_on(person, day)
     if not st.in_register:
         return None
     if st.group == "F":
         return {"失联": "F1", "拒访": "F2", "尚未报到": "F3"}[st.state]
     if st.group == "I":
         return "I1" if st.state == "复吸/强戒" else "I2"
-    years = full_months(timeline(person).entry, day) // 12
+    years = full_months((facts.timeline(person) if facts is not None else timeline(person)).entry, day) // 12
     return f"J{min(years, 3) + 1}"
 
 
@@ -117,14 +118,19 @@ def cultivated_during(person: Person, first: dt.date, last: dt.date) -> bool:
 
 
 def compute_snapshot(ds: Dataset, day: dt.date) -> dict:
-    """{person id: {"st": station, "p": form-P class, "c": cultivating unit}} at the end of ``day``."""
-    snap: dict[str, dict] = {}
-    for pid, person in sorted(ds.persons.items()):
-        p = p_class(person, day)
-        c = person.cultivation.unit if person.cultivation and cultivating_on(person, day) else None
-        if p or c:
-            snap[pid] = {"st": person.station, "p": p, "c": c}
-    return snap
+    """{person id: {"st": station, "p": form-P class, "c": cultivating unit}} at the end of ``day``
+    (computed once per dataset and day: shared, never to be changed by the caller)."""
+    facts = facts_for(ds)
+
+    def compute() -> dict:
+        snap: dict[str, dict] = {}
+        for pid, person in sorted(ds.persons.items()):
+            p = p_class(person, day, facts)
+            c = person.cultivation.unit if person.cultivation and facts.cultivating(person, day) else None
+            if p or c:
+                snap[pid] = {"st": person.station, "p": p, "c": c}
+        return snap
+    return facts.memo(("snapshot", day), compute)
 
 
 @dataclass
@@ -240,7 +246,11 @@ class Statistics:
         self._computed: dict[str, dict] = {}
         self._frozen_dates: dict[str, dt.date] | None = None
         self._late: dict[tuple, list] = {}
-        self._by_station: tuple | None = None  # (persons dict, its size, station -> [(id, person)])
+
+    @property
+    def facts(self) -> Facts:
+        """What the records say, derived once per dataset and shared by every table and unit."""
+        return facts_for(self.ds)
 
     # ---- units
     def row_units(self, unit: str) -> list[str]:
@@ -252,7 +262,7 @@ class Statistics:
         return [c.id for c in self.ds.children(unit)]
 
     def leaves(self, unit: str) -> set[str]:
-        return set(self.ds.service_stations_under(unit))
+        return set(self.facts.leaves(unit))
 
     def institutions(self) -> list[str]:
         return sorted(self.ds.institutions)
@@ -323,36 +333,29 @@ class Statistics:
 
     def _persons_in(self, leaves: set[str]) -> list[Person]:
         """The persons of the service stations ``leaves``, by 编号."""
-        persons = self.ds.persons
-        index = self._by_station
-        if index is None or index[0] is not persons or index[1] != len(persons):
-            by_station: dict[str, list[tuple[str, Person]]] = {}
-            for pid, p in persons.items():
-                by_station.setdefault(p.station, []).append((pid, p))
-            index = self._by_station = (persons, len(persons), by_station)
-        found = [item for sid in leaves for item in index[2].get(sid, ())]
-        found.sort(key=lambda item: item[0])
-        return [p for _, p in found]
+        return self.facts.persons_in(leaves)
 
     # ---- P
     def p_values(self, leaves: set[str], month: Period, cur_snap: dict | None = None) -> dict:
         first, last = month.first_day, month.last_day
         prev = self.snapshot(month.previous_month())
         cur = cur_snap if cur_snap is not None else self.computed_snapshot(month)
-        prev_in = {pid: m["p"] for pid, m in prev.items() if m["p"] and m["st"] in leaves}
-        cur_in = {pid: m["p"] for pid, m in cur.items() if m["p"] and m["st"] in leaves}
-        during = {p.id for p in self._persons_in(leaves) if in_register_during(p, first, last)}
+        facts = self.facts
+        prev_in = {pid: m["p"] for pid, m in facts.snapshot_items(prev, leaves) if m["p"]}
+        cur_in = {pid: m["p"] for pid, m in facts.snapshot_items(cur, leaves) if m["p"]}
+        registered = facts.registered_during(first, last)
+        during = {p.id for p in self._persons_in(leaves) if p.id in registered}
         touched = set(prev_in) | set(cur_in) | during
         v = {k: 0 for k in P_KEYS if k not in P_RATES}
         v["A"] = len(prev_in)
         v["B"] = sum(1 for c in prev_in.values() if not c.startswith("F"))
         for pid in touched - set(prev_in):
             person = self.ds.persons.get(pid)
-            kind = timeline(person).entry_kind if person is not None else "解戒人员"
+            kind = self.facts.timeline(person).entry_kind if person is not None else "解戒人员"
             v["C2" if kind == "所外就医" else "C1"] += 1
         for pid in touched - set(cur_in):
             person = self.ds.persons.get(pid)
-            tl = timeline(person) if person is not None else None
+            tl = self.facts.timeline(person) if person is not None else None
             died = tl is not None and tl.leave_kind == "死亡" and tl.leave is not None and tl.leave <= last
             v["D2" if died else "D1"] += 1
         for c in cur_in.values():
@@ -380,10 +383,10 @@ class Statistics:
                 else:
                     v[e.help_kind] += 1
 
+        dated = self.facts.events_between(first, last)
         for p in self._persons_in(leaves):
-            for e in p.events:
-                if first <= e.date <= last:
-                    count(e)
+            for e in dated.get(p.id, ()):
+                count(e)
         for _, e, _ in self.late_events(month, leaves=leaves):  # recorded after their month was frozen
             count(e)
         v["回访合计"] = sum(v[k] for k in VISIT_COLUMNS)
@@ -432,10 +435,11 @@ class Statistics:
         first, last = month.first_day, month.last_day
         prev = self.snapshot(month.previous_month())
         cur = cur_snap if cur_snap is not None else self.computed_snapshot(month)
-        prev_c = {pid: m["c"] for pid, m in prev.items() if m["c"] and m["st"] in leaves}
-        cur_c = {pid: m["c"] for pid, m in cur.items() if m["c"] and m["st"] in leaves}
-        during = {p.id: p.cultivation.unit for p in self._persons_in(leaves)
-                  if p.cultivation and cultivated_during(p, first, last)}
+        facts = self.facts
+        prev_c = {pid: m["c"] for pid, m in facts.snapshot_items(prev, leaves) if m["c"]}
+        cur_c = {pid: m["c"] for pid, m in facts.snapshot_items(cur, leaves) if m["c"]}
+        cultivated = facts.cultivated_during(first, last)
+        during = {p.id: cultivated[p.id] for p in self._persons_in(leaves) if p.id in cultivated}
         touched = {**during, **prev_c, **cur_c}
         v: dict = {"上月末戒毒所": 0, "上月末指导站": 0, "上月末工作站": 0, "上月末服务站": 0}
         for uid in prev_c.values():
@@ -456,7 +460,7 @@ class Statistics:
         v["一年以内"] = v["一年以上"] = 0
         for pid in cur_c:
             person = self.ds.persons.get(pid)
-            months = full_months(timeline(person).entry, last) if person is not None else 0
+            months = full_months(self.facts.timeline(person).entry, last) if person is not None else 0
             v["一年以内" if months < 12 else "一年以上"] += 1
         v["备注"] = self._reasons(gone, last)
         return v
@@ -470,7 +474,7 @@ class Statistics:
             if person is None:
                 parts.append(f"{pid}（记录已删除）")
                 continue
-            tl = timeline(person)
+            tl = self.facts.timeline(person)
             if tl.cultivation_stop is not None and tl.cultivation_stop <= last + dt.timedelta(days=1):
                 why = STOP_REASONS.get(tl.cultivation_stop_reason, "培育结束")
             else:
@@ -487,10 +491,10 @@ class Statistics:
         first, last = month.first_day, month.last_day
         prev = self.snapshot(month.previous_month())
         cur = self.computed_snapshot(month)
-        prev_c = {pid for pid, m in prev.items() if m["c"] == inst}
-        cur_c = {pid for pid, m in cur.items() if m["c"] == inst}
-        during = {p.id for p in self.ds.persons.values()
-                  if p.cultivation and p.cultivation.unit == inst and cultivated_during(p, first, last)}
+        facts = self.facts
+        prev_c = {pid for pid, _ in facts.snapshot_cultivated(prev, inst)}
+        cur_c = {pid for pid, _ in facts.snapshot_cultivated(cur, inst)}
+        during = {pid for pid, unit in facts.cultivated_during(first, last).items() if unit == inst}
         touched = prev_c | cur_c | during
         v: dict = {"上月末": len(prev_c), "新增": len(touched - prev_c), "减少": len(touched - cur_c),
                    "月末": len(cur_c)}
@@ -498,7 +502,7 @@ class Statistics:
             v[b] = 0
         for pid in cur_c:
             person = self.ds.persons[pid]
-            m = full_months(timeline(person).entry, last)
+            m = full_months(self.facts.timeline(person).entry, last)
             idx = m // 3 if m < 12 else min(3 + m // 12, 8)
             v[N_BUCKETS[idx]] += 1
         v["减少原因"] = self._reasons(sorted(touched - cur_c), last)
@@ -508,9 +512,7 @@ class Statistics:
         cur = self.computed_snapshot(month)
         v: dict = {c: 0 for c in JIANGSU_CITIES}
         outside = []
-        for pid, m in cur.items():
-            if m["c"] != inst:
-                continue
+        for pid, _ in self.facts.snapshot_cultivated(cur, inst):
             person = self.ds.persons[pid]
             _, city, _ = split_address(person.household)
             if city in v:
