@@ -308,6 +308,9 @@ def render_target(form: Form, target: Target, out_dir: Path, want: set[str]) -> 
     if "pdf" in outputs:
         entry["pages"] = count_pages(outputs["pdf"])
         entry["bytes"] = len(outputs["pdf"])
+    extra = getattr(target, "manifest", None)  # a form's own fields (notices: number, voided …)
+    if extra:
+        entry.update(extra)
     return entry
 
 

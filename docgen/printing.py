@@ -143,7 +143,8 @@ def natural(text: str) -> tuple:
 
 def select(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[str] | None = None,
            persons: set[str] | None = None, everything: bool = False) -> Selection:
-    """The documents a bundle would hold now (call under ``output_lock`` to keep them so)."""
+    """The documents a bundle would hold now (call under ``output_lock`` to keep them so).
+    Voided notices (``"voided": true`` in the manifest) only with ``everything``."""
     units = units_under(ds, unit) if unit else None
     unknown = sorted((persons or set()) - set(ds.persons))
     if unknown:
@@ -165,6 +166,8 @@ def select(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[str] 
             continue
         if units is not None and entry.get("unit") not in units:
             continue
+        if entry.get("voided") and not everything:
+            continue  # a voided notice (stamped 作废) is printed only when asked for everything
         digest = (entry.get("sha256") or {}).get("pdf")
         if not everything and digest and printed.get(entry_ident(entry)) == digest:
             sel.already += 1

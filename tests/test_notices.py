@@ -291,7 +291,9 @@ def test_lifecycle_supplement_refusal_receipt_void(workspace: Path):
     with pytest.raises(DocgenError, match="未使用编号"):
         api_issue(ws, "K", "ns", "2026-06")
     # receipt (CLI) and void
-    r = run_cli("notice", "receipt", "东湖戒[2026]1号", "--date", "2026-12-05", "--by", "周文静", "-w", str(ws))
+    # (issued today: a receipt cannot be dated later than today, see test_notice_frozen)
+    day = dt.date.today()
+    r = run_cli("notice", "receipt", "东湖戒[2026]1号", "--date", day.isoformat(), "--by", "周文静", "-w", str(ws))
     assert r.returncode == 0, r.stderr
     notices.void_notice(data, "东湖戒[2026]2号", "人数填写错误")
     with pytest.raises(DocgenError, match="回执"):
@@ -301,7 +303,7 @@ def test_lifecycle_supplement_refusal_receipt_void(workspace: Path):
     manifest = json.loads((ws / "output" / "manifest.json").read_text(encoding="utf-8"))
     assert [d.get("void_reason") for d in manifest["documents"] if d["form"] == "F"] == [None, "人数填写错误"]
     reg = notices.list_notices(data)
-    assert reg[0]["receipt_date"] == "2026-12-05" and reg[0]["receipt_by"] == "周文静"
+    assert reg[0]["receipt_date"] == day.isoformat() and reg[0]["receipt_by"] == "周文静"
     assert reg[1]["voided"] and reg[1]["void_reason"] == "人数填写错误"
     # the voided number is never reused; its person is notified again under number 3
     again = api_issue(ws, "F", "dh", "2026-11")
@@ -313,12 +315,13 @@ def test_lifecycle_supplement_refusal_receipt_void(workspace: Path):
     # K shares the printed number 东湖戒[2026]1号: receipts must name the kind
     api_issue(ws, "K", "dh", "2026-11")
     with pytest.raises(DocgenError, match="--kind"):
-        notices.record_receipt(data, "东湖戒[2026]1号", dt.date(2026, 12, 6), "周文静")
-    notices.record_receipt(data, "东湖戒[2026]1号", dt.date(2026, 12, 6), "李明", kind="K")
+        notices.record_receipt(data, "东湖戒[2026]1号", day, "周文静")
+    later = day + dt.timedelta(days=7)  # the API takes "today" for receipts entered later
+    notices.record_receipt(data, "东湖戒[2026]1号", day + dt.timedelta(days=6), "李明", kind="K", today=later)
     with pytest.raises(DocgenError, match="已于"):
-        notices.record_receipt(data, "东湖戒[2026]1号", dt.date(2026, 12, 7), "李明", kind="K")
+        notices.record_receipt(data, "东湖戒[2026]1号", later, "李明", kind="K", today=later)
     with pytest.raises(DocgenError, match="没有编号"):
-        notices.record_receipt(data, "东湖戒[2026]9号", dt.date(2026, 12, 6), "李明")
+        notices.record_receipt(data, "东湖戒[2026]9号", day, "李明")
     with pytest.raises(DocgenError, match="早于"):
         notices.record_receipt(data, "东湖戒[2026]3号", dt.date(2025, 1, 1), "李明")
     # the numbers registry shows the void too

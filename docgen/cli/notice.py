@@ -34,13 +34,32 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
+class KindChoice(click.Choice):
+    """F or K, typed in either case, shown as [F|K] (click shows a case-insensitive choice in
+    lower case) and handed on in upper case."""
+
+    def __init__(self) -> None:
+        super().__init__(["F", "K"], case_sensitive=False)
+
+    def get_metavar(self, param, ctx=None) -> str:  # click 8.2+ passes ctx
+        return "[F|K]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().upper() in ("F", "K"):
+            return value.strip().upper()
+        self.fail(f"“{value}”不是通知书种类，应为 F（预解戒人员）或 K（典型培育对象）", param, ctx)
+
+
+KIND = KindChoice()
+
+
 @main.group()
 def notice() -> None:
     """对接通知书（附录 F 预解戒人员、附录 K 典型培育对象）：发出、回执、作废、登记簿。"""
 
 
 @notice.command("issue")
-@click.option("--kind", "kind", type=click.Choice(["F", "K"], case_sensitive=False), required=True,
+@click.option("--kind", "kind", type=KIND, required=True,
               help="F：预解戒人员信息对接通知书；K：戒毒典型培育对象信息对接通知书")
 @click.option("--institution", "institution", required=True, help="发出通知书的戒毒所编号，如 dh")
 @click.option("--station", "station", required=True, help="收件的后续照管指导站编号，如 nj")
@@ -82,11 +101,11 @@ def issue_cmd(ws: Workspace, kind: str, institution: str, station: str, month: s
 @click.argument("number")
 @click.option("--date", "date", required=True, help="回执收回日期 YYYY-MM-DD")
 @click.option("--by", "by", required=True, help="查收人（回执上签收的人）")
-@click.option("--kind", "kind", type=click.Choice(["F", "K"], case_sensitive=False),
-              help="F 或 K（编号同时属于两种通知书时须指明）")
+@click.option("--kind", "kind", type=KIND, help="F 或 K（编号同时属于两种通知书时须指明）")
 @workspace_option
 def receipt_cmd(ws: Workspace, number: str, date: str, by: str, kind: str | None) -> None:
-    """登记收回的回执，如 docgen notice receipt '东湖戒[2026]3号' --date 2026-12-05 --by 周文静。"""
+    """登记收回的回执，如 docgen notice receipt '东湖戒[2026]3号' --date 2026-12-05 --by 周文静
+    （回执日期不能晚于今天）。"""
     from ..registry import notices
 
     row = notices.record_receipt(ws.data_dir(), number, _date(date, "回执日期"), by, kind)
@@ -96,15 +115,16 @@ def receipt_cmd(ws: Workspace, number: str, date: str, by: str, kind: str | None
 @notice.command("void")
 @click.argument("number")
 @click.option("--reason", "reason", required=True, help="作废原因")
-@click.option("--kind", "kind", type=click.Choice(["F", "K"], case_sensitive=False),
-              help="F 或 K（编号同时属于两种通知书时须指明）")
+@click.option("--date", "date", help="作废日期 YYYY-MM-DD（默认今天；不能晚于今天）")
+@click.option("--kind", "kind", type=KIND, help="F 或 K（编号同时属于两种通知书时须指明）")
 @workspace_option
-def void_cmd(ws: Workspace, number: str, reason: str, kind: str | None) -> None:
-    """作废一份通知书：编号留在登记簿中、不再使用，所列人员可重新通知。"""
+def void_cmd(ws: Workspace, number: str, reason: str, date: str | None, kind: str | None) -> None:
+    """作废一份通知书：编号留在登记簿中、不再使用，所列人员可重新通知。其 PDF 每页、DOCX 开头
+    印上“作废”和作废日期、原因，文件留在输出目录中备查；docgen print 不再收入（--all 时连同作废标记收入）。"""
     from ..registry import notices
 
-    row = notices.void_notice(ws.data_dir(), number, reason, kind)
-    echo(f"已作废通知书 {row['number']}（{row['kind']}）：{row['void_reason']}。")
+    row = notices.void_notice(ws.data_dir(), number, reason, kind, on=_date(date, "作废日期"))
+    echo(f"已作废通知书 {row['number']}（{row['kind']}）：{row['void_reason']}；文件已印上“作废”标记。")
 
 
 @notice.command("list")
@@ -114,11 +134,15 @@ def void_cmd(ws: Workspace, number: str, reason: str, kind: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @workspace_option
 def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | None, as_json: bool) -> None:
-    """通知书登记簿：编号、种类、戒毒所、指导站、人数、发出日期、回执日期、作废。"""
+    """通知书登记簿：编号、种类、戒毒所、指导站、人数、发出日期、回执日期、作废。
+
+    发出后的通知书保持发出时的内容；记录此后有变化、会使通知书内容不同的，在表后提示。
+    """
     from ..registry import notices
 
     now = _date(today, "今天日期") or dt.date.today()
     rows = notices.list_notices(ws.data) if ws.data.exists() else []
+    changed = _changes(ws) if rows else {}
     if outstanding:
         rows = [r for r in rows if not r["voided"] and not r["receipt_date"]]
     if older is not None:
@@ -127,7 +151,8 @@ def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | N
         keys = ("number", "kind", "institution", "station", "month", "release_month", "supplement", "people",
                 "signed", "people_ids", "issued", "dated", "pdf", "docx", "receipt_date", "receipt_by",
                 "voided", "void_reason")
-        click.echo(json.dumps([{k: r[k] for k in keys} for r in rows], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{**{k: r[k] for k in keys}, "changed_since_issue": changed.get((r["kind"], r["number"]), [])}
+                               for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
         echo("登记簿中没有符合条件的通知书。")
@@ -147,3 +172,29 @@ def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | N
         echo("  ".join(_pad(x, w) for x, w in zip(line, widths)).rstrip())
     out = sum(1 for r in rows if not r["voided"] and not r["receipt_date"])
     echo(f"共 {len(rows)} 份，其中回执未收回 {out} 份。")
+    for r in rows:
+        what = changed.get((r["kind"], r["number"]))
+        if what:
+            echo(change_warning(r, what), err=True)
+
+
+def change_warning(row: dict, what: list[str]) -> str:
+    """The warning for a notice whose records changed after it was issued."""
+    head = f"警告：通知书 {row['number']}（{row['kind']}）发出后记录有变化（{'、'.join(what)}）"
+    if row.get("receipt_date"):
+        return head + "；回执已收回，通知书保持发出时的内容。"
+    return head + "，通知书保持发出时的内容；如需更正请作废后补发。"
+
+
+def _changes(ws: Workspace) -> dict:
+    """What changed in the records since each notice was issued; {} when the records cannot
+    be read now (their errors are for docgen validate)."""
+    from ..errors import DocgenError
+    from ..registry import notices
+    from .core import load_workspace_records
+
+    try:
+        ds = load_workspace_records(ws)
+        return notices.changes(ds, ws.data)
+    except DocgenError:
+        return {}

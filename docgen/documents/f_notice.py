@@ -14,8 +14,11 @@ appendix (the text extraction of the standard shuffles them; reconstructed here)
 A notice PDF is the sheet, followed by the roster (花名册) of the people it names and the
 enclosures the notice says are sent with it (F: the agreements, form E, of those who signed
 and the information sheets, form D; K: the roster only). Notices are issued by
-``docgen notice issue`` (``docgen.registry.notices``), which allocates the number;
-``targets`` re-renders the notices already in the register of the workspace.
+``docgen notice issue`` (``docgen.registry.notices``), which allocates the number and stores
+the view the notice was rendered from; ``targets`` renders the notices of the register from
+those stored views (an issued notice never takes later changes of the records). A voided
+notice (``view["void"]``: date and reason) is stamped 作废 on every page of its PDF and at
+the head of its DOCX.
 """
 from __future__ import annotations
 
@@ -114,7 +117,10 @@ class NoticeForm(Form):
     def render_docx(self, view: dict) -> bytes:
         from ..render.docx import render_docx
 
-        return render_docx(self.template_path, {**view, "t": self.texts(view, lambda x: x)})
+        data = render_docx(self.template_path, {**view, "t": self.texts(view, lambda x: x)})
+        if view.get("void"):
+            data = void_docx(data, view["void"])
+        return data
 
     # ------------------------------------------------------------------ PDF
     def blank_view(self) -> dict:
@@ -128,10 +134,11 @@ class NoticeForm(Form):
 
             extra.append(render_pdf(self.roster_layout(), view, context))
         for form, eview, ectx in view.get("enclosures", []):
-            extra.append(form.render_pdf(eview, ectx))
-        if not extra:
-            return sheet
-        return merge_pdfs([sheet, *extra], self.name)
+            extra.append(_enclosure_form(form).render_pdf(eview, ectx))
+        pdf = merge_pdfs([sheet, *extra], self.name) if extra else sheet
+        if view.get("void"):
+            pdf = void_pdf(pdf, view["void"], self.name)
+        return pdf
 
     # the roster enclosed with the notice: its columns (label, view key, width) and total line
     roster_columns: tuple[tuple[str, str, float], ...] = ()
@@ -151,26 +158,15 @@ class NoticeForm(Form):
 
     # ------------------------------------------------------------------ targets
     def targets(self, ds: Dataset, period: Period | None):
-        """The notices of this kind already in the workspace register (none are issued here)."""
+        """The notices of this kind in the workspace register (none are issued here), each
+        from the view stored when it was issued; voided ones with their 作废 mark."""
         ws = getattr(ds, "workspace", None)
         if ws is None:
             return []
         from ..registry import notices
 
-        if not notices.has_register(ws.data):
-            return []
         months = {p.key for p in period.months()} if period else None
-        out = []
-        for row in notices.list_notices(ws.data):
-            if row["kind"] != self.code or row["voided"]:
-                continue
-            if months is not None and row["month"] not in months:
-                continue
-            target = notices.notice_target(ds, row)
-            target.deps = notice_deps(ds, row["institution"], row["station"],
-                                      [ds.persons[pid] for pid in row["people_ids"]], target.deps)
-            out.append(target)
-        return out
+        return notices.issued_targets(ds, ws.data, self.code, months)
 
 
 # --------------------------------------------------------------------------- views
@@ -404,6 +400,115 @@ def draw_sheet(form: NoticeForm, view: dict, context: str = "") -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def _enclosure_form(form):
+    """An enclosure's form: the form itself, or its code as the stored view names it."""
+    if isinstance(form, str):
+        from ..errors import DocgenError
+        from .registry import all_forms
+
+        found = all_forms().get(form)
+        if found is None:
+            raise DocgenError(f"通知书所附表单 {form} 已不存在，无法生成")
+        return found
+    return form
+
+
+# --------------------------------------------------------------------------- 作废 mark
+
+VOID_GRAY = 0.45  # the mark's gray (DeviceGray, like the forms' black): legible over the text
+
+
+def void_note(void: dict) -> str:
+    return (f"本通知书已于 {void.get('date', '')} 作废（原因：{void.get('reason', '')}），不得寄发或作为凭据使用")
+
+
+def void_overlay(width: float, height: float, void: dict) -> bytes:
+    """One page of the given size: a large diagonal 作废 (outlined, so the text under it
+    stays legible) and the date and reason in the top and bottom margins. Real text in the
+    body font: it is extractable and searchable."""
+    import math
+
+    from ..render.pdf import document_canvas
+
+    buf = io.BytesIO()
+    c = document_canvas(buf, (width, height), "title")
+    size = min(width, height) * 0.30
+    angle = math.degrees(math.atan2(height, width))
+    c.saveState()
+    c.setStrokeGray(VOID_GRAY)
+    c.setFillGray(VOID_GRAY)
+    c.setLineWidth(2.5)
+    c.translate(width / 2, height / 2)
+    c.rotate(angle)
+    from ..render.fonts import split_runs
+
+    runs = split_runs("作废", "title", "作废")
+    total = sum(stringWidth(t, f, size) for f, t in runs)
+    x = -total / 2
+    for font, run in runs:
+        t = c.beginText(x, -size * 0.35)
+        t.setFont(font, size)
+        t.setTextRenderMode(1)  # stroke only
+        t.textOut(run)
+        c.drawText(t)
+        x += stringWidth(run, font, size)
+    c.restoreState()
+    note = "【作废】" + void_note(void)
+    c.setFillGray(0)
+    fit = min(10.0, (width - 16 * mm) / max(_width(note, "body", 1.0), 1))
+    _draw_string(c, width / 2, height - 7 * mm, note, "body", fit, "作废", "center")
+    _draw_string(c, width / 2, 4 * mm, note, "body", fit, "作废", "center")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def void_pdf(pdf: bytes, void: dict, title: str) -> bytes:
+    """``pdf`` with the 作废 mark on every page (deterministic, like ``merge_pdfs``)."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(pdf))
+    w = PdfWriter()
+    w.append(reader)
+    overlays: dict[tuple, object] = {}
+    for page in w.pages:
+        size = (round(float(page.mediabox.width), 2), round(float(page.mediabox.height), 2))
+        if size not in overlays:
+            overlays[size] = PdfReader(io.BytesIO(void_overlay(*size, void))).pages[0]
+        page.merge_page(overlays[size])
+    w.add_metadata({"/Title": f"{title}（作废）", "/Author": "docgen", "/Creator": "docgen", "/Producer": "docgen"})
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def void_docx(data: bytes, void: dict) -> bytes:
+    """The DOCX with a 作废 paragraph at its head and the note in every page header."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    from ..render.docx import _set_run_font
+    from ..render.ooxml import normalise_zip
+
+    doc = docx.Document(io.BytesIO(data))
+    body = doc.element.body
+    first = doc.paragraphs[0] if doc.paragraphs else None
+    head = first.insert_paragraph_before() if first is not None else doc.add_paragraph()
+    if first is None or body.index(head._p) != 0:
+        body.insert(0, head._p)
+    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for text, role, size in (("作　废", "title", 28), ("\n" + void_note(void), "body", 11)):
+        run = head.add_run(text)
+        run.bold = True
+        _set_run_font(run, role, size)
+    for section in doc.sections:
+        p = section.header.add_paragraph("【作废】" + void_note(void))
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    buf = io.BytesIO()
+    doc.save(buf)
+    return normalise_zip(buf.getvalue())
 
 
 def merge_pdfs(parts: list[bytes], title: str) -> bytes:

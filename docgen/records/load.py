@@ -508,6 +508,8 @@ def event_warnings(person: Person, today: dt.date | None = None) -> list[tuple[s
     for e in events:
         if e.date > today:
             warnings.append((f"“{e.kind}”日期 {e.date} 晚于今天：尚未发生的事件不应录入", e, "日期"))
+        elif e.recorded and e.recorded > today:
+            warnings.append((f"“{e.kind}”的录入日期 {e.recorded} 晚于今天：请写实际录入的日期", e, "录入日期"))
     report = next((e for e in events if e.kind == "报到"), None)
     months = (term_months(person.rehab.term) or 12) if person.rehab is not None else 12
     start = report.date if report else person.detention.release

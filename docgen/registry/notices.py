@@ -13,10 +13,22 @@ Which month: ``--month`` is the month of issue. Appendix F says "我所下月解
 A person is notified once per kind, institution and station: a later notice for the same
 institution, station and month is a supplementary one (补充) naming only the people not yet
 in a valid notice; voiding a notice frees its people for the next one.
+
+An issued notice is what was sent: its view (the sheet's values, the roster and the
+enclosures' views, enclosures named by form code) is stored in the register as canonical
+JSON with its SHA-256 when it is issued, and every later rendering (``docgen build``, the
+watch service) is made from that stored view - the same bytes, or with a new font or
+template the same data. A change of the records afterwards never changes the notice;
+:func:`changes` says what differs (``docgen notice list`` warns: void it and issue a new
+one). A voided notice stays in the output, rendered from its stored view with a 作废 mark
+on every page, and its manifest entry says ``"voided": true``.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -47,6 +59,8 @@ CREATE TABLE IF NOT EXISTS notices (
     receipt_by  TEXT,
     voided      TEXT,
     void_reason TEXT,
+    view        TEXT,               -- the view it was rendered from at issue (canonical JSON)
+    view_sha256 TEXT,               -- SHA-256 of view
     PRIMARY KEY (kind, institution, year, seq),
     FOREIGN KEY (kind, institution, year, seq) REFERENCES numbers (series, issuer, year, seq)
 );
@@ -121,9 +135,25 @@ def select_people(ds: Dataset, kind: str, institution_id: str, station_id: str, 
 
 # --------------------------------------------------------------------------- issue
 
+_VIEW_COLUMNS = ("view", "view_sha256")
+_migrated: set[str] = set()
+
 
 def _connect(data_dir: Path) -> sqlite3.Connection:
-    return numbers.connect(data_dir)
+    """The register; a register made before the stored views gets their columns (once)."""
+    conn = numbers.connect(data_dir)
+    key = str(numbers.db_path(Path(data_dir)).resolve())
+    if key not in _migrated:
+        def missing() -> list[str]:
+            have = {r[1] for r in conn.execute("PRAGMA table_info(notices)")}
+            return [c for c in _VIEW_COLUMNS if c not in have]
+
+        if missing():
+            with numbers.transaction(conn=conn):
+                for column in missing():  # asked again: another process may have added them
+                    conn.execute(f"ALTER TABLE notices ADD COLUMN {column} TEXT")
+        _migrated.add(key)
+    return conn
 
 
 def notice_paths(kind: str, number: str, station_city: str) -> str:
@@ -132,10 +162,30 @@ def notice_paths(kind: str, number: str, station_city: str) -> str:
     return f"{kind}/{safe_name(number)}-{safe_name(station_city)}后续照管指导站"
 
 
+def canonical(view: dict) -> str:
+    """The stored form of a view: JSON, keys sorted, no spaces (its SHA-256 is recorded too)."""
+    return json.dumps(view, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def freeze_view(view: dict) -> dict:
+    """The view as it is stored and rendered: the enclosures name their form by code
+    (``[code, view, context]``), and the whole went through JSON once, so rendering it now
+    and rendering it from the register later read exactly the same values."""
+    out = dict(view)
+    if "enclosures" in out:
+        out["enclosures"] = [[getattr(form, "code", form), eview, ctx] for form, eview, ctx in out["enclosures"]]
+    return json.loads(canonical(out))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def issue(ds: Dataset, data_dir: Path, out_dir: Path, kind: str, institution_id: str, station_id: str,
           month: str, date: dt.date | None = None, formats: set[str] | None = None,
           today: dt.date | None = None) -> dict:
-    """Issue a notice: select the people, allocate the number, render and record it.
+    """Issue a notice: select the people, allocate the number, render and record it (with
+    the view it was rendered from: every later rendering uses that view).
 
     Returns the register row (as :func:`list_notices` gives it). Raises ``DocgenError`` -
     without using a number - when nobody is left to notify.
@@ -178,19 +228,21 @@ def issue(ds: Dataset, data_dir: Path, out_dir: Path, kind: str, institution_id:
             row = {"kind": kind, "institution": inst.id, "year": y, "seq": seq, "number": number,
                    "station": st.id, "month": month_key, "release_month": release_key,
                    "supplement": supplement, "issued": issued_on.isoformat(),
-                   "dated": date.isoformat() if date else None, "people_ids": [p.id for p in todo]}
-            target = _target(form, ds, row, inst, st, todo)
+                   "dated": date.isoformat() if date else None, "people_ids": [p.id for p in todo],
+                   "voided": None, "void_reason": None}
+            view = freeze_view(_target(form, ds, row, inst, st, todo).view)
+            stored = canonical(view)
+            target = _stored_target(ds, row, view)
             entry = render_target(form, target, out_dir, want)
-            entry.update({"number": number, "institution": inst.id, "station": st.id,
-                          "supplement": supplement})
             signed = sum(1 for p in todo if p.agreement)
             conn.execute(
                 "INSERT INTO notices (kind, institution, year, seq, number, station, month, release_month,"
-                " supplement, issued, dated, people, signed, out_dir, pdf, docx)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " supplement, issued, dated, people, signed, out_dir, pdf, docx, view, view_sha256)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, inst.id, y, seq, number, st.id, month_key, release_key, supplement,
                  issued_on.isoformat(), row["dated"], len(todo), signed if kind == "F" else 0,
-                 str(Path(out_dir).resolve()), entry["files"].get("pdf"), entry["files"].get("docx")))
+                 str(Path(out_dir).resolve()), entry["files"].get("pdf"), entry["files"].get("docx"),
+                 stored, _digest(stored)))
             conn.executemany(
                 "INSERT INTO notice_people (kind, institution, year, seq, pos, person, name)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -206,6 +258,7 @@ def issue(ds: Dataset, data_dir: Path, out_dir: Path, kind: str, institution_id:
 
 
 def _target(form, ds: Dataset, row: dict, inst, st, people: list):
+    """The notice made from the current records (at issue, and to compare with what was issued)."""
     from ..documents.base import Target
     from ..documents.f_notice import notice_view
 
@@ -222,7 +275,8 @@ def _target(form, ds: Dataset, row: dict, inst, st, people: list):
 
 
 def notice_target(ds: Dataset, row: dict):
-    """The Target that re-renders a registered notice from the current records."""
+    """The Target of a registered notice made from the current records (not what was issued:
+    see :func:`issued_targets`)."""
     from ..documents.registry import get_form
 
     form = get_form(row["kind"])
@@ -236,6 +290,114 @@ def notice_target(ds: Dataset, row: dict):
     return _target(form, ds, row, inst, st, [ds.persons[pid] for pid in row["people_ids"]])
 
 
+def _stored_target(ds: Dataset | None, row: dict, view: dict):
+    """The Target of a notice rendered from its stored ``view``; a voided one carries its 作废
+    mark (``view["void"]``) and says so in its manifest entry (``target.manifest``)."""
+    from ..documents.base import Target
+    from ..documents.registry import get_form
+
+    form = get_form(row["kind"])
+    manifest = {"number": row["number"], "institution": row["institution"], "station": row["station"],
+                "supplement": row["supplement"]}
+    if row.get("voided"):
+        view = {**view, "void": {"date": row["voided"], "reason": row["void_reason"] or ""}}
+        manifest.update({"voided": True, "void_date": row["voided"], "void_reason": row["void_reason"]})
+    deps: list = []
+    if ds is not None:  # a broken 戒毒所 or 指导站 file holds it (it does not change it)
+        deps = sorted(set(ds.sources.get(row["institution"], [])) | set(ds.sources.get(row["station"], [])))
+    target = Target(form=form.code, key=f"{row['institution']}-{row['year']}-{row['seq']}",
+                    path=notice_paths(form.code, row["number"], view.get("station_city") or row["station"]),
+                    view=view, context=f"{form.name} {row['number']}", unit=row["institution"],
+                    period=row["month"], deps=deps)
+    target.manifest = manifest  # build.render_target adds it to the manifest entry
+    return target
+
+
+def _stored_view(conn: sqlite3.Connection, row: dict) -> dict | None:
+    """The view a notice was issued with; None for a notice issued before views were stored."""
+    r = conn.execute("SELECT view, view_sha256 FROM notices WHERE kind = ? AND institution = ? AND year = ? "
+                     "AND seq = ?", (row["kind"], row["institution"], row["year"], row["seq"])).fetchone()
+    if r is None or r["view"] is None:
+        return None
+    if _digest(r["view"]) != r["view_sha256"]:
+        raise DocgenError(f"登记簿中通知书 {row['number']} 发出时的内容与其散列值不符（登记簿被改动过？），"
+                          "不能据此重新生成；请从备份恢复登记簿")
+    return json.loads(r["view"])
+
+
+def issued_targets(ds: Dataset, data_dir: Path, kind: str, months: set[str] | None = None) -> list:
+    """The notices of ``kind`` in the register (voided ones too, marked), each rendered from
+    the view stored at issue. A notice issued before views were stored gets its view from the
+    current records now, once, and keeps it from then on."""
+    if not has_register(data_dir):
+        return []
+    conn = _connect(data_dir)
+    try:
+        out = []
+        for row in _rows(conn, "WHERE kind = ?", (kind,)):
+            if months is not None and row["month"] not in months:
+                continue
+            view = _stored_view(conn, row)
+            if view is None:
+                view = freeze_view(notice_target(ds, row).view)
+                stored = canonical(view)
+                with numbers.transaction(conn=conn):
+                    conn.execute("UPDATE notices SET view = ?, view_sha256 = ? WHERE kind = ? AND institution = ?"
+                                 " AND year = ? AND seq = ? AND view IS NULL",
+                                 (stored, _digest(stored), row["kind"], row["institution"], row["year"], row["seq"]))
+                view = _stored_view(conn, row)  # what the register holds (another process may have been first)
+            out.append(_stored_target(ds, row, view))
+        return out
+    finally:
+        conn.close()
+
+
+_CHANGE_LABELS = {
+    "institution": "戒毒所名称", "contact": "戒毒所联系人", "phone": "戒毒所联系电话",
+    "station_city": "指导站", "station_name": "指导站名称", "count": "人数", "signed": "已签订协议人数",
+    "names": "人员姓名", "roster": "花名册",
+}
+
+
+def changes(ds: Dataset, data_dir: Path) -> dict[tuple[str, str], list[str]]:
+    """Notices (not voided) whose records changed since they were issued: (kind, number) -> what
+    differs (花名册, 戒毒所联系电话, 附件 E（…）…). The notices themselves stay as issued."""
+    if not has_register(data_dir):
+        return {}
+    conn = _connect(data_dir)
+    try:
+        out: dict[str, list[str]] = {}
+        for row in _rows(conn):
+            if row["voided"]:
+                continue
+            stored = _stored_view(conn, row)
+            if stored is None:
+                continue  # frozen by the next build, from the records as they are then
+            try:
+                now = freeze_view(notice_target(ds, row).view)
+            except DocgenError as exc:
+                out[(row["kind"], row["number"])] = [exc.message]
+                continue
+            what: list[str] = []
+            for key in sorted(set(stored) | set(now)):
+                if key == "enclosures" or stored.get(key) == now.get(key):
+                    continue
+                label = _CHANGE_LABELS.get(key, key)
+                if label not in what:
+                    what.append(label)
+            old_enc, new_enc = stored.get("enclosures", []), now.get("enclosures", [])
+            if len(old_enc) != len(new_enc):
+                what.append("附件份数")
+            for a, b in zip(old_enc, new_enc):
+                if a != b:
+                    what.append(f"附件 {b[0]}（{b[2]}）")
+            if what:
+                out[(row["kind"], row["number"])] = what
+        return out
+    finally:
+        conn.close()
+
+
 # --------------------------------------------------------------------------- register
 
 
@@ -243,6 +405,8 @@ def _rows(conn: sqlite3.Connection, where: str = "", args: tuple = ()) -> list[d
     out = []
     for r in conn.execute(f"SELECT * FROM notices {where} ORDER BY institution, year, kind, seq", args):
         d = dict(r)
+        for column in _VIEW_COLUMNS:  # read by _stored_view only (the archive hashes these rows)
+            d.pop(column, None)
         people = conn.execute("SELECT person, name FROM notice_people WHERE kind = ? AND institution = ? "
                               "AND year = ? AND seq = ? ORDER BY pos",
                               (d["kind"], d["institution"], d["year"], d["seq"])).fetchall()
@@ -293,8 +457,16 @@ def find(conn: sqlite3.Connection, number: str, kind: str | None = None) -> dict
     return rows[0]
 
 
-def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: str | None = None) -> dict:
-    """Record the returned receipt (回执) of a notice."""
+def _not_future(what: str, day: dt.date, today: dt.date | None) -> None:
+    today = today or dt.date.today()
+    if day > today:
+        raise UsageError(f"{what} {day.isoformat()} 晚于今天（{today.isoformat()}）：只能登记已经发生的事，"
+                         "请核对日期")
+
+
+def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: str | None = None,
+                   today: dt.date | None = None) -> dict:
+    """Record the returned receipt (回执) of a notice (``date`` not after ``today``)."""
     by = (by or "").strip()
     if not by:
         raise UsageError("请用 --by 写明回执的查收人")
@@ -302,6 +474,7 @@ def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: st
     try:
         with numbers.transaction(conn=conn):
             row = find(conn, number, kind)
+            _not_future("回执日期", date, today)
             if row["voided"]:
                 raise DocgenError(f"通知书 {row['number']} 已于 {row['voided']} 作废，不能登记回执")
             if row["receipt_date"]:
@@ -317,45 +490,67 @@ def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: st
         conn.close()
 
 
-def _mark_manifest(out_dir: Path, form: str, key: str, fields: dict) -> None:
-    """Add ``fields`` to the manifest entry of a notice (if the manifest still lists it)."""
-    from ..build import MANIFEST, load_manifest, output_lock, write_manifest
-
-    if not (out_dir / MANIFEST).exists():
-        return
-    with output_lock(out_dir):
-        manifest = load_manifest(out_dir)
-        docs = manifest.get("documents", [])
-        hit = False
-        for d in docs:
-            if d.get("form") == form and d.get("key") == key:
-                d.update(fields)
-                hit = True
-        if hit:
-            write_manifest(out_dir, docs, manifest.get("errors", []))
-
-
 def void_notice(data_dir: Path, number: str, reason: str, kind: str | None = None,
-                on: dt.date | None = None) -> dict:
-    """Void (作废) a notice and its number; its people may be notified again."""
+                on: dt.date | None = None, today: dt.date | None = None) -> dict:
+    """Void (作废) a notice and its number; its people may be notified again. Its files are
+    rendered again at once from the stored view with the 作废 mark, and its manifest entry
+    says ``"voided": true`` (``docgen print`` leaves it out)."""
+    from ..build import load_manifest, output_lock, render_target, write_manifest
+
     reason = (reason or "").strip()
     if not reason:
         raise UsageError("作废须用 --reason 写明原因")
+    day = on or today or dt.date.today()
     conn = _connect(data_dir)
     try:
-        with numbers.transaction(conn=conn):
+        out_dir = Path(find(conn, number, kind)["out_dir"])
+        _not_future("作废日期", day, today)
+        # the output folder's lock before the register's, as issue and builds take them
+        with output_lock(out_dir) if out_dir.is_dir() else contextlib.nullcontext(), \
+                numbers.transaction(conn=conn):
             row = find(conn, number, kind)
             if row["voided"]:
                 raise DocgenError(f"通知书 {row['number']} 已于 {row['voided']} 作废")
             if row["receipt_date"]:
                 raise DocgenError(f"通知书 {row['number']} 已收回回执（{row['receipt_date']}），不能作废")
-            numbers.void_in(conn, row["kind"], row["institution"], row["year"], row["seq"], reason, on)
+            if day < dt.date.fromisoformat(row["issued"]):
+                raise DocgenError(f"作废日期 {day.isoformat()} 早于通知书发出日期 {row['issued']}")
+            numbers.void_in(conn, row["kind"], row["institution"], row["year"], row["seq"], reason, day)
             conn.execute("UPDATE notices SET voided = ?, void_reason = ? WHERE kind = ? AND "
                          "institution = ? AND year = ? AND seq = ?",
-                         ((on or dt.date.today()).isoformat(), reason, row["kind"], row["institution"],
-                          row["year"], row["seq"]))
-            _mark_manifest(Path(row["out_dir"]), row["kind"], f"{row['institution']}-{row['year']}-{row['seq']}",
-                           {"voided": (on or dt.date.today()).isoformat(), "void_reason": reason})
-        return _get(conn, row["kind"], row["institution"], row["year"], row["seq"])
+                         (day.isoformat(), reason, row["kind"], row["institution"], row["year"], row["seq"]))
+            row = _get(conn, row["kind"], row["institution"], row["year"], row["seq"])
+            view = _stored_view(conn, row)
+            if view is not None and out_dir.is_dir():
+                target = _stored_target(None, row, view)
+                from ..documents.registry import get_form
+
+                want = {ext for ext in ("pdf", "docx") if row.get(ext)}
+                entry = render_target(get_form(row["kind"]), target, out_dir, want or {"pdf"})
+                manifest = load_manifest(out_dir)
+                docs = [d for d in manifest.get("documents", []) if isinstance(d, dict)
+                        and (d.get("form"), d.get("key")) != (entry["form"], entry["key"])]
+                write_manifest(out_dir, docs + [entry], manifest.get("errors", []))
+            elif out_dir.is_dir():  # issued before views were stored: the next build marks its files
+                _mark_manifest(out_dir, row["kind"], f"{row['institution']}-{row['year']}-{row['seq']}",
+                               {"voided": True, "void_date": day.isoformat(), "void_reason": reason})
+        return row
     finally:
         conn.close()
+
+
+def _mark_manifest(out_dir: Path, form: str, key: str, fields: dict) -> None:
+    """Add ``fields`` to the manifest entry of a notice (if the manifest still lists it)."""
+    from ..build import MANIFEST, load_manifest, write_manifest
+
+    if not (out_dir / MANIFEST).exists():
+        return
+    manifest = load_manifest(out_dir)
+    docs = manifest.get("documents", [])
+    hit = False
+    for d in docs:
+        if isinstance(d, dict) and d.get("form") == form and d.get("key") == key:
+            d.update(fields)
+            hit = True
+    if hit:
+        write_manifest(out_dir, docs, manifest.get("errors", []))
