@@ -3,7 +3,6 @@ receipt and void dates cannot lie in the future (clerk's review 2026-11-30, find
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 import shutil

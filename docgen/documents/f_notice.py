@@ -34,7 +34,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..records.load import Dataset
 from ..records.model import split_address
-from .base import Form, Period, cn_date, cn_month, person_deps, record_files, s
+from .base import Form, Period, cn_date, cn_month, s
 from .layout import FULL_SPACE, Cell, L, Layout, Loop, PageBreak, Para, Row, Table, Title, V
 
 BLANK_NUMBER = f"{FULL_SPACE * 3}戒[20{FULL_SPACE * 2}]{FULL_SPACE * 2}号"
@@ -205,16 +205,6 @@ def notice_view(form: NoticeForm, ds: Dataset, institution, station, number: str
     if enclosures:
         view["enclosures"] = form.enclosures(ds, people)
     return view
-
-
-def notice_deps(ds: Dataset, institution_id: str, station_id: str, people: list, extra=()) -> list:
-    """The files a notice is made from: the 戒毒所 and 指导站 of the sheet, and for every person
-    named their own files, their 服务站 with its parents (the agreement E and the contact
-    card printed as enclosures) and their 典型培育 unit (the roster)."""
-    files = set(extra) | set(record_files(ds, institution_id, station_id))
-    for p in people:
-        files.update(person_deps(ds, p, chain=True, cultivation=True))
-    return sorted(files)
 
 
 def enclosure_views(ds: Dataset, code: str, person_ids: list[str]) -> list[tuple]:
