@@ -64,9 +64,9 @@ PERSONS = {
     "T003": _person("T003", "丙三", "19820303", "301", "男", [
         "{类型: 报到, 日期: 2025-06-15}",
         "{类型: 回访, 日期: 2025-08-01, 方式: 见面回访, 回访人: 刘芳, 操守保持: 良好}"]),
-    # 典型培育 ending 2026-12-31: due 2029-12-31
+    # 典型培育 ending 2026-12-31, care closed earlier (期满 2026-06-04): due 2029-12-31
     "T004": _person("T004", "丁四", "19830404", "401", "男", [
-        "{类型: 报到, 日期: 2025-06-05}"],
+        "{类型: 报到, 日期: 2025-06-05}", "{类型: 期满, 日期: 2026-06-04, 鉴定意见: 保持操守}"],
         extra="典型培育:\n  培育单位: nj-xw-my\n  培育人: 赵磊\n  协议日期: 2025-06-05\n  结束日期: 2026-12-31\n"),
 }
 
@@ -242,16 +242,16 @@ def test_missing_fonds_is_a_clear_error(ws):
     nj = ws / "records" / "stations" / "nj.yaml"
     nj.write_text("\n".join(l for l in nj.read_text(encoding="utf-8").splitlines() if not l.startswith("全宗号")),
                   encoding="utf-8")
-    r = docgen(ws, "archive", "file", "--person", "T001", ok=False)
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", ok=False)
     assert r.returncode == 1 and "全宗号" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_file_usage_errors(ws):
-    r = docgen(ws, "archive", "file", ok=False)
+    r = docgen(ws, "archive", "file", "--by", "刘芳", ok=False)
     assert r.returncode == 2 and "--person" in r.stderr
-    r = docgen(ws, "archive", "file", "--person", "NOPE", ok=False)
+    r = docgen(ws, "archive", "file", "--person", "NOPE", "--by", "刘芳", ok=False)
     assert r.returncode == 1 and "NOPE" in r.stderr
-    r = docgen(ws, "archive", "file", "--annual", "nj-xw-my", ok=False)
+    r = docgen(ws, "archive", "file", "--annual", "nj-xw-my", "--by", "刘芳", ok=False)
     assert "--year" in r.stderr
 
 
@@ -343,19 +343,24 @@ def test_disposal_procedure(filed):
     assert r.returncode == 1 and "不同的批准人" in r.stderr
     r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "只有 1 人批准" in r.stderr
-    docgen(ws, "archive", "approve", number, "--by", "李局长")
-    # before the due date: refused, nothing deleted
+    with pytest.MonkeyPatch.context() as mp:  # the second approver logs in with an account of their own
+        mp.setenv("LOGNAME", "lijuzhang")
+        docgen(ws, "archive", "approve", number, "--by", "李局长")
+    # dated before the list was drawn up (cut-off 2025-10-15, drafted today): refused, nothing deleted
+    today = dt.date.today().isoformat()
     r = docgen(ws, "archive", "execute", number, "--as-of", "2025-06-08", ok=False)
-    assert r.returncode == 1 and t1 in r.stderr and "未到保管期限" in r.stderr
+    assert r.returncode == 1 and "早于清册的鉴定截止日期 2025-10-15" in r.stderr
+    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
+    assert r.returncode == 1 and f"早于清册的编制日期 {today}" in r.stderr
     assert (ws / "archive" / got["T001"]["path"]).exists()
     # a held item is never disposed of, even on an approved list
     docgen(ws, "archive", "hold", t1, "--reason", "审计调阅")
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--as-of", today, ok=False)
     assert r.returncode == 1 and "保全" in r.stderr and t1 in r.stderr
     assert (ws / "archive" / got["T001"]["path"]).exists()
     docgen(ws, "archive", "release", t1)
     # now: two approvers, due, not held
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", "--by", "监销人王")
+    r = docgen(ws, "archive", "execute", number, "--as-of", today, "--by", "监销人王")
     assert f"已销毁 {t1}" in r.stdout
     after = by_subject(ws)
     tomb = after["T001"]
@@ -374,7 +379,7 @@ def test_disposal_procedure(filed):
     # executing twice, or filing the disposed person again, is refused
     r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "已执行" in r.stderr
-    r = docgen(ws, "archive", "file", "--person", "T001", ok=False)
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", ok=False)
     assert r.returncode == 1 and "已于" in r.stderr and "销毁" in r.stderr
     # the archive is consistent afterwards, and the audit trail tells the story
     assert "核对通过" in docgen(ws, "archive", "verify").stdout
@@ -527,7 +532,7 @@ def _archive(ws: Path, policy_text: str | None = None, tmp: Path | None = None, 
 def test_annual_volume_binds_each_month_by_category(ws, tmp_path, monkeypatch):
     from docgen.archive.policy import DEFAULT_POLICY
 
-    text = DEFAULT_POLICY.read_text(encoding="utf-8").replace('contents = ["O", "P", "Q", "R", "S", "T"]',
+    text = DEFAULT_POLICY.read_text(encoding="utf-8").replace('contents = ["G", "O", "P", "Q", "R", "S", "M", "T"]',
                                                                'contents = ["ZA", "ZB"]')
     fakes = {"ZA": _fake_form("ZA", True), "ZB": _fake_form("ZB", True)}
     arc, ds, _ = _archive(ws, text, tmp_path, forms=fakes)
@@ -596,14 +601,15 @@ def test_annual_volume_with_the_work_log_form(ws, tmp_path):
 
     policy = tmp_path / "policy.toml"
     policy.write_text(DEFAULT_POLICY.read_text(encoding="utf-8").replace(
-        'contents = ["O", "P", "Q", "R", "S", "T"]', 'contents = ["T"]'), encoding="utf-8")
-    r = docgen(ws, "archive", "file", "--annual", "nj-xw-my", "--year", "2026", "--as-of", "2026-02-28",
+        'contents = ["G", "O", "P", "Q", "R", "S", "M", "T"]', 'contents = ["T"]'), encoding="utf-8")
+    # the station logged only in November 2026: the months before have no log to file
+    r = docgen(ws, "archive", "file", "--annual", "nj-xw-my", "--year", "2026", "--as-of", "2026-11-30",
                "--policy", str(policy), "--by", "刘芳")
     item = by_subject(ws)["nj-xw-my"]
     assert DH.match(item["dh"])["klass"] == "GZ" and item["period"] == "2026"
     reader = PdfReader(str(ws / "archive" / item["path"]))
     name = all_forms()["T"].name
-    assert [o.title for o in reader.outline][2:-1] == [f"{name}（2026年1月）", f"{name}（2026年2月）"]
+    assert [o.title for o in reader.outline][2:-1] == [f"{name}（2026年11月）"]
     assert "后续照管工作档案" in first_page_text(ws / "archive" / item["path"])
     assert item["dh"] in r.stdout
 
@@ -622,7 +628,7 @@ def test_notice_volume_from_the_notice_register(ws):
     assert item["due_date"] == "2028-12-31"
     titles = [o.title for o in PdfReader(str(ws / "archive" / item["path"])).outline][2:-1]
     assert titles[0] == f"预解戒人员信息对接通知书 {number}"
-    r = docgen(ws, "archive", "file", "--notices", "dh", "--month", "2025-04", ok=False)
+    r = docgen(ws, "archive", "file", "--notices", "dh", "--month", "2025-04", "--by", "周文静", ok=False)
     assert r.returncode == 1 and "没有" in r.stderr
 
 
@@ -631,7 +637,7 @@ def test_concurrent_filing_keeps_numbers_unique(ws):
     import sys
 
     procs = [subprocess.Popen([sys.executable, "-m", "docgen", "archive", "file", "--person", a, "--person", b,
-                               "--as-of", "2026-11-30", "--workspace", str(ws)],
+                               "--as-of", "2026-11-30", "--by", "刘芳", "--workspace", str(ws)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for a, b in (("T001", "T002"), ("T003", "T004"))]
     for p in procs:
@@ -648,7 +654,7 @@ def test_archive_root_is_configurable(ws):
     cfg = ws / "docgen.toml"
     cfg.write_text(cfg.read_text(encoding="utf-8").replace('archive = "archive"', 'archive = "vault/archive"'),
                    encoding="utf-8")
-    docgen(ws, "archive", "file", "--person", "T003", "--as-of", "2026-11-30")
+    docgen(ws, "archive", "file", "--person", "T003", "--as-of", "2026-11-30", "--by", "刘芳")
     assert (ws / "vault" / "archive" / "registry.sqlite3").exists() and not (ws / "archive").exists()
     assert stat.S_IMODE((ws / "vault" / "archive").stat().st_mode) == 0o700
     assert "核对通过" in docgen(ws, "archive", "verify").stdout

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 from test_archive import DH, PERSONS, _id, backdate, by_subject, docgen, filed, filed_base  # noqa: F401
 
@@ -38,8 +40,15 @@ def _draft(ws: Path, *pids: str) -> str:
 def _approved(ws: Path, *pids: str) -> str:
     number = _draft(ws, *pids)
     docgen(ws, "archive", "approve", number, "--by", "张主任")
-    docgen(ws, "archive", "approve", number, "--by", "李局长")
+    _second_approval(ws, number, "李局长")
     return number
+
+
+def _second_approval(ws: Path, number: str, name: str, account: str = "lijuzhang", ok: bool = True):
+    """An approval typed in at another login account (two approvals from one account do not count)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOGNAME", account)
+        return docgen(ws, "archive", "approve", number, "--by", name, ok=ok)
 
 
 def _killed(ws: Path, patch: str, *args: str) -> subprocess.CompletedProcess:
@@ -70,7 +79,7 @@ def test_disposal_list_and_filing_cannot_be_dated_ahead(filed):
     r = docgen(ws, "archive", "dispose", "--as-of", TOMORROW, ok=False)
     assert r.returncode == 1 and "鉴定截止日期" in r.stderr and "晚于今天" in r.stderr
     assert "XH-" not in docgen(ws, "archive", "lists").stdout
-    r = docgen(ws, "archive", "file", "--person", "T003", "--as-of", TOMORROW, ok=False)
+    r = docgen(ws, "archive", "file", "--person", "T003", "--as-of", TOMORROW, "--by", "刘芳", ok=False)
     assert r.returncode == 1 and "立卷日期" in r.stderr and "晚于今天" in r.stderr
     assert by_subject(ws)["T003"]["version"] == 1
     # looking ahead stays possible: T002 (not backdated) is due on 2029-10-15
@@ -87,13 +96,15 @@ def test_drafter_cannot_approve_own_list(filed):
     r = docgen(ws, "archive", "approve", number, "--by", "档案员", ok=False)
     assert r.returncode == 1 and "编制人" in r.stderr and "不能批准自己编制的清册" in r.stderr
     docgen(ws, "archive", "approve", number, "--by", "张主任")
-    # a drafter's approval registered before the rule existed does not count either
+    # a drafter's approval put into the registry by hand has no audit entry: the execution is refused
     with sqlite3.connect(ws / "archive" / "registry.sqlite3") as db:
         db.execute("INSERT INTO approvals VALUES (?, '档案员', '2026-01-01T00:00:00+00:00')", (number,))
     r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, ok=False)
-    assert r.returncode == 1 and "只有 1 人批准" in r.stderr and "编制人 档案员 本人的批准不计" in r.stderr
+    assert r.returncode == 1 and "登记簿被改动" in r.stderr and "“档案员”" in r.stderr
     assert by_subject(ws)["T001"]["status"] == "filed"
-    docgen(ws, "archive", "approve", number, "--by", "李局长")
+    with sqlite3.connect(ws / "archive" / "registry.sqlite3") as db:  # put right
+        db.execute("DELETE FROM approvals WHERE approver = '档案员'")
+    _second_approval(ws, number, "李局长")
     docgen(ws, "archive", "execute", number, "--as-of", TODAY)
     assert by_subject(ws)["T001"]["status"] == "disposed"
 
@@ -142,7 +153,8 @@ def test_write_killed_before_commit_leaves_a_recoverable_log(filed):
     assert r.returncode == -9, r.stderr
     assert by_subject(ws)["T003"]["hold_reason"] is None  # not committed
     r = docgen(ws, "archive", "audit", "--verify", ok=False)
-    assert r.returncode == 1 and "日志有 5 条，登记簿记有 4 条" in r.stderr and "未生效" in r.stderr
+    assert r.returncode == 0 and "日志有 5 条，登记簿记有 4 条" in r.stderr and "未生效" in r.stderr
+    assert "未完成的操作（下次改动时自动完成）" in r.stderr
     # the next change carries the stray entry into the chain as a retraction, and the chain is whole
     docgen(ws, "archive", "hold", dh, "--reason", "审计调阅", "--by", "档案员")
     assert "审计日志 6 条，散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
@@ -414,11 +426,11 @@ def test_audit_entries_name_the_login_beside_the_typed_name(filed):
     ws = filed
     number = _draft(ws, "T001")
     docgen(ws, "archive", "approve", number, "--by", "张主任")
-    docgen(ws, "archive", "approve", number, "--by", "李局长")
+    _second_approval(ws, number, "李局长", account="lijuzhang")
     entries = [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     approvals = [e for e in entries if e["action"] == "批准销毁"]
     assert [e["who"] for e in approvals] == ["张主任", "李局长"]
-    assert [e["account"] for e in approvals] == [getpass.getuser()] * 2  # both typed in at the same login
+    assert [e["account"] for e in approvals] == [getpass.getuser(), "lijuzhang"]
     assert f"张主任（账户 {getpass.getuser()}）" in docgen(ws, "archive", "audit", "--tail", "2").stdout
     assert "散列链完整" in docgen(ws, "archive", "audit", "--verify").stdout
 

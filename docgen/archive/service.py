@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DocgenError
 from .policy import Policy, Series, load_policy, policy_path
-from .store import BOOKKEEPING, Store, now_utc
+from .store import BOOKKEEPING, Store, now_utc, os_user
 from .triggers import Trigger, person_series_kind, person_trigger, year_trigger
 
 if TYPE_CHECKING:  # the record model and forms are loaded only by the commands that need them
@@ -33,9 +34,23 @@ from .volumes import Doc, Stamp, assemble, backnote_pdf, fallback_cover_pdf, pag
 KIND_DIRS = {"personal": "personal", "cultivation": "personal", "annual": "annual", "notices": "notices",
              "disposal": "disposal"}
 _KEY_DATE = re.compile(r"/(\d{4}-\d{2}-\d{2})(?:-\d+)?$")
+_KEY_EVENT = re.compile(r"/(\d{4}-\d{2}-\d{2}(?:-\d+)?)$")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # the scheme of content keys ("<scheme>:<hash>"): raised whenever what goes into a key changes, so
 # that a key of another scheme is never compared with a new one (the bytes as filed decide instead)
 CONTENT_KEY_SCHEME = "2"
+# the registry's stable codes as the archivist reads them (plain output; JSON keeps the codes)
+KIND_LABELS = {"personal": "照管对象个人档案", "cultivation": "典型培育对象个人档案", "annual": "年度工作档案",
+               "notices": "信息对接通知书", "disposal": "档案销毁清册"}
+STATUS_LABELS = {"filed": "在库", "disposed": "已销毁", "draft": "草稿（待批准、待执行）", "executed": "已执行",
+                 "cancelled": "已撤销"}
+
+
+def label(code: str | None) -> str | None:
+    """The Chinese name of a registry code (kind or status); other values unchanged."""
+    return KIND_LABELS.get(code) or STATUS_LABELS.get(code) or code if isinstance(code, str) else code
+
+
 EVENT_FORMS = {"I": "回访", "J": "帮扶", "X4": "报到", "X2": "期满", "X3": "终止"}
 
 
@@ -91,6 +106,111 @@ def faulty_persons(ds: Dataset | None) -> set[str]:
         f = Path(d.file)
         bad.add(os.path.abspath(f if f.is_absolute() else base / f))
     return {pid for pid, files in ds.sources.items() if any(os.path.abspath(f) in bad for f in files)}
+
+
+class VolumeDisposed(DocgenError):
+    """The volume was destroyed: it is never filed again (a monthly run skips it)."""
+
+
+class NothingToFile(DocgenError):
+    """Every document of the volume would be an empty form."""
+
+
+class NotYetOpened(DocgenError):
+    """The person has not been released or has not reported: no file is opened yet (A.4.2)."""
+
+
+def clean_name(text: str | None, what: str, required: bool = True) -> str:
+    """A person's name as typed for a record (立卷人, 检查人): blanks inside collapsed."""
+    name = re.sub(r"\s+", " ", str(text or "")).strip()
+    if required and not name:
+        raise DocgenError(f"须写明{what}姓名：--by 姓名。{what}印在档案上，不能用操作系统账户名代替")
+    return name
+
+
+def name_key(name: str) -> str:
+    """Names compared as the same person: without any blanks, case folded (“张 主任” = “张主任”)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).casefold()
+
+
+def _blank_text(blank: list) -> str:
+    by_form: dict[str, list[str]] = {}
+    for d in blank:
+        stem, _, rest = d.title.partition("（")
+        by_form.setdefault(stem, []).append(rest.rstrip("）"))
+    return "；".join(f"{stem}（{'、'.join(x for x in parts if x)}）" if any(parts) else stem
+                    for stem, parts in by_form.items())
+
+
+_ZERO = {"", "0", "0.0", "0.00", "0%", "0.0%", "0.00%", "-", "—", "0‰"}
+
+
+def _blank_view(view) -> bool:
+    """A monthly form with nothing behind it: every table in it (lists of rows or entries) is
+    empty or shows only zeros beside its row labels. A view without tables is never blank."""
+    tables: list[list] = []
+
+    def walk(v) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if isinstance(x, list) and k in ("rows", "entries"):
+                    tables.append(x)
+                else:
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(view)
+    if not tables:
+        return False
+    for rows in tables:
+        for row in rows:
+            if not isinstance(row, dict):
+                return False
+            values = list(row.values())[1:]  # the first column names the row (a unit, a number)
+            if "no" in row or "name" in row or any(str(x).strip() not in _ZERO for x in values):
+                return False
+    return True
+
+
+def _doc_days(doc) -> list[dt.date]:
+    out = []
+    for text in _ISO_DAY.findall(doc.date or ""):
+        try:
+            out.append(dt.date.fromisoformat(text))
+        except ValueError:
+            pass
+    return out
+
+
+def _check_filing_day(as_of: dt.date, docs: list, not_before: tuple[dt.date, str] | None) -> None:
+    """A volume is made up after its documents: a 立卷日期 before the latest document (a day
+    that has come; a planned day such as a release ahead is not a document's date) is refused."""
+    today = dt.date.today()
+    latest = None
+    for d in docs:
+        for day in _doc_days(d):
+            if day <= today and (latest is None or day > latest[0]):
+                latest = (day, d.title)
+    if not_before is not None and not_before[0] <= today and (latest is None or not_before[0] > latest[0]):
+        latest = not_before
+    if latest is not None and latest[0] > as_of:
+        raise DocgenError(f"立卷日期 {as_of.isoformat()} 早于卷内文件的日期 {latest[0].isoformat()}（{latest[1]}）："
+                          "立卷只能在文件形成之后，请改正 --as-of")
+
+
+def _outline_documents(path: Path) -> list[str] | None:
+    """The documents a filed volume holds, by its bookmarks (cover, contents … 备考表)."""
+    from pypdf import PdfReader
+
+    try:
+        titles = [o.title for o in PdfReader(str(path)).outline if not isinstance(o, list)]
+    except Exception:  # missing or unreadable: nothing to compare with
+        return None
+    if len(titles) < 3 or titles[-1] != "卷内备考表":
+        return None
+    return titles[2:-1]
 
 
 @dataclass
@@ -169,6 +289,23 @@ class Archive:
             if not all(ch.isalnum() and ch.isascii() for ch in value):
                 raise DocgenError(f"站点 {st.id} 的{name}“{value}”只能由字母和数字组成")
         return st, fonds, org
+
+    def _unit(self, ds: Dataset, unit: str) -> tuple[str, tuple[str, str] | None]:
+        """Name and (全宗号, 机构代码) of a unit filing an annual volume: a station (``None``:
+        taken from the station chain by ``_fonds``) or a 戒毒所 (its own record's codes)."""
+        if unit in ds.stations:
+            st, fonds, org = self._fonds(ds, unit)
+            return st.display_name, (fonds, org)
+        inst = ds.institutions.get(unit)
+        if inst is None:
+            raise DocgenError(f"没有编号为“{unit}”的站点或戒毒所记录，无法确定立卷单位")
+        for name, value, example in (("全宗号", inst.fonds, "J201"), ("机构代码", inst.org_code, "DHJDS")):
+            if not value:
+                raise DocgenError(f"戒毒所 {inst.id}（{inst.name}）的记录没有填写“{name}”，无法编制档号。"
+                                  f"请在戒毒所记录中填写，如“{name}: {example}”")
+            if not all(ch.isalnum() and ch.isascii() for ch in value):
+                raise DocgenError(f"戒毒所 {inst.id} 的{name}“{value}”只能由字母和数字组成")
+        return inst.name, (inst.fonds, inst.org_code)
 
     # ================================================================== documents
 
@@ -250,17 +387,26 @@ class Archive:
                 title = form.name + (f"（{date or i}）" if len(mine) > 1 else "")
                 doc = self._render(form, t, title, date, notes)
                 if doc:
+                    m = _KEY_EVENT.search(t.key)  # one document per event: the event's day names it
+                    doc.ident = f"{form.name}（{m[1]}）" if m else form.name
                     docs.append(doc)
         return docs, notes
 
     def annual_documents(self, ds: Dataset, station: str, year: int, series: Series,
                          as_of: dt.date) -> tuple[list[Doc], list[str]]:
+        """The ledgers of a station, or of a 戒毒所 (``series.institution_contents``), for the
+        year up to ``as_of``, by category then month. A monthly form without any underlying
+        record (no log entries, an empty roster, only zero counts) comes back marked ``blank``."""
         from ..documents.base import Period
 
         docs: list[Doc] = []
         notes: list[str] = []
+        institution = station in ds.institutions and station not in ds.stations
         months = [Period(year, month=m) for m in range(1, 13) if Period(year, month=m).first_day <= as_of]
-        for code in series.contents:  # bound by category, then month (10.3)
+        for code in (series.institution_contents if institution else series.contents):  # 10.3
+            if institution and code in ("F", "K"):  # the institution's copies of the notices it sent
+                docs.extend(self._notice_docs(self._notices(station, code, str(year), as_of), ""))
+                continue
             form = self._form(code)
             if form is None:
                 continue
@@ -271,33 +417,100 @@ class Archive:
                         continue
                     if per is None and t.period and not t.period.startswith(str(year)):
                         continue
+                    person = ds.persons.get(t.person) if t.person else None
+                    if person is not None:  # a document about one person (H): of the year of the release
+                        day = person.detention.release
+                        if day.year != year:
+                            continue
+                        title = f"{form.name}（{person.name}）"
+                        doc = self._render(form, t, title, day.isoformat(), notes)
+                        if doc:
+                            doc.ident = f"{form.name}（{t.person}）"
+                            docs.append(doc)
+                        continue
                     shown = t.period if t.period and (per is None or t.period != per.key) else None
                     label = str(Period.parse(shown)) if shown else (str(per) if per else "")
-                    doc = self._render(form, t, f"{form.name}（{label}）" if label else form.name,
-                                       shown or (per.key if per else ""), notes)
+                    title = f"{form.name}（{label}）" if label else form.name
+                    date = shown or (per.key if per else "")
+                    if per is not None and _blank_view(t.view):
+                        docs.append(Doc(form.code, title, date, b"", 0, ident=title, blank=True))
+                        continue
+                    doc = self._render(form, t, title, date, notes)
                     if doc:
+                        doc.ident = title
                         docs.append(doc)
         return docs, notes
+
+    def _notices(self, institution: str, kind: str, when: str, as_of: dt.date | None = None) -> list[dict]:
+        """Issued, not voided notices of an institution of one kind, sent in ``when`` (a year or
+        a month: the start of ``month``), by number."""
+        try:
+            from ..registry.notices import list_notices
+        except ImportError:
+            raise DocgenError("通知书登记簿（docgen.registry.notices）不可用，无法归档通知书") from None
+        names = {"F": "预解戒人员信息对接通知书", "K": "戒毒典型培育对象信息对接通知书"}
+        out = [n for n in list_notices(self.ws.data)
+               if n.get("kind") in (kind, names[kind]) and n.get("institution") == institution
+               and str(n.get("month") or "").startswith(when) and not n.get("voided")
+               and (as_of is None or str(n.get("issued") or "")[:10] <= as_of.isoformat())]
+        return sorted(out, key=lambda n: str(n.get("number")))
+
+    def _notice_docs(self, notices: list[dict], suffix: str) -> list[Doc]:
+        docs = []
+        for n in notices:
+            rel = n.get("pdf")
+            path = Path(n.get("out_dir") or self.ws.output) / str(rel or "")
+            if not rel or not path.is_file():
+                raise DocgenError(f"通知书 {n.get('number')} 的 PDF 不见了（{path}）；请先重新生成通知书")
+            data = path.read_bytes()
+            note = "已回执" if n.get("receipt") else "未回执"
+            # an issued notice is what its register entry says (where its PDF lies is not)
+            issued = _hash_json({k: v for k, v in n.items() if k not in ("pdf", "docx", "out_dir")})
+            kind = "K" if n.get("kind") in ("K", "戒毒典型培育对象信息对接通知书") else "F"
+            name = "戒毒典型培育对象信息对接通知书" if kind == "K" else "预解戒人员信息对接通知书"
+            title = f"{name} {n.get('number')}{suffix}"
+            docs.append(Doc(kind, title, str(n.get("issued") or ""), data, page_count(data), note, key=issued,
+                            ident=title))
+        return docs
 
     # ================================================================== filing
 
     def _file(self, *, ds: Dataset, key: str, kind: str, subject: str, station: str, period: str | None,
               title: str, year: int, trigger: Trigger, heading: str, docs_fn, cover_fn, by: str | None,
               checker: str, as_of: dt.date, extra_notes: list[str] | None = None,
-              fonds_org: tuple[str, str] | None = None) -> Filed:
+              fonds_org: tuple[str, str] | None = None, drop_reason: str | None = None,
+              not_before: tuple[dt.date, str] | None = None) -> Filed:
         not_future(as_of, "立卷日期")
+        by = clean_name(by, "立卷人")
+        checker = clean_name(checker, "检查人", required=False)
+        if checker and name_key(checker) == name_key(by):
+            raise DocgenError(f"检查人“{checker}”与立卷人“{by}”是同一人：检查人须由立卷人以外的人担任")
+        drop_reason = (drop_reason or "").strip() or None
         series = self.policy.get(kind)
         if fonds_org is None:
             _, fonds, org = self._fonds(ds, station)
         else:
             fonds, org = fonds_org
+        disposed = self.db.execute("SELECT dh, disposed_at, disposal_list FROM items WHERE key = ? AND "
+                                   "status = 'disposed'", (key,)).fetchone()
+        if disposed is not None:  # before the documents are drawn: nothing to do
+            raise VolumeDisposed(f"{title} 的案卷 {disposed['dh']} 已于 {disposed['disposed_at'][:10]} 按销毁清册 "
+                                 f"{disposed['disposal_list']} 销毁，不能再归档到同一档号")
         docs, notes = docs_fn()  # rendered before taking the lock: other writers wait only for the numbering
+        blank = [d for d in docs if d.blank]
+        docs = [d for d in docs if not d.blank]
+        if blank and not docs:
+            raise NothingToFile(f"{title}：卷内只会有空表（{_blank_text(blank)} 都没有记录），未归档；"
+                                "有了记录之后再归档")
+        if blank:
+            notes.append(f"下列台帐当月没有记录，未附空表：{_blank_text(blank)}。")
+        _check_filing_day(as_of, docs, not_before)
         cover, cover_key = cover_fn()
         with self.store.action(by) as act:
             old = act.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
             if old is not None and old["status"] == "disposed":
-                raise DocgenError(f"{title} 的案卷 {old['dh']} 已于 {old['disposed_at'][:10]} 按销毁清册 "
-                                  f"{old['disposal_list']} 销毁，不能再归档到同一档号")
+                raise VolumeDisposed(f"{title} 的案卷 {old['dh']} 已于 {old['disposed_at'][:10]} 按销毁清册 "
+                                     f"{old['disposal_list']} 销毁，不能再归档到同一档号")
             if old is not None:
                 dh, seq, version = old["dh"], old["seq"], old["version"] + 1
                 fonds, org, year = old["fonds"], old["org_code"], old["year"]
@@ -311,6 +524,18 @@ class Archive:
                                "last_seq = excluded.last_seq", (fonds, klass, year, retention, org, seq))
                 dh, version = make_dh(fonds, klass, year, retention, org, seq), 1
             notes = [rule_text(series)] + list(extra_notes or []) + notes
+            dropped: list[str] = []
+            if old is not None:  # a filed document is never dropped silently (动态更新 adds, it does not remove)
+                dropped = self._dropped(old, docs, blank)
+                if dropped and not drop_reason:
+                    raise DocgenError(
+                        f"{title}：按当前记录重新归档，将从案卷 {old['dh']} 中去除现行第 {old['version']} 版已归档的"
+                        f"下列文件：\n  " + "\n  ".join(dropped) + "\n已归档的文件不能经重新归档悄悄去除。"
+                        "如是记录误删，请恢复记录；确需去除时，由档案员核实后加 --drop-reason 理由 重新归档"
+                        "（理由和去除的文件写在备考表和审计日志中）")
+                if dropped:
+                    notes.append(f"本版不再收录第 {old['version']} 版中的下列文件：{'、'.join(dropped)}。"
+                                 f"理由：{drop_reason}（{by}）。")
             if not docs:
                 failed = [n for n in notes if "未能生成" in n]
                 codes = " ".join(series.contents)
@@ -379,7 +604,7 @@ class Archive:
                 act.log("归档", dh, None, {"题名": title, "版本": 1, "页数": pages, "sha256": digest,
                                           "内容散列": ckey, "检查人": checker or None,
                                           "起算日": values["trigger_date"], "到期日": values["due_date"],
-                                          "起算事由": trigger.reason})
+                                          "起算事由": trigger.reason, "卷内文件": [d.name for d in docs]})
             else:
                 item_id = old["id"]
                 act.db.execute("UPDATE versions SET superseded_at = ? WHERE item_id = ? AND version = ?",
@@ -390,19 +615,79 @@ class Archive:
                         {"版本": old["version"], "页数": old["pages"], "sha256": old["sha256"],
                          "内容散列": old["content_key"], "到期日": old["due_date"]},
                         {"版本": version, "页数": pages, "sha256": digest, "内容散列": ckey,
-                         "检查人": checker or None, "到期日": values["due_date"], "起算事由": trigger.reason})
+                         "检查人": checker or None, "到期日": values["due_date"], "起算事由": trigger.reason,
+                         "卷内文件": [d.name for d in docs],
+                         **({"去除文件": dropped, "去除理由": drop_reason} if dropped else {})})
             act.db.execute("INSERT INTO versions (item_id, version, sha256, pages, filed_at, filed_on, filed_by, "
                            "content_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (item_id, version, digest, pages, now, as_of.isoformat(), by_name, ckey))
             act.write(rel, pdf)
         return Filed(dh, title, self.root / rel, pages, version, len(docs), notes)
 
+    def _dropped(self, old: sqlite3.Row, docs: list[Doc], blank: list[Doc]) -> list[str]:
+        """The documents of the current version that the new one would no longer hold. The
+        audit log lists each version's documents; a volume filed before it did is compared by
+        the documents named in its PDF's bookmarks, counted per form."""
+        listed = None
+        for e in reversed(self.store.audit_entries()):
+            if e.get("target") == old["dh"] and e.get("action") in ("归档", "重新归档"):
+                after = e.get("after") if isinstance(e.get("after"), dict) else {}
+                listed = after.get("卷内文件")
+                break
+        if isinstance(listed, list):
+            have = [d.name for d in docs] + [d.name for d in blank]
+            missing = []
+            for name in listed:
+                if name in have:
+                    have.remove(name)
+                else:
+                    missing.append(str(name))
+            return missing
+        titles = _outline_documents(self.root / old["path"]) if old["path"] else None
+        if not titles:
+            return []
+        count: dict[str, int] = {}
+        for t in titles:
+            stem = t.split("（")[0]
+            count[stem] = count.get(stem, 0) + 1
+        now: dict[str, int] = {}
+        for d in docs + blank:
+            stem = d.title.split("（")[0]
+            now[stem] = now.get(stem, 0) + 1
+        return [f"{stem}（现行版 {n} 件，本次 {now.get(stem, 0)} 件）" for stem, n in count.items()
+                if now.get(stem, 0) < n]
+
+    @staticmethod
+    def not_opened(person: Person, as_of: dt.date) -> str | None:
+        """Why no personal file is opened for this person yet (A.4.2: the file is opened after
+        the report and first talk): not released by ``as_of``, or released without a report and
+        without a closure. ``None`` when a file may be opened."""
+        from ..model.care import report_date
+        from .policy import CLOSURE_EVENTS
+
+        release = person.detention.release
+        if release > as_of:
+            return f"出所时间 {release.isoformat()} 在立卷日期 {as_of.isoformat()} 之后，尚未出所"
+        reported = report_date(person)
+        if reported is None and not any(e.kind in CLOSURE_EVENTS for e in person.events):
+            return f"{release.isoformat()} 出所后尚未报到（没有报到事件）"
+        if reported is not None and reported > as_of:
+            return f"报到日期 {reported.isoformat()} 在立卷日期 {as_of.isoformat()} 之后"
+        return None
+
     def file_person(self, ds: Dataset, pid: str, by: str | None, checker: str = "",
-                    as_of: dt.date | None = None) -> Filed:
+                    as_of: dt.date | None = None, force: bool = False,
+                    drop_reason: str | None = None) -> Filed:
+        """``force``: open the file of a person not yet released or reported (A.4.2 opens it
+        after the report); ``drop_reason``: why documents of the current version are dropped."""
         as_of = as_of or dt.date.today()
         person = ds.persons.get(pid)
         if person is None:
             raise DocgenError(f"没有编号为“{pid}”的照管对象（或其记录有错误，请先运行 docgen validate）")
+        why = self.not_opened(person, as_of)
+        if why and not force and not self.db.execute("SELECT 1 FROM items WHERE key = ?", (f"person:{pid}",)).fetchone():
+            raise NotYetOpened(f"照管对象 {pid}（{person.name}）{why}：个人档案在报到、首次谈话后建立（规范 A.4.2），"
+                               "暂不归档；确需提前建档时加 --force")
         kind = person_series_kind(person)
         series = self.policy.get(kind)
         trigger = person_trigger(series, person)
@@ -422,10 +707,10 @@ class Archive:
         existing = self.db.execute("SELECT year FROM items WHERE key = ?", (f"person:{pid}",)).fetchone()
         from ..model.care import report_date
 
-        # the file is opened in the year of the report (报到), or of the release (as cover U prints it)
-        opened = report_date(person) or person.detention.release
-        if opened > as_of:  # not released yet: the file is opened now
-            opened = as_of
+        # the file is opened in the year of the report (报到), or of the release when there is
+        # none (as cover U prints it); never the year of the 立卷日期
+        reported = report_date(person)
+        opened = reported or person.detention.release
         year = existing[0] if existing else opened.year
         fallback = ("后续照管（戒毒典型培育）对象个人档案", "",
                     [("照管（培育）对象", person.name), ("培育人", mentor)], unit_name, f"{year}年")
@@ -434,33 +719,34 @@ class Archive:
             year=year, trigger=trigger, heading=f"{person.name}　{label}　{unit_name}",
             docs_fn=lambda: self.person_documents(ds, person, series),
             cover_fn=lambda: self._cover("U", ds, lambda t: t.person == pid, None, fallback),
-            by=by, checker=checker, as_of=as_of)
+            by=by, checker=checker, as_of=as_of, drop_reason=drop_reason,
+            not_before=(reported, f"{reported.isoformat()} 报到") if reported else None)
 
     def file_annual(self, ds: Dataset, station: str, year: int, by: str | None, checker: str = "",
-                    as_of: dt.date | None = None) -> Filed:
+                    as_of: dt.date | None = None, drop_reason: str | None = None) -> Filed:
         from ..documents.base import Period
 
         as_of = as_of or dt.date.today()
-        st, _, _ = self._fonds(ds, station)
+        unit_name, fonds_org = self._unit(ds, station)
         if dt.date(year, 1, 1) > as_of:
             raise DocgenError(f"{year}年度尚未开始，不能归档该年度的工作档案")
         series = self.policy.get("annual")
-        title = f"{st.display_name}{year}年度后续照管工作档案"
+        title = f"{unit_name}{year}年度后续照管工作档案"
         notes = []
         if as_of < dt.date(year, 12, 31):
             notes.append(f"{year}年度尚未结束，本卷收至 {as_of.year}年{as_of.month}月；年度结束后应重新归档。")
-        fallback = ("后续照管工作档案", f"（{year}）", [], st.display_name, f"{year}年")
+        fallback = ("后续照管工作档案", f"（{year}）", [], unit_name, f"{year}年")
         return self._file(
             ds=ds, key=f"annual:{station}:{year}", kind="annual", subject=station, station=station,
             period=str(year), title=title, year=year, trigger=year_trigger(series, year),
-            heading=f"{st.display_name}　{year}年度台帐", extra_notes=notes,
+            heading=f"{unit_name}　{year}年度台帐", extra_notes=notes, fonds_org=fonds_org,
             docs_fn=lambda: self.annual_documents(ds, station, year, series, as_of),
             cover_fn=lambda: self._cover("W", ds, lambda t: t.unit == station and (t.period or str(year)).startswith(str(year)),
                                          Period(year), fallback),
-            by=by, checker=checker, as_of=as_of)
+            by=by, checker=checker, as_of=as_of, drop_reason=drop_reason)
 
     def file_notices(self, ds: Dataset, institution: str, month: str, by: str | None, checker: str = "",
-                     as_of: dt.date | None = None) -> list[Filed]:
+                     as_of: dt.date | None = None, drop_reason: str | None = None) -> list[Filed]:
         from ..documents.base import Period
 
         as_of = as_of or dt.date.today()
@@ -470,54 +756,43 @@ class Archive:
         inst = ds.institutions.get(institution)
         if inst is None:
             raise DocgenError(f"没有编号为“{institution}”的戒毒所记录")
-        try:
-            from ..registry.notices import list_notices
-        except ImportError:
-            raise DocgenError("通知书登记簿（docgen.registry.notices）不可用，无法归档通知书") from None
-        notices = [n for n in list_notices(self.ws.data)
-                   if n.get("kind") in ("F", "预解戒人员信息对接通知书") and n.get("institution") == institution
-                   and str(n.get("month") or "")[:7] == period.key and not n.get("voided")]
+        series = self.policy.get("notices")
+        notices = [n for kind in ("F", "K") if kind in series.contents
+                   for n in self._notices(institution, kind, period.key)]
         if not notices:
-            raise DocgenError(f"通知书登记簿中没有 {inst.name} {period} 寄送的有效（未作废）预解戒人员信息对接通知书")
+            raise DocgenError(f"通知书登记簿中没有 {inst.name} {period} 寄送的有效（未作废）信息对接通知书"
+                              "（预解戒人员 F、典型培育对象 K）")
         by_station: dict[str, list[dict]] = {}
         for n in notices:
             by_station.setdefault(str(n.get("station") or ""), []).append(n)
-        series = self.policy.get("notices")
         filed = []
         for station, group in sorted(by_station.items()):
             st, _, _ = self._fonds(ds, station)
-            group.sort(key=lambda n: str(n.get("number")))
+            group.sort(key=lambda n: (0 if n.get("kind") in ("F", "预解戒人员信息对接通知书") else 1,
+                                      str(n.get("number"))))
+            with_k = any(n.get("kind") not in ("F", "预解戒人员信息对接通知书") for n in group)
+            name = "信息对接通知书" if with_k else "预解戒人员信息对接通知书"
 
             def docs_fn(group=group):
-                docs, notes = [], []
-                for n in group:
-                    rel = n.get("pdf")
-                    path = Path(n.get("out_dir") or self.ws.output) / str(rel or "")
-                    if not rel or not path.is_file():
-                        raise DocgenError(f"通知书 {n.get('number')} 的 PDF 不见了（{path}）；请先重新生成通知书")
-                    data = path.read_bytes()
-                    note = "已回执" if n.get("receipt") else "未回执"
-                    # an issued notice is what its register entry says (where its PDF lies is not)
-                    issued = _hash_json({k: v for k, v in n.items() if k not in ("pdf", "docx", "out_dir")})
-                    docs.append(Doc("F", f"预解戒人员信息对接通知书 {n.get('number')}", str(n.get("issued") or ""),
-                                    data, page_count(data), note, key=issued))
+                docs, notes = self._notice_docs(group, ""), []
                 form = self._form("M")
                 if form is not None and "M" in series.contents:
                     for t in self._targets_of(form, ds, period if form.periodic else None, notes):
                         if t.unit == institution and (not t.period or t.period == period.key):
                             doc = self._render(form, t, f"{form.name}（{period}）", period.key, notes)
                             if doc:
+                                doc.ident = doc.title
                                 docs.append(doc)
                 return docs, notes
 
-            fallback = ("预解戒人员信息对接通知书", f"（{inst.name}　{period}）", [], st.display_name,
-                        f"{period.year}年")
+            fallback = (name, f"（{inst.name}　{period}）", [], st.display_name, f"{period.year}年")
             filed.append(self._file(
                 ds=ds, key=f"notices:{institution}:{station}:{period.key}", kind="notices", subject=institution,
-                station=station, period=period.key, title=f"{inst.name}{period}预解戒人员信息对接通知书",
+                station=station, period=period.key, title=f"{inst.name}{period}{name}",
                 year=period.year, trigger=year_trigger(series, period.year),
                 heading=f"寄送单位：{inst.name}　月份：{period}", docs_fn=docs_fn,
-                cover_fn=lambda fb=fallback: _fallback_cover(fb), by=by, checker=checker, as_of=as_of))
+                cover_fn=lambda fb=fallback: _fallback_cover(fb), by=by, checker=checker, as_of=as_of,
+                drop_reason=drop_reason))
         return filed
 
     # ================================================================== retention
@@ -620,6 +895,67 @@ class Archive:
         return self.db.execute("SELECT * FROM approvals WHERE number = ? ORDER BY approved_at, approver",
                                (number,)).fetchall()
 
+    def ledger(self):
+        """The registry's fields as the audit log last recorded them (``ledger.replay``)."""
+        from .ledger import replay
+
+        return replay(self.store.committed_entries())
+
+    def tampering(self, led=None) -> list[str]:
+        """Where the registry differs from the audit log's last record (登记簿被改动)."""
+        from .ledger import mismatches
+
+        return mismatches(self.db, led if led is not None else self.ledger())
+
+    def counted_approvals(self, number: str, led=None) -> tuple[list, list[str]]:
+        """The approvals of list ``number`` that count, as the audit log records them, and why
+        the others do not: the 编制人's own, a second one under the same (normalised) name, a
+        second one from the same login account."""
+        from .ledger import norm_name
+
+        led = led if led is not None else self.ledger()
+        state = led.lists.get(number)
+        if state is None:
+            return [], []
+        drafter = norm_name(state.drafted_by)
+        counted, skipped = [], []
+        names, accounts = set(), set()
+        for a in state.approvals:
+            name = norm_name(a.name)
+            if name == drafter:
+                skipped.append(f"编制人 {state.drafted_by} 本人的批准不计")
+            elif name in names:
+                skipped.append(f"{a.name} 与已批准的人是同一人，其批准不计")
+            elif a.account and a.account in accounts:
+                skipped.append(f"{a.name} 的批准与前一名批准人出自同一账户 {a.account}，不计")
+            else:
+                counted.append(a)
+                names.add(name)
+                if a.account:
+                    accounts.add(a.account)
+        return counted, skipped
+
+    def list_state_text(self, lst, led=None) -> str:
+        """待批准（1/2）, 待执行, 已执行 or 已撤销."""
+        if lst["status"] == "executed":
+            return "已执行"
+        if lst["status"] == "cancelled":
+            return "已撤销"
+        need = self.policy.approvals_required
+        have = len(self.counted_approvals(lst["number"], led)[0])
+        return "待执行" if have >= need else f"待批准（{have}/{need}）"
+
+    def _refuse_logged(self, by: str | None, action: str, target: str, after: dict, error: DocgenError) -> DocgenError:
+        """Record a refused disposal step in the audit log (as 拒绝执行销毁 is); the refusal
+        is returned to be raised. An archive that cannot be written (read-only account, broken
+        log) still gets the refusal, unrecorded."""
+        try:
+            with self.store.action(by) as act:
+                act.log(action, target, None, after)
+        except DocgenError:
+            pass
+        return error
+
     def list_entries(self, number: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT i.*, e.version AS listed_version FROM list_entries e JOIN items i "
                                "ON i.id = e.item_id WHERE e.number = ? ORDER BY e.pos", (number,)).fetchall()
@@ -644,13 +980,20 @@ class Archive:
         from .disposal import render_list
 
         not_future(as_of, "鉴定截止日期")
+        with self.store.action(by):  # before refresh rewrites due dates edited by hand
+            problems = self.tampering()
+        if problems:
+            raise DocgenError("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能编制销毁清册：\n  "
+                              + "\n  ".join(problems) + "\n请运行 docgen archive verify 查看")
         self.refresh(ds, by)
         numbers = []
         with self.store.action(by) as act:
+            led = self.ledger()
             open_ids = {r[0] for r in act.db.execute(
                 "SELECT e.item_id FROM list_entries e JOIN lists l ON l.number = e.number "
                 "WHERE l.status = 'draft'").fetchall()}
-            rows = [r for r in self.due(as_of) if not r["hold_reason"] and r["id"] not in open_ids]
+            rows = [r for r in self.due(as_of) if not r["hold_reason"] and r["id"] not in open_ids
+                    and not led.volumes.get(r["dh"], {}).get("hold_reason")]
             groups: dict[str, list[sqlite3.Row]] = {}
             for r in rows:
                 groups.setdefault(r["fonds"], []).append(r)
@@ -666,27 +1009,53 @@ class Archive:
                                (number, fonds, as_of.isoformat(), now_utc(), act.who, rel, sha256(pdf)))
                 for pos, r in enumerate(group, start=1):
                     act.db.execute("INSERT INTO list_entries VALUES (?, ?, ?, ?)", (number, pos, r["id"], r["version"]))
-                act.log("编制销毁清册", number, None, {"截止日期": as_of.isoformat(), "案卷": [r["dh"] for r in group]})
+                act.log("编制销毁清册", number, None, {"截止日期": as_of.isoformat(), "案卷": [r["dh"] for r in group],
+                                                  "sha256": sha256(pdf)})
                 act.write(rel, pdf)
                 numbers.append(number)
         return numbers
 
     def approve(self, number: str, by: str) -> int:
-        if not by or not by.strip():
+        """Record an approval. Names are compared normalised (``ledger.norm_name``), and only
+        as the audit log records them: the 编制人 cannot approve, nor approve anyone twice, nor
+        can one login account approve twice under two names. A refusal is recorded too."""
+        from .ledger import norm_name
+
+        if not by or not norm_name(by):
             raise DocgenError("批准须写明批准人：--by 姓名")
         by = by.strip()
+        account = os_user()
+        refusal = None
         with self.store.action(by) as act:
             lst = self._list(number)
             if lst["status"] != "draft":
                 raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再批准")
-            if by == lst["drafted_by"]:
-                raise DocgenError(f"{by} 是销毁清册 {number} 的编制人，不能批准自己编制的清册（编制与批准须由不同的人担任）；"
-                                  f"须由编制人以外的 {self.policy.approvals_required} 名批准人批准")
-            if any(a["approver"] == by for a in self.approvals(number)):
-                raise DocgenError(f"{by} 已批准过销毁清册 {number}；须由另一名不同的批准人批准")
-            act.db.execute("INSERT INTO approvals VALUES (?, ?, ?)", (number, by, now_utc()))
-            act.log("批准销毁", number, None, {"批准人": by})
-        return len(self.approvals(number))
+            number = lst["number"]
+            led = self.ledger()
+            problems = self.tampering(led)
+            state = led.lists.get(number)
+            if problems or state is None:
+                refusal = ("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能批准：\n  " + "\n  ".join(problems)
+                           + "\n请运行 docgen archive verify 查看")
+            elif norm_name(by) == norm_name(state.drafted_by):
+                refusal = (f"{by} 是销毁清册 {number} 的编制人（{state.drafted_by}），不能批准自己编制的清册（编制与批准须由"
+                           f"不同的人担任）；须由编制人以外的 {self.policy.approvals_required} 名批准人批准")
+            elif any(norm_name(a.name) == norm_name(by) for a in state.approvals):
+                first = next(a.name for a in state.approvals if norm_name(a.name) == norm_name(by))
+                refusal = (f"{by} 已批准过销毁清册 {number}（记为“{first}”；姓名比较时不计空格和大小写）；"
+                           "须由另一名不同的批准人批准")
+            elif any(a.account == account for a in state.approvals):
+                first = next(a.name for a in state.approvals if a.account == account)
+                refusal = (f"两名批准人须由不同的账户操作：本账户（{account}）已以“{first}”的名义批准过销毁清册 {number}。"
+                           "请第二名批准人用本人的账户登录后批准（审计日志记录每次批准的登录账户）")
+            if refusal is not None:
+                act.log("拒绝批准销毁", number, None, {"批准人": by, "原因": refusal})
+            else:
+                act.db.execute("INSERT INTO approvals VALUES (?, ?, ?)", (number, by, now_utc()))
+                act.log("批准销毁", number, None, {"批准人": by})
+        if refusal is not None:
+            raise DocgenError(f"拒绝批准销毁清册 {number}：{refusal}")
+        return len(self.counted_approvals(number)[0])
 
     def cancel(self, number: str, reason: str, by: str | None) -> None:
         if not reason or not reason.strip():
@@ -700,30 +1069,30 @@ class Archive:
 
     def execute(self, ds: Dataset | None, number: str, as_of: dt.date, by: str | None) -> dict:
         lst = self._list(number)
+        number = lst["number"]
         if lst["status"] != "draft":
             raise DocgenError(f"销毁清册 {number} 已{'执行' if lst['status'] == 'executed' else '撤销'}，不能再执行")
         not_future(as_of, "销毁日期")
-        # the drafter's own approval never counts (lists approved before that rule was enforced)
-        approvers = [a["approver"] for a in self.approvals(number) if a["approver"] != lst["drafted_by"]]
-        need = self.policy.approvals_required
-        if len(set(approvers)) < need:
-            have = f"目前只有 {len(approvers)} 人批准（{'、'.join(approvers)}）" if approvers else "目前无人批准"
-            if len(approvers) < len(self.approvals(number)):
-                have += f"；编制人 {lst['drafted_by']} 本人的批准不计"
-            raise DocgenError(f"拒绝执行销毁清册 {number}：须经 {need} 名不同的批准人批准，{have}。"
-                              f"请运行 docgen archive approve {number} --by 姓名")
+        with self.store.action(by):  # before refresh rewrites due dates edited by hand
+            why, _ = self._execution_gate(number, as_of)
+        if why:
+            raise self._refuse_logged(by, "拒绝执行销毁", number, {"销毁日期": as_of.isoformat(), "原因": [why]},
+                                      DocgenError(f"拒绝执行销毁清册 {number}：{why}"))
         self.refresh(ds, by)
         with self.store.action(by) as act:  # checked again inside the write lock
             if self._list(number)["status"] != "draft":
                 raise DocgenError(f"销毁清册 {number} 已被执行或撤销，不能再执行")
+            why, approvers = self._execution_gate(number, as_of)
             entries = self.list_entries(number)
             faulty = faulty_persons(ds)
-            problems = []
+            logged = self.ledger().volumes
+            problems = [why] if why else []
             for r in entries:
+                held = r["hold_reason"] or logged.get(r["dh"], {}).get("hold_reason")
                 if r["status"] != "filed":
                     problems.append(f"{r['dh']} 已销毁")
-                elif r["hold_reason"]:
-                    problems.append(f"{r['dh']} 在保全中（{r['hold_reason']}），不得销毁")
+                elif held:
+                    problems.append(f"{r['dh']} 在保全中（{held}），不得销毁")
                 elif not r["due_date"] or r["due_date"] > as_of.isoformat():
                     problems.append(f"{r['dh']} 未到保管期限（到期日 {r['due_date'] or '未定'}，"
                                     f"{r['trigger_reason']}）")
@@ -758,6 +1127,37 @@ class Archive:
             except OSError as exc:  # recorded as destroyed: verify names the file until it is removed
                 result["left"].append(f"{r['path']}（{exc.strerror}）")
         return result
+
+    def _execution_gate(self, number: str, as_of: dt.date) -> tuple[str | None, list[str]]:
+        """(why the execution is refused or None, the approvers that count). Everything is
+        taken from the audit log: a registry that differs from it (登记簿被改动) is refused,
+        only logged approvals count, and the 销毁日期 cannot precede the 鉴定截止日期, the
+        drafting or the last approval."""
+        from .ledger import local_day
+
+        led = self.ledger()
+        problems = self.tampering(led)
+        state = led.lists.get(number)
+        if problems or state is None:
+            return ("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能执行销毁：\n  " + "\n  ".join(problems)
+                    + "\n请运行 docgen archive verify 查看"), []
+        counted, skipped = self.counted_approvals(number, led)
+        need = self.policy.approvals_required
+        names = [a.name for a in counted]
+        if len(counted) < need:
+            have = f"目前只有 {len(names)} 人批准（{'、'.join(names)}）" if names else "目前无人批准"
+            if skipped:
+                have += "；" + "；".join(skipped)
+            return (f"须经 {need} 名不同的批准人（用各自的账户）批准，{have}。"
+                    f"请运行 docgen archive approve {number} --by 姓名"), names
+        bounds = [("鉴定截止日期", dt.date.fromisoformat(state.as_of) if state.as_of else None),
+                  ("编制日期", local_day(state.drafted_at)),
+                  ("最后一次批准的日期", max((d for d in (local_day(a.at) for a in counted) if d), default=None))]
+        for label, day in bounds:
+            if day is not None and as_of < day:
+                return (f"销毁日期 {as_of.isoformat()} 早于清册的{label} {day.isoformat()}：销毁只能在清册编制、"
+                        "批准之后进行，销毁日期不能倒签"), names
+        return None, names
 
     def _carry_out(self, act, ds, lst, number: str, entries, approvers: list[str], as_of: dt.date) -> dict:
         from .disposal import render_list
@@ -801,9 +1201,9 @@ class Archive:
         act.db.execute("UPDATE lists SET record_item = ? WHERE number = ?", (item_id, number))
         act.log("执行销毁", number, {"状态": "draft"},
                 {"状态": "executed", "已销毁": [r["dh"] for r in entries], "清册档号": dh,
-                 "批准人": approvers})
-        act.log("归档", dh, None, {"题名": cols["title"], "页数": pages, "sha256": cols["sha256"],
-                                  "保管期限": "永久"})
+                 "批准人": approvers, "销毁日期": as_of.isoformat()})
+        act.log("归档", dh, None, {"题名": cols["title"], "版本": 1, "页数": pages, "sha256": cols["sha256"],
+                                  "保管期限": "永久", "起算事由": "永久保管", "到期日": None})
         act.write(rel, stamped)
         return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel}
 
@@ -868,38 +1268,22 @@ class Archive:
             report["untracked"].append(rel)
         if self.root.stat().st_mode & 0o077:
             report["modes"].append(f"档案库目录权限 {oct(self.root.stat().st_mode & 0o777)}，应为 0o700")
-        n, problems = self.store.verify_audit()
+        n, problems, unfinished = self.store.audit_report()
         report["audit"] = problems
+        report["unfinished"] = [unfinished] if unfinished else []  # completed by the next change: no failure
         report["reconcile"] = self._reconcile() if not problems else []
         report["checked"] = len(tracked)
         report["audit_entries"] = n
         return report
 
     def _reconcile(self) -> list[str]:
-        """The registry against its audit log: each volume's hash and state must be the ones the
-        log last recorded (归档, 重新归档, 销毁), so a file replaced together with its registered
-        hash, or a volume marked destroyed outside the procedure, does not pass."""
-        expected: dict[str, tuple[str, str | None]] = {}
-        for e in self.store.audit_entries():
-            after = e.get("after") if isinstance(e.get("after"), dict) else {}
-            target = e.get("target")
-            if e.get("action") in ("归档", "重新归档") and "sha256" in after:
-                expected[target] = ("filed", after["sha256"])
-            elif e.get("action") == "销毁" and target in expected:
-                expected[target] = ("disposed", expected[target][1])
-        problems = []
-        for r in self.db.execute("SELECT dh, status, sha256 FROM items ORDER BY dh").fetchall():
-            want = expected.pop(r["dh"], None)
-            if want is None:
-                problems.append(f"{r['dh']} 在登记簿中，审计日志却没有它的归档记录")
-            elif want[0] != r["status"]:
-                problems.append(f"{r['dh']} 在登记簿中为“{'已销毁' if r['status'] == 'disposed' else '在库'}”，"
-                                f"审计日志记载为“{'已销毁' if want[0] == 'disposed' else '在库'}”：状态未经规定程序改变")
-            elif want[1] != r["sha256"]:
-                problems.append(f"{r['dh']} 登记的散列值与审计日志最后记载的不符：登记簿被改动")
-        for dh in sorted(expected):
-            problems.append(f"审计日志记载归档的 {dh} 不在登记簿中：登记簿中的记录被删除")
-        return problems
+        """The registry against its audit log (``ledger``): every field the log records -- a
+        volume's hash, status, title, version, pages, trigger, due date and hold; a disposal
+        list's 编制人, cut-off date, volumes, approvals and execution -- must be the log's last
+        record of it; and what a later entry records as the state before its change must be
+        what the log had recorded before (a hand edit later carried into the log)."""
+        led = self.ledger()
+        return self.tampering(led) + led.history
 
 
 def _hash_json(value) -> str:

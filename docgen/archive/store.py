@@ -149,6 +149,38 @@ def one_transaction(entries: list[dict]) -> bool:
     return len({e.get("tx") or (e.get("at"), e.get("who"), e.get("account")) for e in entries}) <= 1
 
 
+def _chain(data: bytes) -> tuple[list[dict], list[str]]:
+    """The log's entries and the problems of its chain: each entry's own hash, its sequence
+    number and its link to the one before."""
+    problems: list[str] = []
+    entries: list[dict] = []
+    prev: str | None = GENESIS
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        n = len(entries) + 1
+        try:
+            entry = json.loads(raw.decode("utf-8"))
+            if not isinstance(entry, dict):
+                raise ValueError
+        except (ValueError, UnicodeDecodeError):
+            problems.append(f"第 {lineno} 行不是有效的日志条目")
+            entries.append({})
+            prev = None
+            continue
+        entries.append(entry)
+        if entry.get("hash") != entry_hash(entry):
+            problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）内容被改动：散列值不符")
+        if entry.get("seq") != n:
+            problems.append(f"第 {lineno} 行序号为 {entry.get('seq')}，应为 {n}：有条目被删除、插入或调换了顺序")
+        elif prev is not None and entry.get("prev") != prev:
+            problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）与前一条接不上：有条目被删除、插入或调换了顺序")
+        prev = entry.get("hash")
+    if data and not data.endswith(b"\n"):
+        problems.append("末行不完整")
+    return entries, problems
+
+
 @dataclass
 class Action:
     """An open write transaction: ``db`` to change the registry, ``log`` to audit."""
@@ -319,6 +351,7 @@ class Store:
                               "audit），不能改动；请由档案员办理")
         with self._exclusive():
             self._recover()
+            self._check_chain()
             self.db.execute("BEGIN IMMEDIATE")
             act = Action(self.db, who or os_user())
             try:
@@ -487,56 +520,71 @@ class Store:
             lines.append(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
         self._set_meta("audit_head", prev)
         self._set_meta("audit_count", str(count))
-        atomic_write(self.audit_path, existing + "".join(lines).encode("utf-8"))
+        data = existing + "".join(lines).encode("utf-8")
+        atomic_write(self.audit_path, data)
+        self._trusted_log = hashlib.sha256(data).digest()  # written by this process, after the check
+
+    def _check_chain(self) -> None:
+        """Refuse any change while the audit chain does not verify: an entry changed, inserted,
+        deleted or swapped anywhere in the log, not only at its end. A log this process checked
+        or wrote itself (same bytes) is not hashed entry by entry again."""
+        try:
+            data = self.audit_path.read_bytes() if self.audit_path.exists() else b""
+        except OSError as exc:
+            raise DocgenError(f"审计日志 {self.audit_path} 读不出（{exc.strerror}）") from None
+        digest = hashlib.sha256(data).digest()
+        if digest == getattr(self, "_trusted_log", None):
+            return
+        _, problems = _chain(data)
+        if problems:
+            raise DocgenError(f"审计日志 {self.audit_path} 的散列链不完整：" + "；".join(problems[:5])
+                              + (f"；另有 {len(problems) - 5} 处" if len(problems) > 5 else "")
+                              + "。日志可能被改动。请运行 docgen archive audit --verify 查明问题，并从备份恢复审计日志；"
+                              "在此之前不能再改动档案库")
+        self._trusted_log = digest
 
     # ------------------------------------------------------------------ audit check
 
     def verify_audit(self) -> tuple[int, list[str]]:
-        """(entries, problems) of the audit chain."""
-        problems: list[str] = []
+        """(entries, problems) of the audit chain; entries an interrupted writer left after the
+        registry's head are no problem (see ``audit_report``)."""
+        n, problems, _ = self.audit_report()
+        return n, problems
+
+    def audit_report(self) -> tuple[int, list[str], str | None]:
+        """(entries, problems, unfinished) of the audit chain. ``unfinished`` describes entries
+        a writer killed between writing the log and committing the registry left after the
+        registry's head (one change, continuing the chain exactly): its change did not take
+        effect, and the next change records their retraction -- not an integrity failure."""
         head = self.meta("audit_head", GENESIS)
         count = int(self.meta("audit_count", "0"))
         if not self.audit_path.exists():
-            if count:
-                problems.append(f"审计日志 {AUDIT_NAME} 不见了（登记簿记有 {count} 条）")
-            return 0, problems
-        prev = GENESIS
-        n = 0
-        at_head = count == 0 and head == GENESIS  # the entry the registry calls the head was met in place
-        beyond: list[dict] = []  # entries after the registry's head
-        for lineno, raw in enumerate(self.audit_path.read_bytes().split(b"\n"), start=1):
-            if not raw.strip():
-                continue
-            n += 1
-            try:
-                entry = json.loads(raw.decode("utf-8"))
-                if not isinstance(entry, dict):
-                    raise ValueError
-            except (ValueError, UnicodeDecodeError):
-                problems.append(f"第 {lineno} 行不是有效的日志条目")
-                prev = None
-                continue
-            if entry.get("hash") != entry_hash(entry):
-                problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）内容被改动：散列值不符")
-            if entry.get("seq") != n:
-                problems.append(f"第 {lineno} 行序号为 {entry.get('seq')}，应为 {n}：有条目被删除、插入或调换了顺序")
-            elif prev is not None and entry.get("prev") != prev:
-                problems.append(f"第 {lineno} 行（序号 {entry.get('seq')}）与前一条接不上：有条目被删除、插入或调换了顺序")
-            prev = entry.get("hash")
-            if n > count:
-                beyond.append(entry)
-            if n == count and prev == head and not problems:
-                at_head = True
-        if n > count and at_head and not problems and not one_transaction(beyond):
+            return 0, ([f"审计日志 {AUDIT_NAME} 不见了（登记簿记有 {count} 条）"] if count else []), None
+        entries, problems = _chain(self.audit_path.read_bytes())
+        n = len(entries)
+        if problems:
+            if n != count:
+                problems.append(f"日志有 {n} 条，登记簿记有 {count} 条")
+            return n, problems, None
+        at_head = (count == 0 and head == GENESIS) or (0 < count <= n and entries[count - 1].get("hash") == head)
+        beyond = entries[count:]
+        if n > count and at_head and not one_transaction(beyond):
             problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：其后的条目来自不止一次操作，登记簿可能被换成了旧的备份")
-        elif n > count and at_head and not problems:
-            problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：末尾 {n - count} 条接在链头之后，是某次操作在提交登记簿前"
-                            "中断时写下的、未生效的条目（下次改动档案库时会记一条“撤回未生效的日志条目”）")
+        elif n > count and at_head:
+            what = "、".join(sorted({f"{e.get('action')} {e.get('target')}" for e in beyond}))
+            return n, problems, (f"日志有 {n} 条，登记簿记有 {count} 条：末尾 {n - count} 条（{what}）是一次在提交登记簿前"
+                                 "中断的操作写下的、未生效的条目；下次改动档案库时会记一条“撤回未生效的日志条目”，"
+                                 "中断的操作可重新执行")
         elif n != count:
             problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：有条目被删除或添加")
-        elif prev != head and n:
+        elif n and entries[-1].get("hash") != head:
             problems.append("日志末条与登记簿记载的链头不符：末尾的条目被改动或替换")
-        return n, problems
+        return n, problems, None
+
+    def committed_entries(self) -> list[dict]:
+        """The log entries the registry counts as committed (without an interrupted writer's)."""
+        count = int(self.meta("audit_count", "0"))
+        return self.audit_entries()[:count]
 
     def audit_entries(self) -> list[dict]:
         if not self.audit_path.exists():

@@ -42,10 +42,15 @@ def _date(text: str | None, what: str):
 
 
 def _row_line(r) -> str:
+    from ..archive.service import label
+
     flag = f"  【保全：{r['hold_reason']}】" if r["hold_reason"] else ""
     due = r["due_date"] or ("永久" if r["kind"] == "disposal" else "未定")
-    state = "已销毁" if r["status"] == "disposed" else f"到期 {due}"
-    return f"{r['dh']}  {r['title']}  {r['pages']}页  第{r['version']}版  {state}{flag}"
+    if r["status"] == "disposed":
+        state = f"已于 {str(r['disposed_at'] or '')[:10]} 按销毁清册 {r['disposal_list']} 销毁"
+    else:
+        state = f"到期 {due}" + (f"（{r['trigger_reason']}）" if r["trigger_reason"] and r["due_date"] else "")
+    return f"{r['dh']}  {r['title']}  {label(r['kind'])}  {r['pages']}页  第{r['version']}版  {state}{flag}"
 
 
 @main.group()
@@ -70,20 +75,26 @@ def archive() -> None:
 
 @archive.command("file")
 @click.option("--person", "persons", multiple=True, help="照管对象编号（可重复）")
-@click.option("--all-persons", is_flag=True, help="全部照管对象")
-@click.option("--annual", "annual", multiple=True, help="站点编号：归档该站的年度工作档案（可重复）")
-@click.option("--all-stations", is_flag=True, help="全部站点的年度工作档案（配合 --year）")
+@click.option("--all-persons", is_flag=True, help="全部照管对象（尚未出所、尚未报到的和已销毁的跳过）")
+@click.option("--annual", "annual", multiple=True, help="站点或戒毒所编号：归档其年度工作档案（可重复）")
+@click.option("--all-stations", is_flag=True, help="全部站点和戒毒所的年度工作档案（配合 --year）")
 @click.option("--year", "year", type=int, help="年度（配合 --annual / --all-stations）")
-@click.option("--notices", "notices", help="戒毒所编号：归档其寄送的预解戒人员信息对接通知书（配合 --month）")
+@click.option("--notices", "notices", help="戒毒所编号：归档其寄送的信息对接通知书（配合 --month）")
 @click.option("--month", "month", help="月份，如 2026-11（配合 --notices）")
-@click.option("--checker", default="", help="检查人姓名（印在备考表上）")
+@click.option("--by", "by", required=True, help="立卷人姓名（印在备考表上；必填，不用操作系统账户名）")
+@click.option("--checker", default="", help="检查人姓名（印在备考表上；须是立卷人以外的人）")
 @click.option("--as-of", "as_of", help="立卷日期（默认今天），印在备考表上；年度档案收至该日所在月份")
-@by_option
+@click.option("--force", is_flag=True, help="为尚未出所或尚未报到的人员提前建档（配合 --person）")
+@click.option("--drop-reason", "drop_reason", default=None,
+              help="重新归档时去除现行版本中已归档文件的理由（写在备考表和审计日志中；配合 --person / --annual / --notices）")
 @policy_option
 @workspace_option
-def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, notices, month, checker, as_of, by,
-             policy) -> None:
+def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, notices, month, by, checker, as_of,
+             force, drop_reason, policy) -> None:
     """归档：每卷一个 PDF（封面、卷内文件目录、文件、备考表），首页盖归档章，登记档号和散列值。"""
+    from ..archive.service import (NothingToFile, NotYetOpened, VolumeDisposed, clean_name, name_key,
+                                   not_future)
+
     chosen = sum(bool(x) for x in (persons or all_persons, annual or all_stations, notices))
     if chosen != 1:
         raise UsageError("请选择且只选择一种：--person 编号 / --all-persons、--annual 站点 / --all-stations "
@@ -92,14 +103,27 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
         raise UsageError("年度工作档案须写明年度：--year 2026")
     if notices and not month:
         raise UsageError("通知书按寄送单位、月份装订：须写明 --month 2026-11")
+    if force and not persons:
+        raise UsageError("--force 只能配合 --person 编号 使用：提前建档须逐人决定")
+    if drop_reason is not None and (all_persons or all_stations):
+        raise UsageError("--drop-reason 只能逐卷使用（--person、--annual 或 --notices），不能配合 --all-persons / --all-stations")
+    if drop_reason is not None and not drop_reason.strip():
+        raise UsageError("--drop-reason 须写明理由")
+    by = clean_name(by, "立卷人")
+    if checker and name_key(checker) == name_key(by):
+        raise UsageError(f"检查人“{checker.strip()}”与立卷人“{by}”是同一人：检查人须由立卷人以外的人担任")
     day = _date(as_of, "立卷日期")
-    from ..archive.service import not_future
-
     not_future(day, "立卷日期")  # once, not once per volume
     ds = _records(ws)
     arc = _open(ws, policy, create=True)
     filed = []
-    failures = 0
+    failures = skipped = 0
+
+    def skip(what: str, exc: DocgenError) -> None:
+        nonlocal skipped
+        skipped += 1
+        echo(f"跳过{what}：{exc.message}")
+
     try:
         if persons or all_persons:
             ids = sorted(ds.persons) if all_persons else list(persons)
@@ -107,24 +131,32 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
                 raise DocgenError("没有可归档的照管对象记录")
             for pid in ids:
                 try:
-                    filed.append(arc.file_person(ds, pid, by, checker, day))
+                    filed.append(arc.file_person(ds, pid, by, checker, day, force=force, drop_reason=drop_reason))
+                except (NotYetOpened, VolumeDisposed) as exc:
+                    if not all_persons:
+                        raise
+                    skip(f" {pid}", exc)
                 except DocgenError as exc:
                     if not all_persons:
                         raise
                     failures += 1
                     echo(f"错误：照管对象 {pid}：{exc.message}", err=True)
         elif annual or all_stations:
-            stations = sorted(ds.stations) if all_stations else list(annual)
-            for sid in stations:
+            units = sorted(ds.stations) + sorted(ds.institutions) if all_stations else list(annual)
+            for sid in units:
                 try:
-                    filed.append(arc.file_annual(ds, sid, year, by, checker, day))
+                    filed.append(arc.file_annual(ds, sid, year, by, checker, day, drop_reason=drop_reason))
+                except (NothingToFile, VolumeDisposed) as exc:
+                    if not all_stations:
+                        raise
+                    skip("", exc)
                 except DocgenError as exc:
                     if not all_stations:
                         raise
                     failures += 1
-                    echo(f"错误：站点 {sid}：{exc.message}", err=True)
+                    echo(f"错误：{sid}：{exc.message}", err=True)
         else:
-            filed.extend(arc.file_notices(ds, notices, month, by, checker, day))
+            filed.extend(arc.file_notices(ds, notices, month, by, checker, day, drop_reason=drop_reason))
     finally:
         arc.close()
     for f in filed:
@@ -135,7 +167,8 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
         for n in f.notes:
             if "未能生成" in n:
                 echo(f"  提示：{n}", err=True)
-    echo(f"共归档 {len(filed)} 卷" + (f"，{failures} 卷失败" if failures else "") + "。")
+    echo(f"共归档 {len(filed)} 卷" + (f"，跳过 {skipped} 卷" if skipped else "")
+         + (f"，{failures} 卷失败" if failures else "") + "。")
     if failures:
         sys.exit(1)
 
@@ -164,6 +197,8 @@ def list_cmd(ws: Workspace, show_all: bool, as_json: bool) -> None:
 @workspace_option
 def show_cmd(ws: Workspace, ref: str) -> None:
     """显示一卷的登记信息和历次版本。"""
+    from ..archive.service import label
+
     arc = _open(ws)
     try:
         r = arc.item(ref)
@@ -174,11 +209,17 @@ def show_cmd(ws: Workspace, ref: str) -> None:
                   ("保全", "hold_reason"), ("销毁时间", "disposed_at"), ("销毁清册", "disposal_list")]
         if "content_key" in r.keys():  # what the volume says; a new version only when it changes
             labels.insert(labels.index(("页数", "pages")), ("内容散列", "content_key"))
-        for label, key in labels:
+        for name, key in labels:
             if r[key] not in (None, ""):
-                echo(f"{label}：{r[key]}")
+                echo(f"{name}：{label(r[key]) if key in ('kind', 'status') else r[key]}")
+        if r["kind"] != "disposal":
+            try:
+                echo(f"保管期限：{arc.policy.get(r['kind']).term_text}（档号中的代码 {r['retention']}）")
+            except DocgenError:
+                echo(f"保管期限：档号中的代码 {r['retention']}")
         for v in arc.versions(r["id"]):
-            sup = f"，{v['superseded_at']} 被取代" if v["superseded_at"] else "（现行）"
+            current = v["version"] == r["version"] and r["status"] == "filed"
+            sup = f"，{v['superseded_at']} 被取代" if v["superseded_at"] else ("（现行）" if current else "（已销毁）")
             ckey = v["content_key"] if "content_key" in v.keys() else None
             echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，{v['filed_by']}，{v['pages']} 页，sha256 {v['sha256'][:16]}…"
                  + (f"，内容散列 {ckey[:16]}…" if ckey else "") + sup)
@@ -291,8 +332,8 @@ def dispose_cmd(ws: Workspace, as_of, by, policy) -> None:
 def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
     """列出销毁清册及其批准、执行情况；写明清册编号 NUMBER 时显示其完整记录（编制、批准、执行、各卷散列值）。"""
     arc = _open(ws)
-    state = {"draft": "待执行", "executed": "已执行", "cancelled": "已撤销"}
     try:
+        led = arc.ledger()
         if number is None:
             rows = arc.lists()
             if as_json:
@@ -300,15 +341,16 @@ def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
                 return
             for lst in rows:
                 apps = "、".join(a["approver"] for a in arc.approvals(lst["number"])) or "无"
-                echo(f"{lst['number']}  {state[lst['status']]}  截止 {lst['as_of']}  "
+                echo(f"{lst['number']}  {arc.list_state_text(lst, led)}  截止 {lst['as_of']}  "
                      f"{len(arc.list_entries(lst['number']))} 卷  编制人：{lst['drafted_by']}  批准人：{apps}")
             echo(f"共 {len(rows)} 份销毁清册。" if rows else "档案库中还没有销毁清册。")
             return
-        rec = _list_record(arc, arc._list(number))
+        lst = arc._list(number)
+        rec = _list_record(arc, lst)
         if as_json:
             click.echo(json.dumps(rec, ensure_ascii=False, indent=2))
             return
-        echo(f"销毁清册 {rec['清册编号']}（{state[rec['状态']]}）  全宗号 {rec['全宗号']}  鉴定截止日期 {rec['鉴定截止日期']}")
+        echo(f"销毁清册 {rec['清册编号']}（{arc.list_state_text(lst, led)}）  全宗号 {rec['全宗号']}  鉴定截止日期 {rec['鉴定截止日期']}")
         echo(f"编制：{rec['编制人']}，{rec['编制时间']}；草稿 {rec['草稿']['文件']}，sha256 {rec['草稿']['sha256']}")
         for a in rec["批准"] or [{"批准人": "无", "时间": ""}]:
             echo(f"批准：{a['批准人']}  {a['时间']}")
@@ -419,6 +461,8 @@ def verify_cmd(ws: Workspace) -> None:
         for entry in rep[key]:
             bad += 1
             echo(f"{label}：{entry}", err=True)
+    for entry in rep.get("unfinished", []):  # an interrupted change, completed by the next one: no failure
+        echo(f"未完成的操作（下次改动时自动完成）：{entry}", err=True)
     if bad:
         echo(f"核对未通过：{bad} 个问题（共核对 {rep['checked']} 个文件）。", err=True)
         sys.exit(1)
@@ -435,11 +479,14 @@ def audit_cmd(ws: Workspace, check: bool, tail: int, as_json: bool) -> None:
     arc = _open(ws)
     try:
         if check:
-            n, problems = arc.verify_audit()
+            with arc.store.shared_lock():
+                n, problems, unfinished = arc.store.audit_report()
             for p in problems:
                 echo(f"审计日志有问题：{p}", err=True)
             if problems:
                 sys.exit(1)
+            if unfinished:
+                echo(f"未完成的操作（下次改动时自动完成）：{unfinished}", err=True)
             echo(f"审计日志 {n} 条，散列链完整。")
             return
         entries = arc.store.audit_entries()
