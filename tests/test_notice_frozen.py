@@ -54,8 +54,8 @@ def set_phone(path: Path, new: str) -> str:
 
 def test_issued_notice_is_rendered_from_what_was_issued(tmp_path: Path):
     """After issue and receipt, a change of the 戒毒所's and a person's 服务站's phone leaves the
-    notice's PDF and DOCX byte for byte as issued (sheet, agreement E and contact card alike),
-    also with --force; notice list says the records changed since."""
+    notice's PDF and DOCX byte for byte as issued (sheet, agreement E and contact card alike);
+    notice list says the records changed since."""
     ws = copy_examples(tmp_path / "ws")
     number = issue(ws, "F", "dh")
     entry = manifest_entries(ws, "F")["dh-2026-1"]
@@ -72,10 +72,9 @@ def test_issued_notice_is_rendered_from_what_was_issued(tmp_path: Path):
     assert old_station_phone in text and normalise(old_inst_phone) in text  # what was mailed
     cli_ok("notice", "receipt", number, "--kind", "F", "--date", dt.date.today().isoformat(), "--by", "周文静",
            "-w", str(ws))
-    for extra in ((), ("--force",)):
-        cli_ok("build", "--forms", "F,K", "-q", "-w", str(ws), *extra)
-        assert pdf.read_bytes() == issued_pdf, extra
-        assert docx_path.read_bytes() == issued_docx, extra
+    cli_ok("build", "--forms", "F,K", "-q", "-w", str(ws))  # renders it again (the build has no state of it yet)
+    assert pdf.read_bytes() == issued_pdf
+    assert docx_path.read_bytes() == issued_docx
     text = "".join(pdf_pages(pdf))
     assert "13900000077" not in text and "025-99998888" not in text
     assert manifest_entries(ws, "F")["dh-2026-1"]["sha256"]["pdf"] == entry["sha256"]["pdf"]
@@ -201,3 +200,33 @@ def test_kind_option_shows_upper_case(command: tuple[str, ...]):
     r = cli_ok("notice", *command, "--help")
     if command == ("issue",) or "--kind" in r.stdout:
         assert "[F|K]" in r.stdout and "[f|k]" not in r.stdout
+
+
+def test_register_from_before_stored_views_is_upgraded_and_frozen(tmp_path: Path):
+    """A register written before views were stored (no view columns): the next build adds the
+    columns, stores the view from the records as they are then, and keeps it afterwards."""
+    import sqlite3
+
+    ws = copy_examples(tmp_path / "ws")
+    number = issue(ws, "F", "dh")
+    db = ws / "data" / "registry.sqlite3"
+    with sqlite3.connect(db) as conn:  # the register as the earlier docgen left it
+        conn.execute("ALTER TABLE notices DROP COLUMN view_sha256")
+        conn.execute("ALTER TABLE notices DROP COLUMN view")
+    entry = manifest_entries(ws, "F")["dh-2026-1"]
+    pdf = ws / "output" / entry["files"]["pdf"]
+    before = pdf.read_bytes()
+    cli_ok("build", "--forms", "F", "-q", "-w", str(ws))
+    assert pdf.read_bytes() == before  # same records: same notice
+    with sqlite3.connect(db) as conn:
+        view, digest = conn.execute("SELECT view, view_sha256 FROM notices").fetchone()
+    assert number in view and len(digest) == 64
+    set_phone(ws / "records" / "institutions" / "dh.yaml", "025-99996666")
+    cli_ok("build", "--forms", "F", "-q", "-w", str(ws))
+    assert pdf.read_bytes() == before
+    # a register whose stored view was altered is refused, not rendered
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE notices SET view = replace(view, '东湖', '西湖')")
+    r = run_cli("build", "--forms", "F", "-q", "-w", str(ws))
+    assert r.returncode != 0 and "散列值不符" in r.stderr and "Traceback" not in r.stderr
+    assert pdf.read_bytes() == before
