@@ -223,6 +223,28 @@ def test_freeze_keeps_submitted_figures_and_reports_late_events(tmp_path: Path) 
     assert r.returncode != 0 and "已" in r.stderr and "冻结" in r.stderr
 
 
+def test_an_event_added_later_to_a_frozen_month_counts_in_the_next_month_without_entry_date(tmp_path: Path) -> None:
+    """A clerk adds a forgotten visit of a frozen month and does not think of 录入日期: the
+    frozen figures name the events they counted, so the new one is still found and counted in
+    the next open month; the events that were there when the month froze are not counted twice."""
+    ws = make_workspace(tmp_path / "ws")
+    before_oct = next(t for t in _json(ws, "--unit", "s1", "--month", "2026-10")["tables"] if t["form"] == "Q")["total"]
+    before_nov = next(t for t in _json(ws, "--unit", "s1", "--month", "2026-11")["tables"] if t["form"] == "Q")["total"]
+    assert run_cli("stats", "--workspace", str(ws), "--month", "2026-10", "--freeze", "--as-of", "2026-11-05",
+                   "--no-files").returncode == 0
+    (ws / "records" / "events" / "forgotten.yaml").write_text(
+        "记录类型: 事件\n对象: P02\n事件:\n"
+        "  - {类型: 回访, 日期: 2026-10-20, 方式: 电话回访, 回访人: 甲}\n"
+        "  - {类型: 帮扶, 日期: 2026-10-21, 事项类型: 法律援助, 帮扶救助需求: 咨询, 受理人: 甲}\n", encoding="utf-8")
+    oct_ = _json(ws, "--unit", "s1", "--month", "2026-10")
+    assert next(t for t in oct_["tables"] if t["form"] == "Q")["total"] == before_oct  # frozen stays
+    nov = _json(ws, "--unit", "s1", "--month", "2026-11")
+    q = next(t for t in nov["tables"] if t["form"] == "Q")["total"]
+    assert q["电话回访"] == before_nov["电话回访"] + 1 and q["法律援助"] == before_nov["法律援助"] + 1
+    assert q["回访合计"] == before_nov["回访合计"] + 1
+    assert sum("P02" in c and "补录" in c for c in nov["corrections"]) == 2, nov["corrections"]
+
+
 def test_freeze_refuses_an_open_month(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws")
     r = run_cli("stats", "--workspace", str(ws), "--month", "2026-11", "--freeze", "--as-of", "2026-11-30")

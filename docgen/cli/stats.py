@@ -186,8 +186,6 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
     if freeze:
         if period.month is None:
             raise UsageError("冻结按月进行，请写月份，如 --month 2026-10（季度表随季末月份一并冻结）")
-        if _as_of(as_of) < period.last_day:
-            raise UsageError(f"{period}到 {period.last_day.isoformat()} 才结束，结束前不能冻结（数据统计截止日期为当月月底）")
         n = engine.freeze(period, _as_of(as_of))
         echo(f"已冻结 {period} 的统计数据（{n} 张表）。以后生成该月报表一律按冻结数据，补录的事件作为更正列出。")
     plan = _plan(ds, unit, period)

@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS months (
     frozen_on TEXT NOT NULL,         -- ISO date the month was frozen
     snapshot  TEXT NOT NULL          -- JSON {person id: {"st": station, "p": class, "c": cultivating unit}}
 );
+CREATE TABLE IF NOT EXISTS counted (
+    period TEXT PRIMARY KEY,         -- 2026-10
+    data   TEXT NOT NULL             -- JSON {person id: [event key, ...]}: the 回访 and 帮扶 events of
+                                     -- the month that the frozen figures counted (form Q)
+);
 CREATE TABLE IF NOT EXISTS figures (
     period TEXT NOT NULL,            -- 2026-10, or 2026-Q4 for form R
     form   TEXT NOT NULL,
@@ -101,6 +106,16 @@ class StatsStore:
             self._figures[key] = data
         return self._figures[key]
 
+    def counted(self, period: str) -> dict | None:
+        """The events the frozen figures of ``period`` counted ({person: [event key …]}); None
+        for a month frozen before docgen kept them (or not frozen)."""
+        con = self._connect()
+        if con is None:
+            return None
+        with closing(con):
+            row = con.execute("SELECT data FROM counted WHERE period = ?", (period,)).fetchone()
+        return json.loads(row[0]) if row else None
+
     def months(self) -> list[tuple[str, str]]:
         con = self._connect()
         if con is None:
@@ -110,7 +125,7 @@ class StatsStore:
 
     # ---- writing
     def freeze(self, period: str, frozen_on: dt.date, snapshot: dict,
-               figures: list[tuple[str, str, str, dict]]) -> None:
+               figures: list[tuple[str, str, str, dict]], counted: dict | None = None) -> None:
         """Store a month's snapshot and figures in one transaction; a month freezes once."""
         con = self._connect(write=True)
         assert con is not None
@@ -125,6 +140,9 @@ class StatsStore:
                 con.executemany("INSERT OR REPLACE INTO figures VALUES (?, ?, ?, ?)",
                                 [(p, f, u, json.dumps(d, ensure_ascii=False, sort_keys=True))
                                  for p, f, u, d in figures])
+                if counted is not None:
+                    con.execute("INSERT OR REPLACE INTO counted VALUES (?, ?)",
+                                (period, json.dumps(counted, ensure_ascii=False, sort_keys=True)))
                 con.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 try:

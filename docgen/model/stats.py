@@ -117,6 +117,12 @@ def cultivated_during(person: Person, first: dt.date, last: dt.date) -> bool:
     return start is not None and start <= last and (stop is None or stop > first) and (stop is None or start < stop)
 
 
+def event_key(e: Event) -> str:
+    """What identifies a 回访 or 帮扶 event in the figures of its month (kept when the month is
+    frozen): its date, kind, and the column it counts in."""
+    return f"{e.date.isoformat()}|{e.kind}|{e.method or ''}|{e.help_kind or ''}|{e.amount or ''}"
+
+
 def compute_snapshot(ds: Dataset, day: dt.date) -> dict:
     """{person id: {"st": station, "p": form-P class, "c": cultivating unit}} at the end of ``day``
     (computed once per dataset and day: shared, never to be changed by the caller)."""
@@ -308,14 +314,29 @@ class Statistics:
     def _find_late_events(self, month: Period, kinds: tuple[str, ...],
                           frozen: dict[str, dt.date]) -> list[tuple[Person, Event, Period]]:
         out = []
+        counted: dict[str, dict | None] = {}  # frozen month -> the events its figures counted
         for pid, person in sorted(self.ds.persons.items()):
-            for e in person.events:
-                if e.kind not in kinds or e.recorded is None or e.date >= month.first_day:
+            left: dict[str, list[str]] = {}  # frozen month -> this person's counted keys not yet matched
+            for e in sorted(person.events, key=lambda e: (e.date, e.kind)):
+                if e.kind not in kinds or e.date >= month.first_day:
                     continue
                 home = Period(e.date.year, month=e.date.month)
                 on = frozen.get(home.key)
-                if on is None or e.recorded <= on:
+                if on is None:
                     continue
+                if home.key not in counted:
+                    counted[home.key] = self.store.counted(home.key) if self.store is not None else None
+                known = counted[home.key]
+                if known is not None:
+                    # the frozen figures name what they counted: whatever else is dated in that
+                    # month came in later, whatever its 录入日期 says (a clerk adding a forgotten
+                    # visit rarely writes one)
+                    keys = left.setdefault(home.key, list(known.get(pid, [])))
+                    if event_key(e) in keys:
+                        keys.remove(event_key(e))
+                        continue
+                elif e.recorded is None or e.recorded <= on:
+                    continue  # a month frozen before the counted events were kept: by 录入日期
                 target = _next_month(home)
                 while target.key in frozen:
                     target = _next_month(target)
@@ -609,7 +630,13 @@ class Statistics:
             for sid in stations:
                 figures.append((quarter.key, "R", sid, self.table_r(sid, quarter).as_data()))
         snap = self.computed_snapshot(month)
-        self.store.freeze(month.key, frozen_on, snap, figures)
+        counted: dict[str, list[str]] = {}
+        for pid, person in sorted(self.ds.persons.items()):
+            keys = sorted(event_key(e) for e in person.events
+                          if e.kind in ("回访", "帮扶") and month.first_day <= e.date <= month.last_day)
+            if keys:
+                counted[pid] = keys
+        self.store.freeze(month.key, frozen_on, snap, figures, counted)
         self._snapshots.pop(month.key, None)
         self._frozen_dates = None
         self._late.clear()
