@@ -329,3 +329,21 @@ def test_the_documented_person_example_is_the_valid_example_record():
     blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
     person = (EXAMPLES / "records" / "persons" / "NJ2026001.yaml").read_text(encoding="utf-8")
     assert person.strip() in [b.strip() for b in blocks]
+
+
+def test_a_broken_station_file_is_named_as_the_cause_not_a_missing_station(records):
+    """One typo in the station's own file: the person's error points at that file instead of
+    saying the station does not exist."""
+    station = records / "records" / "stations" / "nj-xw-my.yaml"
+    station.write_text(station.read_text(encoding="utf-8").replace("类型: 服务站", "类型: 服务所"), encoding="utf-8")
+    errs = errors_of(records)
+    person_errs = [e for e in errs if "persons/NJ2026001.yaml" in e]
+    assert person_errs and all("不存在" not in e for e in person_errs), person_errs
+    assert any("服务站“nj-xw-my”的记录文件" in e and "stations/nj-xw-my.yaml" in e and "先改正它" in e
+               for e in person_errs), person_errs
+
+
+def test_an_institution_written_by_its_short_name_gets_the_id_suggested(records):
+    write(records, "NJ2026001.yaml", person_text(**{"  戒毒所: dh": "  戒毒所: 东湖"}))
+    errs = errors_of(records)
+    assert any("戒毒所“东湖”不存在" in e and "是否想写 dh" in e for e in errs), errs

@@ -364,6 +364,21 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         elif isinstance(record, WorkLog):
             log_files.append((record, src))
 
+    def missing_unit(what: str, uid: str, hint: str = "") -> str:
+        """Why a referenced station or institution is not there: its own file is broken (station
+        and institution files are named by their 编号), else it does not exist."""
+        broken = sorted(_display(b, base) for b in ds.bad_files if b.stem == uid)
+        if broken:
+            return f"{what}“{uid}”的记录文件 {'、'.join(broken)} 有错，先改正它"
+        return f"{what}“{uid}”不存在{hint}"
+
+    def institution_hint(given: str) -> str:
+        """A 戒毒所 written by its 代字 or name instead of its 编号."""
+        for inst in ds.institutions.values():
+            if given and (given == getattr(inst, "code", None) or given in inst.name):
+                return f"（是否想写 {inst.id}？{inst.name}的编号是 {inst.id}）"
+        return ""
+
     # units: parents and naming hierarchy
     for st in list(ds.stations.values()):
         src = first_seen[("站点", st.id)]
@@ -371,7 +386,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             parent = ds.stations.get(st.parent)
             want = {"工作站": "指导站", "服务站": "工作站"}.get(st.kind)
             if parent is None:
-                diag(src, ("上级",), f"上级站点“{st.parent}”不存在（可用 docgen units 查看已有站点）")
+                diag(src, ("上级",), missing_unit("上级站点", st.parent, "（可用 docgen units 查看已有站点）"))
             elif parent.kind != want:
                 diag(src, ("上级",), f"{st.kind}的上级应为{want}，“{st.parent}”是{parent.kind}")
             elif parent.city != st.city:
@@ -393,7 +408,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         ds.sources[ef.person].append(src.path)
     for wl, src in log_files:
         if wl.station not in ds.stations:
-            diag(src, ("站点",), f"站点“{wl.station}”不存在")
+            diag(src, ("站点",), missing_unit("站点", wl.station))
             continue
         ds.logs.setdefault(wl.station, []).extend(wl.entries)
         ds.sources[f"log:{wl.station}"].append(src.path)
@@ -408,11 +423,12 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         person = record
         st = ds.stations.get(person.station)
         if st is None:
-            diag(src, ("服务站",), f"服务站“{person.station}”不存在（可用 docgen units 查看已有站点）")
+            diag(src, ("服务站",), missing_unit("服务站", person.station, "（可用 docgen units 查看已有站点）"))
         elif st.kind != "服务站":
             diag(src, ("服务站",), f"“{person.station}”是{st.kind}，此处应填写服务站的编号")
         if person.detention.institution not in ds.institutions:
-            diag(src, ("强制隔离戒毒", "戒毒所"), f"戒毒所“{person.detention.institution}”不存在")
+            diag(src, ("强制隔离戒毒", "戒毒所"),
+                 missing_unit("戒毒所", person.detention.institution, institution_hint(person.detention.institution)))
         if person.cultivation and person.cultivation.unit not in ds.stations \
                 and person.cultivation.unit not in ds.institutions:
             diag(src, ("典型培育", "培育单位"), f"培育单位“{person.cultivation.unit}”不是已有的戒毒所或站点")
