@@ -3,6 +3,7 @@ event twice are reported at their place."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from docgen.records.load import load_records
@@ -90,3 +91,33 @@ def test_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch):
     assert not ds.persons
     [d] = [d for d in ds.errors if d.file.endswith("persons")]
     assert "无法读取此目录" in d.message
+
+
+def test_fields_written_under_the_wrong_event_and_early_terminations_are_warned(tmp_path):
+    """A field no form prints for that kind of event (方式 on a 复吸, 备注 on a 回访) is most
+    likely a slip: warned, and counted in the summary; a termination for three months out of
+    contact that comes before the three months are up, too."""
+    import shutil
+
+    from conftest import EXAMPLES, run_cli
+
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    (ws / "records" / "events" / "slips.yaml").write_text(
+        "记录类型: 事件\n对象: NJ2026001\n事件:\n"
+        "  - {类型: 回访, 日期: 2026-11-03, 方式: 电话回访, 备注: 情况良好}\n"
+        "  - {类型: 复吸, 日期: 2026-11-05, 方式: 电话回访}\n", encoding="utf-8")
+    r = run_cli("validate", "-w", str(ws))
+    assert r.returncode == 0, r.stderr  # warnings, not errors
+    assert "“备注”不属于“回访”事件" in r.stderr and "“方式”不属于“复吸”事件" in r.stderr
+    assert "events/slips.yaml:4:" in r.stderr and "events/slips.yaml:5:" in r.stderr
+    assert re.search(r"0 个错误，[1-9]\d* 个警告", r.stdout)
+    (ws / "records" / "events" / "slips.yaml").unlink()
+    (ws / "records" / "events" / "term.yaml").write_text(
+        "记录类型: 事件\n对象: NJ2026001\n事件:\n  - {类型: 失联, 日期: 2026-11-27}\n"
+        "  - {类型: 终止, 日期: 2026-11-28, 情形: 连续3个月联系不上或拒绝回访, 事实依据: 电话不通}\n", encoding="utf-8")
+    r = run_cli("validate", "-w", str(ws))
+    assert r.returncode == 0, r.stderr
+    assert "自失联 2026-11-27 起不满 3 个月" in r.stderr and "events/term.yaml:5:" in r.stderr
+    clean = run_cli("validate", "-w", str(EXAMPLES))
+    assert "不属于" not in clean.stderr  # the examples use every field where it belongs

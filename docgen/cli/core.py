@@ -36,9 +36,10 @@ def report_diagnostics(ds, quiet: bool = False) -> int:
     for d in ds.diagnostics:
         echo(str(d), err=True)
     errors = len(ds.errors)
+    warnings = len(ds.diagnostics) - errors
     if not quiet:
         echo(f"检查了 {len(ds.files)} 个文件：{len(ds.persons)} 名照管对象，{len(ds.stations)} 个站点，"
-             f"{len(ds.institutions)} 个戒毒所；{errors} 个错误。")
+             f"{len(ds.institutions)} 个戒毒所；{errors} 个错误" + (f"，{warnings} 个警告。" if warnings else "。"))
     return errors
 
 
@@ -84,8 +85,9 @@ def _validate_some(ws: Workspace, paths: tuple[str, ...]) -> int:
     for d in mine:
         echo(str(d), err=True)
     errors = sum(1 for d in mine if d.severity == "错误")
+    warnings = len(mine) - errors
     files = len([f for f in chosen if f.is_file()])
-    echo(f"检查了 {files} 个文件（对照工作区的全部记录）；{errors} 个错误。")
+    echo(f"检查了 {files} 个文件（对照工作区的全部记录）；{errors} 个错误" + (f"，{warnings} 个警告。" if warnings else "。"))
     return errors
 
 

@@ -526,6 +526,20 @@ def event_warnings(person: Person, today: dt.date | None = None) -> list[tuple[s
             warnings.append((f"“{e.kind}”日期 {e.date} 晚于今天：尚未发生的事件不应录入", e, "日期"))
         elif e.recorded and e.recorded > today:
             warnings.append((f"“{e.kind}”的录入日期 {e.recorded} 晚于今天：请写实际录入的日期", e, "录入日期"))
+    for e in events:
+        stray = [label for attr, label in _EVENT_LABELS.items()
+                 if attr in e.model_fields_set and attr not in _EVENT_FIELDS.get(e.kind, ())]
+        if stray:
+            names = "、".join(f"“{label}”" for label in stray)
+            warnings.append((f"{names}不属于“{e.kind}”事件，不会印在任何表上：请检查事件类型，或删去此项", e,
+                             stray[0]))
+        if e.kind == "终止" and e.ground == "连续3个月联系不上或拒绝回访":
+            lost = [x for x in events if x.kind in ("失联", "拒访") and x.date <= e.date]
+            back = [x for x in events if x.kind == "恢复联系" and lost and lost[-1].date <= x.date <= e.date]
+            since = lost[-1].date if lost and not back else None
+            if since is None or e.date < add_months(since, 3):
+                when = f"自{lost[-1].kind} {since} 起不满 3 个月" if since else "此前没有失联或拒访的记录"
+                warnings.append((f"以“连续3个月联系不上或拒绝回访”终止，但{when}：请核对日期或情形", e, "情形"))
     report = next((e for e in events if e.kind == "报到"), None)
     months = (term_months(person.rehab.term) or 12) if person.rehab is not None else 12
     start = report.date if report else person.detention.release
@@ -536,6 +550,23 @@ def event_warnings(person: Person, today: dt.date | None = None) -> list[tuple[s
                              f"（自{'报到' if report else '出所'} {start} 起 {months} 个月）：请核对日期", e, "日期"))
     return warnings
 
+
+# What each kind of event may carry besides 类型, 日期 and 录入日期 (docs/records.md): anything
+# else is printed on no form, and is most likely written under the wrong event.
+_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "报到": ("thoughts_state", "thoughts", "notes"),  # X4: the first talk
+    "回访": ("method", "visitor", "abstinence", "thoughts", "family", "social", "employment"),
+    "帮扶": ("help_kind", "need", "handler", "opinion", "responsible", "outcome", "amount", "notes"),
+    **{k: ("facts", "notes") for k in ("失联", "拒访", "恢复联系", "复吸", "强戒", "判处刑罚", "所外就医", "死亡")},
+    "终止": ("ground", "facts", "notes"),
+    "期满": ("abstinence", "thoughts", "thoughts_state", "social", "appraisal", "notes"),
+    "就业": ("job_kind", "referred", "notes"),
+    "未就业": ("reason", "notes"),
+    "典型培育结束": ("notes",),
+    "典型培育延长": ("new_end", "notes"),
+}
+_EVENT_LABELS = {name: (info.alias or name) for name, info in Event.model_fields.items()
+                 if name not in ("kind", "date", "recorded")}
 
 # Events that mean the station still works with the person: none may follow a termination.
 _CARE_EVENTS = ("报到", "回访", "帮扶", "失联", "拒访", "恢复联系", "就业", "未就业", "期满")
