@@ -150,8 +150,11 @@ def test_voided_notice_is_marked_listed_as_voided_and_left_out_of_print(tmp_path
         colours = _colours(pdf)
         assert all(_neutral(c) for c in colours), colours  # black and grays only, like the forms
         assert any(op in ("g", "G") and 0 < v[0] < 1 for op, v in colours)  # the mark's gray
-        body = "\n".join(p.text for p in docx.Document(str(ws / "output" / e["files"]["docx"])).paragraphs)
-        assert "作" in body and "废" in body and "发文月份选错" in body
+        d = docx.Document(str(ws / "output" / e["files"]["docx"]))
+        header = "".join(p.text for section in d.sections for p in section.header.paragraphs)
+        assert "作废" in header and "发文月份选错" in header
+        sheet = d.tables[0].rows[0].cells
+        assert len(sheet) == 3 and all("（作废）" in c.text for c in sheet)  # 底联, 通知书, 回执
         keep_pdf = ws / "output" / entries[key[keep]]["files"]["pdf"]
         assert not any("作废" in t for t in pdf_pages(keep_pdf))
 

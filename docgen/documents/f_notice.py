@@ -17,8 +17,8 @@ and the information sheets, form D; K: the roster only). Notices are issued by
 ``docgen notice issue`` (``docgen.registry.notices``), which allocates the number and stores
 the view the notice was rendered from; ``targets`` renders the notices of the register from
 those stored views (an issued notice never takes later changes of the records). A voided
-notice (``view["void"]``: date and reason) is stamped 作废 on every page of its PDF and at
-the head of its DOCX.
+notice (``view["void"]``: date and reason) is stamped 作废 on every page of its PDF; in its
+DOCX the three parts' titles say （作废） and every page header gives the date and reason.
 """
 from __future__ import annotations
 
@@ -117,7 +117,10 @@ class NoticeForm(Form):
     def render_docx(self, view: dict) -> bytes:
         from ..render.docx import render_docx
 
-        data = render_docx(self.template_path, {**view, "t": self.texts(view, lambda x: x)})
+        t = self.texts(view, lambda x: x)
+        if view.get("void"):  # each of the three parts says so in its title
+            t["supp"] += "（作废）"
+        data = render_docx(self.template_path, {**view, "t": t})
         if view.get("void"):
             data = void_docx(data, view["void"])
         return data
@@ -475,7 +478,7 @@ def void_pdf(pdf: bytes, void: dict, title: str) -> bytes:
 
 
 def void_docx(data: bytes, void: dict) -> bytes:
-    """The DOCX with a 作废 paragraph at its head and the note in every page header."""
+    """The DOCX with the 作废 note (date, reason) in every page header."""
     import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
@@ -483,19 +486,12 @@ def void_docx(data: bytes, void: dict) -> bytes:
     from ..render.ooxml import normalise_zip
 
     doc = docx.Document(io.BytesIO(data))
-    body = doc.element.body
-    first = doc.paragraphs[0] if doc.paragraphs else None
-    head = first.insert_paragraph_before() if first is not None else doc.add_paragraph()
-    if first is None or body.index(head._p) != 0:
-        body.insert(0, head._p)
-    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for text, role, size in (("作　废", "title", 28), ("\n" + void_note(void), "body", 11)):
-        run = head.add_run(text)
-        run.bold = True
-        _set_run_font(run, role, size)
     for section in doc.sections:
-        p = section.header.add_paragraph("【作废】" + void_note(void))
+        p = section.header.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = p.add_run("【作废】" + void_note(void))
+        run.bold = True
+        _set_run_font(run, "body", 9)
     buf = io.BytesIO()
     doc.save(buf)
     return normalise_zip(buf.getvalue())
