@@ -347,3 +347,10 @@ def test_an_institution_written_by_its_short_name_gets_the_id_suggested(records)
     write(records, "NJ2026001.yaml", person_text(**{"  戒毒所: dh": "  戒毒所: 东湖"}))
     errs = errors_of(records)
     assert any("戒毒所“东湖”不存在" in e and "是否想写 dh" in e for e in errs), errs
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# 待填写\n"])
+def test_an_empty_record_file_is_called_empty(records, content):
+    (records / "records" / "persons" / "新建.yaml").write_text(content, encoding="utf-8")
+    errs = errors_of(records)
+    assert any("新建.yaml:1:1" in e and "文件是空的" in e for e in errs), errs

@@ -263,6 +263,9 @@ def _load_file(path: Path, base: Path | None, ds: Dataset,
         ds.diagnostics.append(Diagnostic(shown, 1, 1, "", f"无法读取文件：{exc.strerror}"))
         return None
     data = src.data
+    if data == {} or data is None:
+        ds.diagnostics.append(Diagnostic(shown, 1, 1, "", "文件是空的（或只有注释）：请填写记录，或删去此文件"))
+        return None
     if not isinstance(data, dict):
         ds.diagnostics.append(Diagnostic(shown, 1, 1, "", "文件内容应为若干“项目: 值”（映射）"))
         return None
