@@ -1,6 +1,7 @@
 """``docgen due``: what each unit owes, overdue first, on the examples and the scripted workspace."""
 from __future__ import annotations
 
+import re
 import datetime as dt
 import json
 import shutil
@@ -110,3 +111,19 @@ def test_information_sheet_sent_with_a_notice_is_done(tmp_path: Path) -> None:
     r = run_cli("notice", "void", notice["number"], "--kind", "F", "--reason", "地址有误", "-w", str(ws))
     assert r.returncode == 0, r.stderr
     assert sheets() == before
+
+
+def test_a_stations_list_puts_other_units_duties_apart():
+    """docgen due --unit <服务站>: the station's own duties; what a 戒毒所 owes for the station's
+    persons (information sheets) comes after, under its own heading, and is not counted as the
+    station's overdue work."""
+    from conftest import EXAMPLES, run_cli
+
+    r = run_cli("due", "-w", str(EXAMPLES), "--unit", "nj-xw-my", "--as-of", "2026-11-30")
+    assert r.returncode == 0, r.stderr
+    head, _, tail = r.stdout.partition("供参考：其他单位对本单位照管对象的应办事项")
+    assert tail, r.stdout
+    assert "强制隔离戒毒所" not in head and "强制隔离戒毒所" in tail
+    own = [line for line in head.splitlines()[1:] if line.strip()]
+    m = re.match(r"截至 2026-11-30：共 (\d+) 项应办事项，其中逾期 (\d+) 项。", head)
+    assert m and int(m[1]) == len(own) and int(m[2]) == sum(" 逾期 " in line for line in own)

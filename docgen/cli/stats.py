@@ -150,6 +150,17 @@ def _plan(ds, unit: str | None, period) -> list[tuple[str, str]]:
     return plan
 
 
+def _units_under(ds, unit: str) -> set[str]:
+    """The unit and every station under it."""
+    scope, stack = {unit}, [unit]
+    while stack:
+        for child in ds.children(stack.pop()):
+            if child.id not in scope:
+                scope.add(child.id)
+                stack.append(child.id)
+    return scope
+
+
 @main.command()
 @click.option("--unit", "unit", help="站点或戒毒所编号（默认：各指导站和各戒毒所）；全省的 N、L 表写 全省")
 @click.option("--month", "month", required=True, help="月份 2026-11；季度 2026-Q4 只统计再就业情况（表 R）")
@@ -270,10 +281,26 @@ def due(ws: Workspace, unit: str | None, as_of: str | None, as_json: bool) -> No
     if not items:
         echo(f"截至 {day}，没有应办事项。")
         return
-    overdue = sum(1 for i in items if i.overdue)
-    echo(f"截至 {day}：共 {len(items)} 项应办事项，其中逾期 {overdue} 项。")
+    # with --unit: what the unit (and the units under it) owes; what another unit owes for the
+    # unit's persons (a 戒毒所's information sheet) is listed apart, for information
+    scope = _units_under(ds, unit) if unit else None
+    own = [i for i in items if scope is None or i.unit in scope]
+    others = [i for i in items if scope is not None and i.unit not in scope]
     name_w = max(_width(i.unit_name) for i in items)
     kind_w = max(_width(i.kind) for i in items)
-    for i in items:
-        flag = "逾期" if i.overdue else "待办"
-        echo(f"{i.date}  {flag}  {_pad(i.kind, kind_w)}  {_pad(i.unit_name, name_w)}  {i.text}")
+
+    def show(rows) -> None:
+        for i in rows:
+            flag = "逾期" if i.overdue else "待办"
+            echo(f"{i.date}  {flag}  {_pad(i.kind, kind_w)}  {_pad(i.unit_name, name_w)}  {i.text}")
+
+    overdue = sum(1 for i in own if i.overdue)
+    if own or not others:
+        echo(f"截至 {day}：共 {len(own)} 项应办事项，其中逾期 {overdue} 项。")
+    else:
+        echo(f"截至 {day}，本单位没有应办事项。")
+    show(own)
+    if others:
+        echo()
+        echo(f"供参考：其他单位对本单位照管对象的应办事项 {len(others)} 项（不是本单位的事项）：")
+        show(others)
