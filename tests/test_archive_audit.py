@@ -448,9 +448,9 @@ def test_death_ends_the_cultivation_period(filed):
     p.write_text(open_ended, encoding="utf-8")
     docgen(ws, "archive", "refresh")
     assert by_subject(ws)["T004"]["due_date"] is None
-    p.write_text(open_ended + "  - {类型: 死亡, 日期: 2026-03-02}\n", encoding="utf-8")
+    p.write_text(open_ended + "  - {类型: 死亡, 日期: 2026-08-02}\n", encoding="utf-8")  # after the 期满 of 2026-06-04
     docgen(ws, "archive", "refresh")
-    assert by_subject(ws)["T004"]["due_date"] == "2029-03-02"
+    assert by_subject(ws)["T004"]["due_date"] == "2029-08-02"
 
 
 def test_registry_restored_from_an_older_backup_is_not_taken_for_an_interrupted_write(filed):

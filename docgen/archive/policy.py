@@ -31,6 +31,7 @@ class Series:
     trigger: str
     events: tuple[str, ...] = ()
     contents: tuple[str, ...] = ()
+    institution_contents: tuple[str, ...] = ()  # an annual volume of a 戒毒所 (10.1)
 
     @property
     def term_text(self) -> str:
@@ -109,7 +110,8 @@ def load_policy(path: Path) -> Policy:
                               "（可以更长，不能更短）")
         events = spec.get("events", [])
         contents = spec.get("contents", [])
-        for name, value in (("events", events), ("contents", contents)):
+        inst_contents = spec.get("institution_contents", [])
+        for name, value in (("events", events), ("contents", contents), ("institution_contents", inst_contents)):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise DocgenError(f"{where} {name} 应为文字列表")
         if trigger == "closure" and not events:
@@ -119,7 +121,8 @@ def load_policy(path: Path) -> Policy:
             raise DocgenError(f"{where} events 只能是结案事件（{'、'.join(CLOSURE_EVENTS)}），“{other}”不是："
                               "照管尚未结束的档案不能开始计算保管期限")
         series[kind] = Series(kind, str(spec.get("label", kind)), klass, retention, years, trigger,
-                              tuple(events), tuple(c.upper() for c in contents))
+                              tuple(events), tuple(c.upper() for c in contents),
+                              tuple(c.upper() for c in inst_contents))
     approvals = raw.get("disposal", {}).get("approvals_required", 2)
     if not isinstance(approvals, int) or approvals < 2:
         raise DocgenError(f"{path}: [disposal] approvals_required 至少为 2（须两名不同的批准人）")

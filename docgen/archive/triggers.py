@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .policy import Series
+from .policy import CLOSURE_EVENTS, Series
 
 if TYPE_CHECKING:
     from ..records.model import Person
@@ -35,7 +35,16 @@ def person_trigger(series: Series, person: Person) -> Trigger:
         planned = _cultivation_end(person, events)
         died = next((e for e in events if e.kind == "死亡"), None)
         if died is not None and (planned.date is None or died.date < planned.date):
-            return Trigger(died.date, f"{died.date.isoformat()} 死亡（培育期随之结束）")
+            planned = Trigger(died.date, f"{died.date.isoformat()} 死亡（培育期随之结束）")
+        if planned.date is None:
+            return planned
+        # one person, one volume: it holds the 照管 records up to the closure of the care too,
+        # which are kept 3 years from that closure (10.3), so the later of the two days counts
+        closed = next((e for e in events if e.kind in CLOSURE_EVENTS), None)
+        if closed is None:
+            return Trigger(None, f"照管尚未结束（无{'、'.join(CLOSURE_EVENTS)}事件；{planned.reason}）")
+        if closed.date > planned.date:
+            return Trigger(closed.date, f"{closed.date.isoformat()} {closed.kind}（照管结束晚于培育期结束：{planned.reason}）")
         return planned
     if series.trigger == "none":
         return Trigger(None, "永久保管")

@@ -32,6 +32,12 @@ class Doc:
     pages: int
     note: str = ""
     key: str = ""  # hash of what the document says (its form and data), not of its bytes
+    ident: str = ""  # which document this is, across versions: form name and event date, period or number
+    blank: bool = False  # a form with no underlying records (a month without log entries, zero counts)
+
+    @property
+    def name(self) -> str:
+        return self.ident or self.title
 
 
 @dataclass(frozen=True)

@@ -327,6 +327,8 @@ class Institution(Record):
     contact: Text = F("联系人")
     phone: Phone = F("联系电话")
     head: Text = F("所长")
+    fonds: Text = F("全宗号")  # archive fonds number of the institution's own work archive
+    org_code: Text = F("机构代码")  # archive organisation code
 
     @field_validator("name")
     @classmethod
