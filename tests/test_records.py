@@ -244,6 +244,27 @@ def test_schema_is_json_schema_with_chinese_keys():
     from jsonschema import Draft202012Validator
 
     Draft202012Validator.check_schema(schema)
+    # what an editor shows is Chinese, and an unquoted phone or ID number is not flagged
+    for name, definition in schema["$defs"].items():
+        assert re.search(r"[\u4e00-\u9fff]", definition.get("description", "")), name
+        assert not re.search(r"[A-Za-z]{5,}", definition.get("description", "").replace("docs/records.md", "")), name
+    import yaml
+
+    record = yaml.safe_load((EXAMPLES / "records" / "persons" / "NJ2026001.yaml").read_text(encoding="utf-8"))
+    record["联系方式"] = 13812345678  # as a clerk types it, unquoted
+    record["身份证号码"] = int(record["身份证号码"])
+
+    def as_editor_reads(node):  # PyYAML (YAML 1.1) reads dates as dates; editors (YAML 1.2) as text
+        if isinstance(node, dict):
+            return {k: as_editor_reads(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [as_editor_reads(v) for v in node]
+        return node.isoformat() if hasattr(node, "isoformat") else node
+
+    record = as_editor_reads(record)
+    person_schema = {"$ref": "#/$defs/Person", "$defs": schema["$defs"]}
+    errors = [f"{list(e.path)}: {e.message}" for e in Draft202012Validator(person_schema).iter_errors(record)]
+    assert errors == []
 
 
 def test_units_lists_ids_kinds_names_parents():
