@@ -66,7 +66,7 @@ def archive() -> None:
     docgen archive hold 档号 --reason 理由 / release 档号  保全 / 解除保全
     docgen archive dispose --as-of 日期                  编制销毁清册（草稿）
     docgen archive lists [清册编号]                      销毁清册：编制、批准、执行和各卷散列值
-    docgen archive approve 清册编号 --by 姓名             批准（须编制人以外的两名不同的批准人）
+    docgen archive approve 清册编号 --by 姓名             批准（编制人以外的两名不同的批准人，各用本人的账户）
     docgen archive execute 清册编号 --as-of 日期          执行销毁（保留存根，清册永久归档）
     docgen archive verify                                逐件核对散列值，发现改动、缺失、多余文件
     docgen archive audit --verify                        核对审计日志的散列链
@@ -393,7 +393,7 @@ def _list_record(arc, lst) -> dict:
 @click.option("--by", "by", required=True, help="批准人姓名")
 @workspace_option
 def approve_cmd(ws: Workspace, number, by) -> None:
-    """批准销毁清册 NUMBER（须两名不同的批准人）。"""
+    """批准销毁清册 NUMBER（须编制人以外的两名不同的批准人，各用本人的登录账户；姓名比较时不计空格和大小写）。"""
     arc = _open(ws)
     try:
         n = arc.approve(number, by)
