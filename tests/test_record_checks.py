@@ -121,3 +121,32 @@ def test_fields_written_under_the_wrong_event_and_early_terminations_are_warned(
     assert "自失联 2026-11-27 起不满 3 个月" in r.stderr and "events/term.yaml:5:" in r.stderr
     clean = run_cli("validate", "-w", str(EXAMPLES))
     assert "不属于" not in clean.stderr  # the examples use every field where it belongs
+
+
+def test_termination_cases_may_be_written_short_and_a_wrong_one_lists_them_numbered(tmp_path):
+    import shutil
+
+    from conftest import EXAMPLES, run_cli
+    from docgen.records.model import TERMINATION_GROUNDS
+
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("output", "data", "archive"))
+    events = ws / "records" / "events" / "term.yaml"
+    events.write_text("记录类型: 事件\n对象: NJ2026001\n事件:\n"
+                      "  - {类型: 复吸, 日期: 2026-11-27}\n  - {类型: 终止, 日期: 2026-11-28, 情形: 复吸}\n",
+                      encoding="utf-8")
+    r = run_cli("build", "-w", str(ws), "--forms", "X3", "--format", "pdf", "-q")
+    assert r.returncode == 0, r.stderr
+    [x3] = (ws / "output" / "X3").glob("NJ2026001-*.pdf")
+    text = pdf_text_of(x3)
+    assert "☑" + TERMINATION_GROUNDS[2] in text  # 复吸 read as the third case of 5.3
+    events.write_text(events.read_text(encoding="utf-8").replace("情形: 复吸", "情形: 吸毒了"), encoding="utf-8")
+    r = run_cli("validate", "-w", str(ws))
+    assert r.returncode != 0
+    assert "1. 无正当理由，未按期报到；2. 连续3个月联系不上或拒绝回访；3." in r.stderr and "可只写序号" in r.stderr
+
+
+def pdf_text_of(path):
+    from conftest import pdf_text
+
+    return pdf_text(path)

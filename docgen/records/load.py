@@ -20,8 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .idcard import mask_id
-from .model import (RECORD_TYPES, Event, EventFile, Institution, LogEntry, Person, Record, Station,
-                    WorkLog, add_months, term_months)
+from .model import (RECORD_TYPES, TERMINATION_GROUNDS, Event, EventFile, Institution, LogEntry, Person, Record,
+                    Station, WorkLog, add_months, term_months)
 from .yamlsrc import Position, YamlSource, YamlSyntaxError, load_yaml
 
 
@@ -230,6 +230,9 @@ def translate_error(root: type[BaseModel], err: dict[str, Any]) -> tuple[tuple, 
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         expected = expected.replace("'", "").replace(" or ", "、").replace(", ", "、")
+        if loc and loc[-1] == "情形":  # the cases of 5.3 have commas of their own: number them
+            listed = "；".join(f"{n}. {g}" for n, g in enumerate(TERMINATION_GROUNDS, 1))
+            return loc, f"“{inp}”不是 5.3 的终止情形，应为：{listed}（可只写序号，或“失联”“复吸”“判刑”等简称）"
         return loc, f"“{inp}”不是有效的取值，应为：{expected}"
     if kind == "value_error":
         exc = err.get("ctx", {}).get("error")

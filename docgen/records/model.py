@@ -42,6 +42,15 @@ TERMINATION_GROUNDS = (
     "违法犯罪被判处刑罚",
     "有其他违反后续照管服务协议行为",
 )
+# 情形 may be written short: the number of the case in 5.3, or a word from it
+TERMINATION_ALIASES = {
+    "1": TERMINATION_GROUNDS[0], "未按期报到": TERMINATION_GROUNDS[0], "未报到": TERMINATION_GROUNDS[0],
+    "2": TERMINATION_GROUNDS[1], "失联": TERMINATION_GROUNDS[1], "拒访": TERMINATION_GROUNDS[1],
+    "失联拒访": TERMINATION_GROUNDS[1], "联系不上": TERMINATION_GROUNDS[1],
+    "3": TERMINATION_GROUNDS[2], "复吸": TERMINATION_GROUNDS[2], "又吸食毒品": TERMINATION_GROUNDS[2],
+    "4": TERMINATION_GROUNDS[3], "判刑": TERMINATION_GROUNDS[3], "判处刑罚": TERMINATION_GROUNDS[3],
+    "5": TERMINATION_GROUNDS[4], "其他": TERMINATION_GROUNDS[4], "其他违约": TERMINATION_GROUNDS[4],
+}
 EMPLOYMENT_KINDS = ("自主创业", "自谋职业", "社会企业接纳", "政府公益岗位", "基地安置就业")
 UNEMPLOYMENT_REASONS = ("暂无就业岗位", "已办失业登记", "没有就业意愿", "特困人员供养")
 EVENT_KINDS = (
@@ -484,6 +493,14 @@ class Event(Record):
         if self.amount is not None and self.help_kind != "救助财物":
             raise _msg("只有事项类型为“救助财物”的帮扶才填写“金额（元）”")
         return self
+
+    @field_validator("ground", mode="before")
+    @classmethod
+    def _ground_short(cls, v):
+        if isinstance(v, str):
+            key = v.strip().replace(" ", "").rstrip("。").replace(",", "，")
+            return TERMINATION_ALIASES.get(key.lstrip("（(").rstrip("）)"), key)
+        return v
 
     @field_validator("recorded")
     @classmethod
