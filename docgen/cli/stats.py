@@ -96,15 +96,52 @@ def render_table(table, ds) -> str:
     return "\n".join(lines)
 
 
-def _load(ws: Workspace):
+def _load(ws: Workspace, unit: str | None = None, what: str = "统计"):
+    """The records; with errors, refused unless they can be shown not to touch ``unit``: in a
+    city's shared workspace one station's typo must not stop every other station's report."""
     from .core import load_workspace_records
 
     ds = load_workspace_records(ws)
     if ds.errors:
         for d in ds.errors:
             echo(str(d), err=True)
-        raise DocgenError(f"记录中有 {len(ds.errors)} 个错误，统计前请先改正（docgen validate 可查看）")
+        touched = _stations_of_errors(ws, ds)
+        scope = _units_under(ds, unit) if unit and unit in ds.stations else None
+        if scope is not None and touched is not None and not touched & scope:
+            echo(f"注意：记录中有 {len(ds.errors)} 个错误，都在其他单位（{'、'.join(sorted(touched))}）的记录里，"
+                 f"不影响本单位的{what}；请通知有关单位改正。", err=True)
+            return ds
+        raise DocgenError(f"记录中有 {len(ds.errors)} 个错误，{what}前请先改正（docgen validate 可查看）")
     return ds
+
+
+def _stations_of_errors(ws: Workspace, ds) -> set[str] | None:
+    """The stations whose figures the erroneous files could change; None when that cannot be
+    told (a file that does not parse, an institution's file, a station that does not exist)."""
+    import yaml
+
+    out: set[str] = set()
+    for d in ds.errors:
+        try:
+            data = yaml.load((ws.root / d.file).read_text(encoding="utf-8-sig"), Loader=yaml.BaseLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        kind = data.get("记录类型")
+        if kind == "照管对象":
+            station = data.get("服务站")
+        elif kind == "事件":
+            person = ds.persons.get(data.get("对象"))
+            station = person.station if person is not None else None
+        elif kind in ("站点", "工作日志"):
+            station = data.get("编号") if kind == "站点" else data.get("站点")
+        else:
+            return None
+        if not isinstance(station, str) or station not in ds.stations:
+            return None
+        out.add(station)
+    return out
 
 
 def _as_of(text: str | None) -> dt.date:
@@ -192,7 +229,7 @@ def stats(ws: Workspace, unit: str | None, month: str, freeze: bool, as_of: str 
     today = dt.date.today()
     if period.first_day > today:  # a mistyped month gives a plausible, false report
         raise UsageError(f"{period}尚未开始（今天是 {today.isoformat()}），没有可统计的数字；请检查 --month")
-    ds = _load(ws)
+    ds = _load(ws, None if freeze else unit)
     engine = Statistics(ds)
     if freeze:
         if period.month is None:
@@ -270,7 +307,7 @@ def due(ws: Workspace, unit: str | None, as_of: str | None, as_json: bool) -> No
     from ..model.due import due_items
 
     day = _as_of(as_of)
-    ds = _load(ws)
+    ds = _load(ws, unit, "应办事项")
     if unit and unit not in ds.stations and unit not in ds.institutions:
         raise UsageError(f"单位“{unit}”不存在（可用 docgen units 查看）")
     items = due_items(ds, day, unit, sent=_sent_information_sheets(ws, day))
