@@ -149,9 +149,12 @@ class RecordCache:
     province's records that is most of the load's time.
     """
 
-    def __init__(self, root: Path, base: Path):
+    def __init__(self, root: Path, base: Path, parse_cache: Path | None = None):
         self.root = root
         self.base = base
+        # the first load takes the unchanged files' parse results from the output folder's
+        # parse cache (``records.cache``, as ``docgen build`` does): a restart is quick
+        self.parse_cache = parse_cache
         self._files: dict[Path, tuple] = {}  # path -> (stamp, (record, src) | None, diagnostics)
         self._memo: dict = {}  # persons assembled by the last load
         self._unreadable: list = []  # diagnostics of the folders the last walk could not list
@@ -182,6 +185,12 @@ class RecordCache:
             return load_records([self.root], base=self.base)
         fresh: dict[Path, tuple] = {}
         loaded = []
+        warm = None
+        if not self._files and self.parse_cache is not None:
+            from .records.cache import RecordParseCache
+
+            warm = RecordParseCache(self.parse_cache)
+            parse_file = warm.parse
         for path in files:
             name = str(path)  # pathlib keeps it: no new string per load
             stamp = _stamp(name)
@@ -199,6 +208,8 @@ class RecordCache:
                 ds.bad_files.add(path)
                 continue
             loaded.append(result)  # left unchanged by the memo-assembly
+        if warm is not None:
+            warm.save()
         self.files_changed = set(fresh) != set(self._files)
         self._files = fresh
         assemble(loaded, self.base, ds, memo=self._memo)
@@ -263,7 +274,9 @@ class WatchService:
         self.signage_dir = (PACKAGE_ROOT / "signage").resolve()
         # more outputs made from the records after each build (the CLI adds the station signs)
         self.after_build = after_build
-        self.cache = RecordCache(self.records_dir, ws.root)
+        from .records.cache import CACHE_NAME
+
+        self.cache = RecordCache(self.records_dir, ws.root, self.out_dir / CACHE_NAME)
         self._events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._diagnostics: set[str] = set()  # record problems already reported

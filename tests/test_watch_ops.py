@@ -403,3 +403,23 @@ def test_a_clerk_confirms_removing_many_persons_with_one_build_by_hand(ws: Path,
         assert svc.rebuild(_change(ws)) is not None
     assert "已恢复" in caplog.text
     assert "025-84567772" in pdf_text(d_pdf(ws, PERSON))
+
+
+def test_a_restarted_service_takes_unchanged_files_from_the_parse_cache(ws: Path, monkeypatch):
+    """docgen build leaves the records' parse results in the output folder: the service's first
+    load reads only the file edited since, and writes the cache back for the next start."""
+    from conftest import run_cli
+    from docgen.records import cache
+
+    assert run_cli("build", "-w", str(ws), "--forms", "D", "--format", "pdf", "-q").returncode == 0
+    assert (ws / "output" / cache.CACHE_NAME).is_file()
+    new_phone(ws, "025-84567773")
+    parsed = []
+    real = cache._load_file
+    monkeypatch.setattr(cache, "_load_file", lambda path, *a, **kw: parsed.append(path.name) or real(path, *a, **kw))
+    svc = service(ws)
+    ds = svc.cache.load(None)
+    assert parsed == [person_file(ws).name]
+    assert ds.persons[PERSON].phone == "025-84567773" and OTHER in ds.persons
+    parsed.clear()
+    assert service(ws).cache.load(None) and parsed == []  # written back: nothing to parse now
