@@ -227,3 +227,11 @@ def test_an_interrupted_execution_is_reported_as_unfinished_not_as_a_failure(fil
     assert by_subject(ws)["T001"]["status"] == "disposed"
     r = docgen(ws, "archive", "verify")
     assert "核对通过" in r.stdout and "未完成" not in r.stderr
+
+
+def test_names_are_normalised_as_an_archivist_compares_them():
+    from docgen.archive.ledger import norm_name
+
+    assert norm_name("ＺＨＡＮＧ\u3000") == norm_name(" zhang") == norm_name("Zhang\u200b") == "zhang"
+    assert norm_name("张\u3000主 任\t") == "张主任" and norm_name("张主任") != norm_name("李局长")
+    assert norm_name(" \u3000 ") == ""

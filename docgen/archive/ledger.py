@@ -32,6 +32,14 @@ LABELS = {"title": "题名", "version": "版本", "pages": "页数", "sha256": "
           "trigger_date": "起算日", "due_date": "到期日", "trigger_reason": "起算事由", "kind": "类别",
           "hold_reason": "保全", "held_by": "保全人", "status": "状态"}
 STATUS_TEXT = {"filed": "在库", "disposed": "已销毁", "draft": "草稿", "executed": "已执行", "cancelled": "已撤销"}
+# a log that writes kinds and statuses in words means the registry's codes
+_CODES = {"在库": "filed", "已销毁": "disposed", "照管对象个人档案": "personal", "后续照管对象个人档案": "personal",
+          "典型培育对象个人档案": "cultivation", "年度工作档案": "annual", "信息对接通知书": "notices",
+          "档案销毁清册": "disposal"}
+
+
+def _code(col: str, value: Any) -> Any:
+    return _CODES.get(value, value) if col in ("status", "kind") and isinstance(value, str) else value
 
 
 def norm_name(name: str | None) -> str:
@@ -109,20 +117,20 @@ def replay(entries: list[dict]) -> Ledger:
             state: dict[str, Any] = {"status": "filed", "hold_reason": None, "held_by": None}
             for key, col in ITEM_FIELDS.items():
                 if key in after and col not in ("status", "hold_reason"):
-                    state[col] = after[key]
+                    state[col] = _code(col, after[key])
             if after.get("保管期限") == "永久":  # the executed 清册: kept for ever
                 state.setdefault("due_date", None)
             led.volumes[target] = state
             continue
-        if action in ("重新归档", "登记内容散列", "重算保管期限", "保全", "解除保全", "销毁"):
-            state = led.volumes.get(target)
-            if state is None:
-                continue
+        if target in led.volumes and not str(action).startswith("拒绝"):
+            # 重新归档, 登记内容散列, 重算保管期限, 保全, 解除保全, 销毁 -- and any later kind of change
+            # to a volume: what it records after the change is the volume's state from then on
+            state = led.volumes[target]
             for key, value in before.items():
                 col = ITEM_FIELDS.get(key)
                 if col == "content_key" and value is None:
                     continue  # a registry from before content keys were kept (migrated: the column is empty)
-                if col in state and state[col] != value:
+                if col in state and state[col] != _code(col, value):
                     led.history.append(
                         f"审计日志第 {e.get('seq')} 条（{action} {target}）记载改动前的{LABELS[col]}为“{_show(col, value)}”，"
                         f"此前的日志却记载为“{_show(col, state[col])}”：登记簿在这次操作之前被改动过")
@@ -132,7 +140,7 @@ def replay(entries: list[dict]) -> Ledger:
             for key, value in after.items():
                 col = ITEM_FIELDS.get(key)
                 if col is not None:
-                    state[col] = value
+                    state[col] = _code(col, value)
             if action == "保全":
                 state["held_by"] = e.get("who")
             elif action == "解除保全":
