@@ -135,7 +135,9 @@ def test_monthly_run_skips_destroyed_volumes(ws):
     with pytest.MonkeyPatch.context() as mp:  # the second approver logs in with an account of their own
         mp.setenv("LOGNAME", "lijuzhang")
         docgen(ws, "archive", "approve", number, "--by", "李局长")
-    docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
+    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
+    # the person's record file (full ID number) is still there: the archivist is told
+    assert "照管对象 T001 的个人档案已销毁" in r.stdout and "records/persons/T001.yaml" in r.stdout
     r = docgen(ws, "archive", "file", "--all-persons", "--by", "刘芳", "--as-of", TODAY)
     assert "跳过 T001" in r.stdout and "销毁" in r.stdout and "错误" not in r.stderr
     assert "共归档 3 卷，跳过 1 卷。" in r.stdout

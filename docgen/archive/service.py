@@ -624,6 +624,14 @@ class Archive:
             act.write(rel, pdf)
         return Filed(dh, title, self.root / rel, pages, version, len(docs), notes)
 
+    def persons_of(self, dhs: list[str]) -> list[str]:
+        """The persons whose personal volumes these are (e.g. those just destroyed)."""
+        if not dhs:
+            return []
+        rows = self.db.execute(f"SELECT subject FROM items WHERE dh IN ({', '.join('?' * len(dhs))}) AND kind IN "
+                               "('personal', 'cultivation') ORDER BY subject", tuple(dhs)).fetchall()
+        return [r["subject"] for r in rows]
+
     def _dropped(self, old: sqlite3.Row, docs: list[Doc], blank: list[Doc]) -> list[str]:
         """The documents of the current version that the new one would no longer hold. The
         audit log lists each version's documents; a volume filed before it did is compared by

@@ -173,6 +173,20 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
         sys.exit(1)
 
 
+def _records_left(ws: Workspace, ds, persons: list[str]) -> None:
+    """After a disposal: the record files of persons whose personal volume was destroyed are
+    still in the records folder (with full ID numbers); the archivist decides to retire them."""
+    import os
+
+    for pid in persons:
+        files = sorted(ds.sources.get(pid, [])) if ds is not None else []
+        if not files:
+            continue
+        shown = "、".join(os.path.relpath(f, ws.root) if os.path.isabs(f) else str(f) for f in files)
+        echo(f"提示：照管对象 {pid} 的个人档案已销毁，其记录文件仍在记录目录中（含完整身份证号码）：{shown}。"
+             "请按本单位规定移出记录目录（离线封存或删除）；每月的 archive file --all-persons 会跳过已销毁的案卷")
+
+
 @archive.command("list")
 @click.option("--all", "show_all", is_flag=True, help="也列出已销毁的案卷（存根）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
@@ -435,10 +449,12 @@ def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
     arc = _open(ws, policy)
     try:
         result = arc.execute(ds, number, day, by)
+        gone = arc.persons_of(result["disposed"])
     finally:
         arc.close()
     for dh in result["disposed"]:
         echo(f"已销毁 {dh}（存根保留在登记簿）")
+    _records_left(ws, ds, gone)
     for left in result.get("left", []):
         echo(f"警告：已登记为销毁，但文件未能删除：{left}；请手工删除（docgen archive verify 会列出）", err=True)
     echo(f"销毁清册 {number} 已执行，并作为永久档案归档：{result['dh']} → {result['path']}")
