@@ -235,3 +235,20 @@ def test_names_are_normalised_as_an_archivist_compares_them():
     assert norm_name("ＺＨＡＮＧ\u3000") == norm_name(" zhang") == norm_name("Zhang\u200b") == "zhang"
     assert norm_name("张\u3000主 任\t") == "张主任" and norm_name("张主任") != norm_name("李局长")
     assert norm_name(" \u3000 ") == ""
+
+
+def test_execution_cannot_be_dated_before_the_last_approval(filed):
+    """An approval logged on a later day than the cut-off and the drafting (the clock of the log
+    moved on by a day): the destruction cannot be dated before it."""
+    ws = filed
+    number = _draft(ws, "T001")  # cut-off and drafting today
+    _approve_as(ws, number, "张主任", "zhang")
+    later = TODAY + dt.timedelta(days=1)
+    patch = ("from docgen.archive import store\n"
+             f"store.now_utc = lambda: '{later.isoformat()}T12:00:00+00:00'\n"
+             "os.environ['LOGNAME'] = 'li'")
+    r = _killed(ws, patch, "archive", "approve", number, "--by", "李局长")
+    assert r.returncode == 0, r.stderr
+    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY.isoformat(), "--by", "监销人王", ok=False)
+    assert r.returncode == 1 and f"早于清册的最后一次批准的日期 {later.isoformat()}" in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "filed"

@@ -225,7 +225,7 @@ def _list_mismatches(db: sqlite3.Connection, r: sqlite3.Row, want: ListState) ->
         have = [row[0] for row in db.execute("SELECT i.dh FROM list_entries e LEFT JOIN items i ON i.id = e.item_id "
                                              "WHERE e.number = ? ORDER BY e.pos", (number,)).fetchall()]
         if have != want.volumes:
-            differ("列入案卷", "、".join(str(d) for d in have), "、".join(want.volumes))
+            differ("列入案卷", "、".join(d or "（登记簿中的记录被删除）" for d in have), "、".join(want.volumes))
     have_names = [row[0] for row in db.execute("SELECT approver FROM approvals WHERE number = ? ORDER BY approved_at, "
                                                "approver", (number,)).fetchall()]
     logged = [a.name for a in want.approvals]
