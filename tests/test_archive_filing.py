@@ -65,6 +65,9 @@ def test_refiling_refuses_to_drop_a_filed_document_unless_a_reason_is_given(ws):
     entry = [e for e in _audit(ws) if e["action"] == "重新归档"][-1]
     assert entry["after"]["去除文件"] == ["跟踪回访记录表（2025-08-01）"]
     assert entry["after"]["去除理由"] == reason and entry["who"] == "刘芳"
+    out = docgen(ws, "archive", "show", row["dh"]).stdout
+    assert "第 1 版：2026-11-30 立卷，立卷人 刘芳，检查人 周文静" in out
+    assert f"去除第 2 版中的文件：跟踪回访记录表（2025-08-01）（理由：{reason}）" in out
 
 
 # ---------------------------------------------------------------- finding 5: 典型培育 retention
@@ -85,6 +88,17 @@ def test_cultivation_volume_is_kept_until_the_later_of_cultivation_end_and_closu
     docgen(ws, "archive", "refresh", "--by", "档案员")
     got = by_subject(ws)["T004"]
     assert got["due_date"] is None and "照管尚未结束" in got["trigger_reason"]
+
+
+def test_due_names_volumes_whose_care_ended_without_a_closure_event(ws):
+    docgen(ws, "archive", "file", "--all-persons", "--by", "刘芳", "--as-of", TODAY)
+    # T003 reported 2025-06-15: one year of care ends 2026-06-14; no 期满 was recorded
+    r = docgen(ws, "archive", "due", "--as-of", TODAY)
+    assert "另有 1 卷到期日未定" in r.stdout
+    assert "丙三（T003）后续照管对象个人档案：照管期限已于 2026-06-14 届满" in r.stdout
+    # looking ahead does not count care periods ending after today
+    r = docgen(ws, "archive", "due", "--as-of", "2030-01-01")
+    assert "另有 1 卷到期日未定" in r.stdout
 
 
 # ---------------------------------------------------------------- finding 6: 年度 and 立卷日期

@@ -865,6 +865,33 @@ class Archive:
         return self.db.execute("SELECT * FROM items WHERE status = 'filed' AND due_date IS NOT NULL "
                                "AND due_date <= ? ORDER BY due_date, dh", (as_of.isoformat(),)).fetchall()
 
+    def undetermined(self, ds: Dataset | None, as_of: dt.date) -> list[tuple[sqlite3.Row, str]]:
+        """Personal volumes whose due date stays 未定 although their term should have started by
+        ``as_of`` (today at the latest): the care period (or the cultivation) is over, but no 期满, 终止 or 死亡 was
+        recorded. Such a volume is never listed as due until the event is entered."""
+        if ds is None:
+            return []
+        from ..model.care import care_period
+        from .triggers import cultivation_end
+
+        as_of = min(as_of, dt.date.today())  # a look ahead cannot know what will be recorded by then
+        out = []
+        for r in self.db.execute("SELECT * FROM items WHERE status = 'filed' AND kind IN ('personal', "
+                                 "'cultivation') ORDER BY dh").fetchall():
+            due = self._recomputed.get(r["id"], {}).get("due_date", r["due_date"])
+            person = ds.persons.get(r["subject"])
+            if due is not None or person is None:
+                continue
+            if person.cultivation is not None:
+                end = cultivation_end(person)
+                if end.date is not None and end.date < as_of:
+                    out.append((r, f"培育期已结束（{end.reason}），照管却没有期满、终止或死亡事件"))
+                continue
+            period = care_period(person)
+            if period.end is not None and period.end < as_of:
+                out.append((r, f"照管期限已于 {period.end.isoformat()} 届满，记录中却没有期满、终止或死亡事件"))
+        return out
+
     def hold(self, ref: str, reason: str, by: str | None) -> sqlite3.Row:
         if not reason or not reason.strip():
             raise DocgenError("保全（暂停销毁）须说明理由：--reason 理由")

@@ -32,10 +32,7 @@ def person_trigger(series: Series, person: Person) -> Trigger:
                 return Trigger(e.date, f"{e.date.isoformat()} {e.kind}（结案）")
         return Trigger(None, "尚未结案（无" + "、".join(series.events) + "事件）")
     if series.trigger == "cultivation_end":
-        planned = _cultivation_end(person, events)
-        died = next((e for e in events if e.kind == "死亡"), None)
-        if died is not None and (planned.date is None or died.date < planned.date):
-            planned = Trigger(died.date, f"{died.date.isoformat()} 死亡（培育期随之结束）")
+        planned = cultivation_end(person)
         if planned.date is None:
             return planned
         # one person, one volume: it holds the 照管 records up to the closure of the care too,
@@ -49,6 +46,16 @@ def person_trigger(series: Series, person: Person) -> Trigger:
     if series.trigger == "none":
         return Trigger(None, "永久保管")
     raise ValueError(series.trigger)
+
+
+def cultivation_end(person: Person) -> Trigger:
+    """The end of the cultivation by the records (death ends it too), with its reason."""
+    events = sorted(person.events, key=lambda e: e.date)
+    planned = _cultivation_end(person, events)
+    died = next((e for e in events if e.kind == "死亡"), None)
+    if died is not None and (planned.date is None or died.date < planned.date):
+        return Trigger(died.date, f"{died.date.isoformat()} 死亡（培育期随之结束）")
+    return planned
 
 
 def _cultivation_end(person: Person, events: list) -> Trigger:

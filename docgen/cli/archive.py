@@ -59,9 +59,9 @@ def archive() -> None:
 
     \b
     docgen archive file --person NJ2026001 --by 刘芳     归档一人的个人档案（再次归档即更新版本）
-    docgen archive file --all-persons --by 刘芳          归档全部照管对象的个人档案
-    docgen archive file --annual nj-xw-my --year 2026    归档站点的年度工作档案
-    docgen archive file --notices dh --month 2026-11     归档某戒毒所某月寄送的通知书
+    docgen archive file --all-persons --by 刘芳          归档全部已报到照管对象的个人档案
+    docgen archive file --annual nj-xw-my --year 2026 --by 刘芳   归档站点（或戒毒所）的年度工作档案
+    docgen archive file --notices dh --month 2026-11 --by 周文静  归档某戒毒所某月寄送的通知书
     docgen archive due --as-of 2029-12-31                列出保管期满的案卷
     docgen archive hold 档号 --reason 理由 / release 档号  保全 / 解除保全
     docgen archive dispose --as-of 日期                  编制销毁清册（草稿）
@@ -231,12 +231,21 @@ def show_cmd(ws: Workspace, ref: str) -> None:
                 echo(f"保管期限：{arc.policy.get(r['kind']).term_text}（档号中的代码 {r['retention']}）")
             except DocgenError:
                 echo(f"保管期限：档号中的代码 {r['retention']}")
+        logged: dict = {}  # what the audit log says of each version: 检查人, documents dropped and why
+        for e in arc.store.audit_entries():
+            after = e.get("after") if isinstance(e.get("after"), dict) else {}
+            if e.get("target") == r["dh"] and e.get("action") in ("归档", "重新归档") and "版本" in after:
+                logged[after["版本"]] = after
         for v in arc.versions(r["id"]):
             current = v["version"] == r["version"] and r["status"] == "filed"
             sup = f"，{v['superseded_at']} 被取代" if v["superseded_at"] else ("（现行）" if current else "（已销毁）")
             ckey = v["content_key"] if "content_key" in v.keys() else None
-            echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，{v['filed_by']}，{v['pages']} 页，sha256 {v['sha256'][:16]}…"
-                 + (f"，内容散列 {ckey[:16]}…" if ckey else "") + sup)
+            entry = logged.get(v["version"], {})
+            checker = f"，检查人 {entry['检查人']}" if entry.get("检查人") else ""
+            echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，立卷人 {v['filed_by']}{checker}，{v['pages']} 页，"
+                 f"sha256 {v['sha256'][:16]}…" + (f"，内容散列 {ckey[:16]}…" if ckey else "") + sup)
+            if entry.get("去除文件"):
+                echo(f"    去除第 {v['version'] - 1} 版中的文件：{'、'.join(entry['去除文件'])}（理由：{entry.get('去除理由')}）")
     finally:
         arc.close()
 
@@ -281,6 +290,11 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
             echo(f"{r['dh']}  {r['title']}  到期 {r['due_date']}（{r['trigger_reason']}）"
                  + (f"  【保全：{r['hold_reason']}，不得销毁】" if r["hold_reason"] else ""))
         echo(f"截至 {day.isoformat()}，保管期满 {len(rows)} 卷。")
+        stuck = arc.undetermined(ds, day)
+        if stuck:
+            echo(f"另有 {len(stuck)} 卷到期日未定，补录结案事件、运行 docgen archive refresh 后才能确定：")
+            for r, why in stuck:
+                echo(f"  {r['dh']}  {r['title']}：{why}")
     finally:
         arc.close()
 
