@@ -152,6 +152,12 @@ def test_monthly_run_skips_destroyed_volumes(ws):
     r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, "--by", "监销人王")
     # the person's record file (full ID number) is still there: the archivist is told
     assert "照管对象 T001 的个人档案已销毁" in r.stdout and "records/persons/T001.yaml" in r.stdout
+    # the plain audit log reads the states in Chinese (finding 14); --json keeps the entries as written
+    out = docgen(ws, "archive", "audit").stdout
+    assert '"状态": "已销毁"' in out and '"状态": "已执行"' in out
+    for code in ('"filed"', '"disposed"', '"draft"', '"executed"', '"personal"'):
+        assert code not in out
+    assert '"disposed"' in docgen(ws, "archive", "audit", "--json").stdout
     r = docgen(ws, "archive", "file", "--all-persons", "--by", "刘芳", "--as-of", TODAY)
     assert "跳过 T001" in r.stdout and "销毁" in r.stdout and "错误" not in r.stderr
     assert "共归档 3 卷，跳过 1 卷。" in r.stdout

@@ -187,6 +187,21 @@ def _records_left(ws: Workspace, ds, persons: list[str]) -> None:
              "请按本单位规定移出记录目录（离线封存或删除）；每月的 archive file --all-persons 会跳过已销毁的案卷")
 
 
+def _readable(value) -> str:
+    """An audit entry's before/after state for reading: the registry's codes of kind and status
+    (personal, filed, executed …) in Chinese; ``audit --json`` keeps the entries as written."""
+    from ..archive.service import label
+
+    def walk(v, key=None):
+        if isinstance(v, dict):
+            return {k: walk(x, k) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return label(v) if key in ("状态", "类别") else v
+
+    return "（无）" if value is None else json.dumps(walk(value), ensure_ascii=False)
+
+
 @archive.command("list")
 @click.option("--all", "show_all", is_flag=True, help="也列出已销毁的案卷（存根）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
@@ -529,7 +544,7 @@ def audit_cmd(ws: Workspace, check: bool, tail: int, as_json: bool) -> None:
             note = f"（{e['note']}）" if e.get("note") else ""
             change = ""
             if e.get("before") is not None or e.get("after") is not None:
-                change = f"  {json.dumps(e.get('before'), ensure_ascii=False)} → {json.dumps(e.get('after'), ensure_ascii=False)}"
+                change = f"  {_readable(e.get('before'))} → {_readable(e.get('after'))}"
             who = e.get("who")
             if e.get("account") and e.get("account") != who:
                 who = f"{who}（账户 {e.get('account')}）"
