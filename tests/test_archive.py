@@ -336,26 +336,26 @@ def test_disposal_procedure(filed):
         assert normalise(label) in text, label
     assert t1 in text and "3年4个月" in text  # kept from 2026-06-09 to 2025-10-15
     # no approval, then the same approver twice: refused
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "2 名不同的批准人" in r.stderr and "无人批准" in r.stderr
     docgen(ws, "archive", "approve", number, "--by", "张主任")
     r = docgen(ws, "archive", "approve", number, "--by", "张主任", ok=False)
     assert r.returncode == 1 and "不同的批准人" in r.stderr
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "只有 1 人批准" in r.stderr
     with pytest.MonkeyPatch.context() as mp:  # the second approver logs in with an account of their own
         mp.setenv("LOGNAME", "lijuzhang")
         docgen(ws, "archive", "approve", number, "--by", "李局长")
     # dated before the list was drawn up (cut-off 2025-10-15, drafted today): refused, nothing deleted
     today = dt.date.today().isoformat()
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-06-08", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", "2025-06-08", ok=False)
     assert r.returncode == 1 and "早于清册的鉴定截止日期 2025-10-15" in r.stderr
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and f"早于清册的编制日期 {today}" in r.stderr
     assert (ws / "archive" / got["T001"]["path"]).exists()
     # a held item is never disposed of, even on an approved list
     docgen(ws, "archive", "hold", t1, "--reason", "审计调阅")
-    r = docgen(ws, "archive", "execute", number, "--as-of", today, ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", today, ok=False)
     assert r.returncode == 1 and "保全" in r.stderr and t1 in r.stderr
     assert (ws / "archive" / got["T001"]["path"]).exists()
     docgen(ws, "archive", "release", t1)
@@ -377,7 +377,7 @@ def test_disposal_procedure(filed):
     assert t1 in text and "张主任" in text and "李局长" in text and "已执行" in text
     assert record["dh"] in first_page_text(final)
     # executing twice, or filing the disposed person again, is refused
-    r = docgen(ws, "archive", "execute", number, "--as-of", "2025-10-15", ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "已执行" in r.stderr
     r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", ok=False)
     assert r.returncode == 1 and "已于" in r.stderr and "销毁" in r.stderr
@@ -389,7 +389,7 @@ def test_disposal_procedure(filed):
 
 
 def test_dispose_before_due_finds_nothing(filed):
-    r = docgen(filed, "archive", "dispose", "--as-of", "2026-11-30")  # the first term ends 2029-06-09
+    r = docgen(filed, "archive", "dispose", "--by", "李档案", "--as-of", "2026-11-30")  # the first term ends 2029-06-09
     assert "没有可列入销毁清册的案卷" in r.stdout
 
 

@@ -76,7 +76,7 @@ def test_execution_cannot_be_dated_ahead(filed):
 def test_disposal_list_and_filing_cannot_be_dated_ahead(filed):
     ws = filed
     backdate(ws, "T001")
-    r = docgen(ws, "archive", "dispose", "--as-of", TOMORROW, ok=False)
+    r = docgen(ws, "archive", "dispose", "--by", "李档案", "--as-of", TOMORROW, ok=False)
     assert r.returncode == 1 and "鉴定截止日期" in r.stderr and "晚于今天" in r.stderr
     assert "XH-" not in docgen(ws, "archive", "lists").stdout
     r = docgen(ws, "archive", "file", "--person", "T003", "--as-of", TOMORROW, "--by", "刘芳", ok=False)
@@ -99,13 +99,13 @@ def test_drafter_cannot_approve_own_list(filed):
     # a drafter's approval put into the registry by hand has no audit entry: the execution is refused
     with sqlite3.connect(ws / "archive" / "registry.sqlite3") as db:
         db.execute("INSERT INTO approvals VALUES (?, '档案员', '2026-01-01T00:00:00+00:00')", (number,))
-    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", TODAY, ok=False)
     assert r.returncode == 1 and "登记簿被改动" in r.stderr and "“档案员”" in r.stderr
     assert by_subject(ws)["T001"]["status"] == "filed"
     with sqlite3.connect(ws / "archive" / "registry.sqlite3") as db:  # put right
         db.execute("DELETE FROM approvals WHERE approver = '档案员'")
     _second_approval(ws, number, "李局长")
-    docgen(ws, "archive", "execute", number, "--as-of", TODAY)
+    docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", TODAY)
     assert by_subject(ws)["T001"]["status"] == "disposed"
 
 
@@ -501,6 +501,6 @@ def test_execution_without_the_records_is_refused(filed, tmp_path):
     number = _approved(ws, "T001")
     rel = by_subject(ws)["T001"]["path"]
     (ws / "records").rename(tmp_path / "records-away")
-    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY, ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", TODAY, ok=False)
     assert r.returncode == 1 and "记录目录不存在" in r.stderr and "再次核对" in r.stderr
     assert by_subject(ws)["T001"]["status"] == "filed" and (ws / "archive" / rel).is_file()

@@ -158,7 +158,7 @@ def test_two_approvals_from_one_account_are_refused(filed):
     _approve_as(ws, number, "张主任", "zhang")
     r = _approve_as(ws, number, "李局长", "zhang", ok=False)
     assert r.returncode == 1 and "两名批准人须由不同的账户操作" in r.stderr and "zhang" in r.stderr
-    r = docgen(ws, "archive", "execute", number, "--as-of", TODAY.isoformat(), ok=False)
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", TODAY.isoformat(), ok=False)
     assert r.returncode == 1 and "只有 1 人批准（张主任）" in r.stderr
     r = _approve_as(ws, number, "李局长", "li")
     assert "第 2 人" in r.stdout
@@ -217,7 +217,7 @@ def test_lists_shows_how_many_approvals_a_list_still_lacks(filed):
 def test_an_interrupted_execution_is_reported_as_unfinished_not_as_a_failure(filed):
     ws = filed
     number = _approved(ws, "T001")
-    r = _killed(ws, _kill_at("_append_audit"), "archive", "execute", number, "--as-of", TODAY.isoformat(),
+    r = _killed(ws, _kill_at("_append_audit"), "archive", "execute", number, "--by", "监销员", "--as-of", TODAY.isoformat(),
                 "--by", "监销人王")
     assert r.returncode == -9, r.stderr
     assert by_subject(ws)["T001"]["status"] == "filed"  # not committed

@@ -64,10 +64,10 @@ def archive() -> None:
     docgen archive file --notices dh --month 2026-11 --by 周文静  归档某戒毒所某月寄送的通知书
     docgen archive due --as-of 2029-12-31                列出保管期满的案卷
     docgen archive hold 档号 --reason 理由 / release 档号  保全 / 解除保全
-    docgen archive dispose --as-of 日期                  编制销毁清册（草稿）
+    docgen archive dispose --as-of 日期 --by 姓名        编制销毁清册（草稿）
     docgen archive lists [清册编号]                      销毁清册：编制、批准、执行和各卷散列值
     docgen archive approve 清册编号 --by 姓名             批准（编制人以外的两名不同的批准人，各用本人的账户）
-    docgen archive execute 清册编号 --as-of 日期          执行销毁（保留存根，清册永久归档）
+    docgen archive execute 清册编号 --by 姓名             执行销毁（保留存根，清册永久归档）
     docgen archive verify                                逐件核对散列值，发现改动、缺失、多余文件
     docgen archive audit --verify                        核对审计日志的散列链
     """
@@ -345,7 +345,7 @@ def release_cmd(ws: Workspace, ref, by) -> None:
 
 @archive.command("dispose")
 @click.option("--as-of", "as_of", required=True, help="鉴定截止日期：列入此日已保管期满、未保全的案卷")
-@by_option
+@click.option("--by", "by", required=True, help="清册编制人姓名（印在销毁清册上；必填，不用操作系统账户名）")
 @policy_option
 @workspace_option
 def dispose_cmd(ws: Workspace, as_of, by, policy) -> None:
@@ -443,7 +443,7 @@ def approve_cmd(ws: Workspace, number, by) -> None:
         need = arc.policy.approvals_required
     finally:
         arc.close()
-    more = f"还需 {need - n} 名不同的批准人。" if n < need else f"批准人数已够，可执行：docgen archive execute {number}"
+    more = f"还需 {need - n} 名不同的批准人。" if n < need else f"批准人数已够，可执行：docgen archive execute {number} --by 执行人姓名"
     echo(f"{by} 已批准销毁清册 {number}（第 {n} 人）。{more}")
 
 
@@ -465,7 +465,7 @@ def cancel_cmd(ws: Workspace, number, reason, by) -> None:
 @archive.command("execute")
 @click.argument("number")
 @click.option("--as-of", "as_of", help="销毁日期（默认今天）；执行时再次核对到期日和保全")
-@by_option
+@click.option("--by", "by", required=True, help="执行人（监销人）姓名（印在销毁清册上；必填，不用操作系统账户名）")
 @policy_option
 @workspace_option
 def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
