@@ -90,3 +90,29 @@ def test_a_saved_record_reaches_every_unit_table_and_undoing_it_restores_them(tm
     assert p_figures(out, PARENT, service_row) == before
     assert o_states(out, STATION) == {"王堃": "在册照管", "赵大成": "在册照管"}
     assert PERSON in {p.stem for p in (ws / "records" / "persons").glob("*.yaml")}
+
+
+def test_a_dataset_is_freed_as_soon_as_it_is_dropped(tmp_path: Path):
+    """The facts kept on a dataset do not hold it in a reference cycle: the watch service drops
+    the previous dataset at every save and runs a full garbage collection only when saves pause,
+    so a cycle would keep every replaced dataset (and its facts) in memory until then."""
+    import gc
+    import weakref
+
+    from docgen.documents.registry import all_forms
+    from docgen.records.load import load_records
+
+    ws = make_small_workspace(tmp_path / "ws")
+    add_person(ws, OTHER, "赵大成", 1)
+    ds = load_records([ws / "records"], base=ws)
+    for code in ("G", "L", "M", "N", "O", "P", "Q", "S"):  # every kind of unit table uses the facts
+        assert list(all_forms()[code].targets(ds, Period.parse("2026-11")))
+    gone = weakref.ref(ds)
+    enabled = gc.isenabled()
+    gc.disable()  # freed by reference counting alone, not by a collection
+    try:
+        del ds
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()

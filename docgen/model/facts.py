@@ -14,6 +14,7 @@ facts as well.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +29,10 @@ class Facts:
     """The derived facts of one dataset (computed on first use)."""
 
     def __init__(self, ds: Dataset):
-        self.ds = ds
+        # a weak reference: the dataset holds its facts, and a cycle between them would keep a
+        # replaced dataset alive until a full collection (the watch service does one only when
+        # saves pause)
+        self._ds = weakref.ref(ds)
         self._key = self._identity(ds)
         self._memo: dict[Any, Any] = {}
         self._status: dict[tuple[str, dt.date], Status] = {}
@@ -40,8 +44,14 @@ class Facts:
         return (id(ds.persons), len(ds.persons), id(ds.stations), len(ds.stations), id(ds.institutions),
                 len(ds.institutions))
 
+    @property
+    def ds(self) -> Dataset:
+        ds = self._ds()
+        assert ds is not None, "facts of a dataset no longer in use"
+        return ds
+
     def valid_for(self, ds: Dataset) -> bool:
-        return self.ds is ds and self._key == self._identity(ds)
+        return self._ds() is ds and self._key == self._identity(ds)
 
     def memo(self, key, compute: Callable[[], Any]):
         """``compute()`` once per dataset and ``key``."""
