@@ -100,14 +100,7 @@ def units_under(ds: Dataset, unit: str) -> set[str]:
     if unit not in ds.stations:
         known = "、".join(sorted([*ds.stations, *ds.institutions])[:12])
         raise DocgenError(f"没有编号为“{unit}”的站点或戒毒所（可用 docgen units 查看；已有：{known}…）")
-    out, todo = set(), [unit]
-    while todo:
-        sid = todo.pop()
-        if sid in out:
-            continue
-        out.add(sid)
-        todo.extend(s.id for s in ds.children(sid))
-    return out
+    return ds.units_under(unit)
 
 
 def _unit_order(ds: Dataset) -> dict[str, int]:

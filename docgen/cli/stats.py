@@ -106,7 +106,7 @@ def _load(ws: Workspace, unit: str | None = None, what: str = "统计"):
         for d in ds.errors:
             echo(str(d), err=True)
         touched = _stations_of_errors(ws, ds)
-        scope = _units_under(ds, unit) if unit and unit in ds.stations else None
+        scope = ds.units_under(unit) if unit and unit in ds.stations else None
         if scope is not None and touched is not None and not touched & scope:
             echo(f"注意：记录中有 {len(ds.errors)} 个错误，都在其他单位（{'、'.join(sorted(touched))}）的记录里，"
                  f"不影响本单位的{what}；请通知有关单位改正。", err=True)
@@ -185,17 +185,6 @@ def _plan(ds, unit: str | None, period) -> list[tuple[str, str]]:
         elif monthly:
             plan += [("N", u), ("L", u)]
     return plan
-
-
-def _units_under(ds, unit: str) -> set[str]:
-    """The unit and every station under it."""
-    scope, stack = {unit}, [unit]
-    while stack:
-        for child in ds.children(stack.pop()):
-            if child.id not in scope:
-                scope.add(child.id)
-                stack.append(child.id)
-    return scope
 
 
 @main.command()
@@ -320,7 +309,7 @@ def due(ws: Workspace, unit: str | None, as_of: str | None, as_json: bool) -> No
         return
     # with --unit: what the unit (and the units under it) owes; what another unit owes for the
     # unit's persons (a 戒毒所's information sheet) is listed apart, for information
-    scope = _units_under(ds, unit) if unit else None
+    scope = ds.units_under(unit) if unit else None
     own = [i for i in items if scope is None or i.unit in scope]
     others = [i for i in items if scope is not None and i.unit not in scope]
     name_w = max(_width(i.unit_name) for i in items)

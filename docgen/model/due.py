@@ -127,12 +127,7 @@ def due_items(ds: Dataset, as_of: dt.date, unit: str | None = None,
             add(deadline, "月度统计", inst, f"{per}统计表（N L）须在 {deadline} 前上报省局", form="N L")
 
     if unit:
-        scope = {unit, *ds.service_stations_under(unit)}
-        stack = [unit]
-        while stack:
-            for child in ds.children(stack.pop()):
-                scope.add(child.id)
-                stack.append(child.id)
+        scope = ds.units_under(unit)
         items = [i for i in items if i.unit in scope
                  or (i.person is not None and ds.persons[i.person].station in scope)]
     items.sort(key=lambda i: (not i.overdue, i.date, i.unit, i.person or "", i.kind))

@@ -106,6 +106,16 @@ class Dataset:
             out.extend(self.service_stations_under(child.id))
         return out
 
+    def units_under(self, unit: str) -> set[str]:
+        """The unit and every station under it, at any depth (a 戒毒所: itself)."""
+        scope, stack = {unit}, [unit]
+        while stack:
+            for child in self.children(stack.pop()):
+                if child.id not in scope:
+                    scope.add(child.id)
+                    stack.append(child.id)
+        return scope
+
     def persons_of(self, station_id: str) -> list[Person]:
         ids = set(self.service_stations_under(station_id))
         return sorted((p for p in self.persons.values() if p.station in ids), key=lambda p: p.id)
