@@ -290,7 +290,6 @@ class WatchService:
         self.pool = None
         self._persons: set[str] | None = None  # the persons of the last batch built
         self._held: tuple[str, ...] | None = None  # persons whose files vanished: updates held
-        self._held_released = False  # the hold just ended: the next batch checks everything
 
     # ---- events
     def classify(self, path: Path, is_dir: bool) -> str | None:
@@ -447,11 +446,11 @@ class WatchService:
                         log.info("输出目录 %s 已被其他程序改动（手动运行的 docgen 命令或手工删改）：核对全部文书",
                                  self.out_dir)
                         changed = None  # what this service wrote last is no guide: look at everything
+                    was_held = self._held is not None
                     if self._hold(ds, full=change is None or moved):
                         return None  # (the records' problems now are those of the missing persons)
                     self._report(ds)
-                    if self._held_released:
-                        self._held_released = False
+                    if was_held:
                         changed = None  # the saves made while held were not built: look at everything
                     result = self._build(ds, forms, periods, changed, started, turned, full=changed is None and (
                         change is None or turned or moved))
@@ -496,7 +495,6 @@ class WatchService:
         if self._held is not None:
             log.info("已恢复：不见的记录文件已回来（或已由 docgen build 确认），核对全部文书")
             self._held = None
-            self._held_released = True
         return False
 
     def _build(self, ds: Dataset, forms: list, periods: list[Period], changed: set[str] | None,
