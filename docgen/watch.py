@@ -61,6 +61,7 @@ from .documents.base import Period
 from .documents.registry import all_forms
 from .errors import DocgenError, os_error_message
 from .fsutil import clean_partials, private_dir
+from .printing import PRINT_DIR
 from .records.idcard import mask_ids_in_text
 from .records.load import RECORD_SUFFIXES, Dataset, iter_record_files, load_records, unreadable_diagnostics
 from .render.fonts import FONT_SUFFIXES, PACKAGE_ROOT
@@ -392,10 +393,12 @@ class WatchService:
     # ---- the output folder, written by others too
     def _output_stamp(self) -> tuple:
         """What another program's writing in the output folder changes: the folder, its
-        manifest and state, its subfolders."""
+        manifest and state, its subfolders (not the print bundles' folder: ``docgen print``
+        only reads the documents)."""
         out = self.out_dir
         try:
-            subdirs = sorted((e.name, e.inode()) for e in os.scandir(out) if e.is_dir(follow_symlinks=False))
+            subdirs = sorted((e.name, e.inode()) for e in os.scandir(out)
+                             if e.is_dir(follow_symlinks=False) and e.name != PRINT_DIR)
         except OSError:
             subdirs = []
         return _dir_id(out), _stamp(out / MANIFEST), _stamp(out / STATE), tuple(subdirs)

@@ -423,3 +423,18 @@ def test_a_restarted_service_takes_unchanged_files_from_the_parse_cache(ws: Path
     assert ds.persons[PERSON].phone == "025-84567773" and OTHER in ds.persons
     parsed.clear()
     assert service(ws).cache.load(None) and parsed == []  # written back: nothing to parse now
+
+
+def test_printing_a_bundle_is_not_a_change_to_the_output_folder(ws: Path):
+    """``docgen print`` writes its bundle into OUT_DIR/打印/ and its register, and reads the
+    documents: the service's next save builds only what the save affects."""
+    from conftest import run_cli
+
+    svc, out = service(ws), ws / "output"
+    svc.rebuild(None)
+    printed = run_cli("print", "-w", str(ws), "--output-dir", str(out))
+    assert printed.returncode == 0, printed.stderr
+    assert any((out / "打印").glob("*.pdf"))
+    assert not svc.outputs_moved()
+    shutil.rmtree(out / "D")  # a form folder deleted by hand still counts
+    assert svc.outputs_moved()
