@@ -281,6 +281,7 @@ class WatchService:
         self._events: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._diagnostics: set[str] = set()  # record problems already reported
+        self._notice_warnings: set[str] = set()  # issued notices found changed, already reported
         self._form_errors: dict[str, str] = {}  # document errors already reported: key -> text
         self._outputs_seen: tuple | None = None  # the output folder as the last batch left it
         self._records_id = _dir_id(self.records_dir)  # the records folder being watched
@@ -542,8 +543,24 @@ class WatchService:
             except Exception as exc:  # the service keeps running
                 log.error("内部错误：%s: %s（请报告给维护人员）", type(exc).__name__, exc)
                 log.debug("详细信息", exc_info=True)
+        if any(f.code in ("F", "K") for f in forms):
+            self._report_notices(ds)
         self.batches += 1
         return result
+
+    def _report_notices(self, ds: Dataset) -> None:
+        """Say once when a notice still out (no receipt) no longer matches the records: it
+        stays as issued, and the clerk decides whether to void it and issue another."""
+        from .registry.notices import outstanding_change_warnings
+
+        try:
+            current = set(outstanding_change_warnings(ds, self.ws.data))
+        except DocgenError as exc:
+            log.error("错误：%s", exc.message)
+            return
+        for text in sorted(current - self._notice_warnings):
+            log.warning("%s", text)
+        self._notice_warnings = current
 
     def _renew_pool(self) -> None:
         if self.pool is None:

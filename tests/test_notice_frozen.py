@@ -233,3 +233,37 @@ def test_register_from_before_stored_views_is_upgraded_and_frozen(tmp_path: Path
     r = run_cli("build", "--forms", "F", "-q", "-w", str(ws))
     assert r.returncode != 0 and "散列值不符" in r.stderr and "Traceback" not in r.stderr
     assert pdf.read_bytes() == before
+
+
+def test_build_and_watch_warn_about_an_outstanding_notice_whose_records_changed(tmp_path: Path, caplog):
+    """Not only ``notice list``: ``docgen build`` and the watch service say when a notice still
+    out no longer matches the records (the watch service once, not at every save); once its
+    receipt is back the build is silent about it."""
+    import logging
+
+    from docgen.documents.base import Period
+    from docgen.documents.registry import parse_forms
+    from docgen.watch import WatchService
+    from docgen.workspace import Workspace
+
+    ws = copy_examples(tmp_path / "ws")
+    number = issue(ws, "K", "dh")
+    r = cli_ok("build", "--forms", "K", "-w", str(ws))
+    assert "发出后记录有变化" not in r.stderr
+    set_phone(ws / "records" / "institutions" / "dh.yaml", "025-99997777")
+    r = cli_ok("build", "--forms", "K", "-w", str(ws))
+    assert f"通知书 {number}（K）发出后记录有变化（戒毒所联系电话）" in r.stderr and "作废后补发" in r.stderr
+    assert "发出后记录有变化" not in cli_ok("build", "--forms", "K", "-q", "-w", str(ws)).stderr
+
+    svc = WatchService(Workspace.locate(ws), ws / "output", Period.parse("2026-11"), {"pdf"}, parse_forms("K"),
+                       workers=1)
+    with caplog.at_level(logging.INFO, logger="docgen.watch"):
+        svc.rebuild(None)
+        svc.rebuild(None)
+    warned = [rec.getMessage() for rec in caplog.records if "发出后记录有变化" in rec.getMessage()]
+    assert len(warned) == 1 and number in warned[0]
+
+    cli_ok("notice", "receipt", number, "--kind", "K", "--date", dt.date.today().isoformat(), "--by", "周文静",
+           "-w", str(ws))
+    assert "发出后记录有变化" not in cli_ok("build", "--forms", "K", "-w", str(ws)).stderr
+    assert "回执已收回" in cli_ok("notice", "list", "-w", str(ws)).stderr

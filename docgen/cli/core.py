@@ -219,6 +219,11 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
         echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month 2026-11）。", err=True)
     for line in _period_notes(selected, period, result, bool(forms), quiet):
         echo(line, err=True)
+    if not quiet and any(f.code in ("F", "K") for f in selected):
+        from ..registry import notices
+
+        for line in notices.outstanding_change_warnings(ds, ws.data):
+            echo(line, err=True)
     for e in result.errors:
         if e.get("form"):
             echo(f"错误：表单 {e['form']}，{e['record']}：{e['message']}", err=True)

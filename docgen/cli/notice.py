@@ -175,15 +175,7 @@ def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | N
     for r in rows:
         what = changed.get((r["kind"], r["number"]))
         if what:
-            echo(change_warning(r, what), err=True)
-
-
-def change_warning(row: dict, what: list[str]) -> str:
-    """The warning for a notice whose records changed after it was issued."""
-    head = f"警告：通知书 {row['number']}（{row['kind']}）发出后记录有变化（{'、'.join(what)}）"
-    if row.get("receipt_date"):
-        return head + "；回执已收回，通知书保持发出时的内容。"
-    return head + "，通知书保持发出时的内容；如需更正请作废后补发。"
+            echo(notices.change_warning(r, what), err=True)
 
 
 def _changes(ws: Workspace) -> dict:

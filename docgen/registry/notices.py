@@ -359,16 +359,17 @@ _CHANGE_LABELS = {
 }
 
 
-def changes(ds: Dataset, data_dir: Path) -> dict[tuple[str, str], list[str]]:
-    """Notices (not voided) whose records changed since they were issued: (kind, number) -> what
-    differs (花名册, 戒毒所联系电话, 附件 E（…）…). The notices themselves stay as issued."""
+def changes(ds: Dataset, data_dir: Path, outstanding: bool = False) -> dict[tuple[str, str], list[str]]:
+    """Notices (not voided; with ``outstanding``, only those whose receipt is not back) whose
+    records changed since they were issued: (kind, number) -> what differs (花名册, 戒毒所联系电话,
+    附件 E（…）…). The notices themselves stay as issued."""
     if not has_register(data_dir):
         return {}
     conn = _connect(data_dir)
     try:
         out: dict[str, list[str]] = {}
         for row in _rows(conn):
-            if row["voided"]:
+            if row["voided"] or (outstanding and row["receipt_date"]):
                 continue
             stored = _stored_view(conn, row)
             if stored is None:
@@ -396,6 +397,25 @@ def changes(ds: Dataset, data_dir: Path) -> dict[tuple[str, str], list[str]]:
         return out
     finally:
         conn.close()
+
+
+def change_warning(row: dict, what: list[str]) -> str:
+    """The warning for a notice whose records changed after it was issued."""
+    head = f"警告：通知书 {row['number']}（{row['kind']}）发出后记录有变化（{'、'.join(what)}）"
+    if row.get("receipt_date"):
+        return head + "；回执已收回，通知书保持发出时的内容。"
+    return head + "，通知书保持发出时的内容；如需更正请作废后补发。"
+
+
+def outstanding_change_warnings(ds: Dataset, data_dir: Path) -> list[str]:
+    """Warnings for the notices still out (not voided, receipt not back) whose records changed
+    since issue: said by ``docgen build`` and the watch service, where a notice can still be
+    voided and issued again before the institution acts on it."""
+    changed = changes(ds, data_dir, outstanding=True)
+    if not changed:
+        return []
+    rows = {(r["kind"], r["number"]): r for r in list_notices(data_dir)}
+    return [change_warning(rows[key], what) for key, what in changed.items() if key in rows]
 
 
 # --------------------------------------------------------------------------- register
