@@ -150,3 +150,37 @@ def pdf_text_of(path):
     from conftest import pdf_text
 
     return pdf_text(path)
+
+
+def test_a_file_with_a_field_error_is_checked_against_the_other_files_in_the_same_run(tmp_path: Path):
+    """A wrong date no longer hides a 服务站 or 戒毒所 that does not exist, or an ID number used by
+    another person's file: all of them are reported at once, each at its line."""
+    from test_build import add_person
+
+    ws = make_small_workspace(tmp_path / "ws")
+    other = add_person(ws, "NJ2026099", "赵一", 7)
+    other.write_text(other.read_text(encoding="utf-8").replace("出所时间: 2026-07-20", "出所时间: 2026-06-31")
+                     .replace("服务站: nj-xw-my", "服务站: nj-xw-mx").replace("  戒毒所: dh", "  戒毒所: 东湖"),
+                     encoding="utf-8")
+    twin = ws / "records" / "persons" / "NJ2026098.yaml"
+    twin.write_text(_person_file(ws).read_text(encoding="utf-8").replace(f"编号: {PERSON}", "编号: NJ2026098")
+                    .replace("出所时间: 2026-07-20", "出所时间: 2026-02-30"), encoding="utf-8")
+    ds = _load(ws)
+    mine = {(d.field, d.line) for d in ds.errors if d.file.endswith("NJ2026099.yaml")}
+    lines = other.read_text(encoding="utf-8").splitlines()
+    line_of = {key: next(i + 1 for i, text in enumerate(lines) if text.lstrip().startswith(key))
+               for key in ("出所时间:", "服务站:", "戒毒所:")}
+    assert mine == {("强制隔离戒毒 / 出所时间", line_of["出所时间:"]), ("服务站", line_of["服务站:"]),
+                    ("强制隔离戒毒 / 戒毒所", line_of["戒毒所:"])}
+    inst = next(d for d in ds.errors if d.file.endswith("NJ2026099.yaml") and d.field.endswith("戒毒所"))
+    assert "是否想写 dh" in inst.message
+    dup = [d for d in ds.errors if d.file.endswith("NJ2026098.yaml") and d.field == "身份证号码"]
+    assert len(dup) == 1 and f"persons/{PERSON}.yaml" in dup[0].message and "320102198503141235" not in dup[0].message
+
+
+def test_a_duplicate_person_file_is_reported_once(tmp_path: Path):
+    ws = make_small_workspace(tmp_path / "ws")
+    twin = ws / "records" / "persons" / "NJ2026098.yaml"
+    twin.write_text(_person_file(ws).read_text(encoding="utf-8"), encoding="utf-8")
+    errors = [d for d in _load(ws).errors if d.field in ("编号", "身份证号码")]
+    assert len(errors) == 1, errors

@@ -342,6 +342,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         ds.diagnostics.append(Diagnostic(_display(src.path, base), pos.line, pos.column, _label(loc), msg, severity))
 
     first_seen: dict[tuple[str, str], YamlSource] = {}
+    unvalidated = sorted(ds.bad_files)  # (files refused below as duplicates are not among them)
 
     def claim(kind: str, key: str, src: YamlSource, loc: tuple, what: str) -> bool:
         prior = first_seen.get((kind, key))
@@ -431,6 +432,11 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
     for entries in ds.logs.values():
         entries.sort(key=lambda e: e.date)
 
+    # files that did not validate: their references and unique keys are checked as well, so
+    # that a clerk sees every problem of a file in one run, not the next one after fixing the first
+    for path in unvalidated:
+        _check_unvalidated(path, base, ds, first_seen, diag, missing_unit, institution_hint)
+
     # persons: references and event consistency
     fresh_memo: dict[str, tuple] = {}
     today = dt.date.today()  # the warnings about future dates change at midnight
@@ -480,6 +486,58 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
     if memo is not None:
         memo.clear()
         memo.update(fresh_memo)
+
+
+def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: dict, diag, missing_unit,
+                       institution_hint) -> None:
+    """The cross-file checks of a person or event file whose fields did not validate, on what
+    it says as written: 服务站, 戒毒所, 对象 that do not exist, 编号 or 身份证号码 already used by
+    another file. Fields that already have an error of their own are left to it."""
+    shown = _display(path, base)
+    try:
+        src = load_yaml(path)
+    except (YamlSyntaxError, OSError):
+        return  # not read as a record at all: its one error says why
+    data = src.data
+    if not isinstance(data, dict):
+        return
+    flagged = {d.field for d in ds.diagnostics if d.file == shown}
+
+    def text(*loc: str) -> str | None:
+        value: Any = data
+        for key in loc:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        if _label(loc) in flagged or not isinstance(value, (str, int)) or isinstance(value, bool):
+            return None
+        return str(value).strip() or None
+
+    kind = data.get("记录类型")
+    if kind == "照管对象":
+        pid = text("编号")
+        prior = first_seen.get(("照管对象", pid)) if pid else None
+        if prior is not None and prior.path != path:
+            diag(src, ("编号",), f"编号“{pid}”与 {_display(prior.path, base)} 重复：同一照管对象只能有一个记录文件")
+        number = text("身份证号码")
+        prior = first_seen.get(("照管对象身份证", number)) if number else None
+        if prior is not None and prior.path != path:
+            diag(src, ("身份证号码",), f"身份证号码 {mask_id(number)} 与 {_display(prior.path, base)} 重复："
+                                   "同一照管对象只能有一个记录文件")
+        station = text("服务站")
+        if station:
+            st = ds.stations.get(station)
+            if st is None:
+                diag(src, ("服务站",), missing_unit("服务站", station, "（可用 docgen units 查看已有站点）"))
+            elif st.kind != "服务站":
+                diag(src, ("服务站",), f"“{station}”是{st.kind}，此处应填写服务站的编号")
+        inst = text("强制隔离戒毒", "戒毒所")
+        if inst and inst not in ds.institutions:
+            diag(src, ("强制隔离戒毒", "戒毒所"), missing_unit("戒毒所", inst, institution_hint(inst)))
+    elif kind == "事件":
+        pid = text("对象")
+        if pid and pid not in ds.persons and not any(b.stem.split("-")[0] == pid for b in ds.bad_files):
+            diag(src, ("对象",), f"照管对象“{pid}”不存在")
 
 
 # Same-day events are ordered so that a report comes before the visits of that day, etc.
