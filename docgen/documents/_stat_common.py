@@ -3,7 +3,8 @@ rows of figures and targets per unit and period.
 
 Figures come from ``model.stats`` (frozen figures for frozen months). A view is
 ``{"t": {...}}``: title parts, ``rows`` (one dict per data row, keys ``v0`` … ``vN`` in column
-order, ``v0`` the unit), ``totals`` (the 合计 row, a list of zero or one) and the date.
+order, ``v0`` the unit), ``totals`` (the 合计 row, a list of zero or one), the date and ``notes`` (the corrections of
+frozen months the figures count, printed below the table; none for most months).
 """
 from __future__ import annotations
 
@@ -71,6 +72,20 @@ def date_line() -> Para:
                 role="body", space_after=1.5)
 
 
+def correction_note() -> Para:
+    """The note below the table of a month that counts corrections of frozen months: a heading
+    and one paragraph per correction (``t.notes``); nothing at all when there are none."""
+    return Para("{{ n }}", items="t.notes", var="n", size=9, role="body", space_before=1.5)
+
+
+def note_lines(corrections: list[str]) -> list[str]:
+    """``t.notes``: 注：本表含对已报月份的更正 n 项： and the numbered corrections; [] for none."""
+    if not corrections:
+        return []
+    return [f"注：本表含对已报月份的更正 {len(corrections)} 项（已报月份的数字不变，差异计入本月）："] + \
+        [f"{i}．{c}。" for i, c in enumerate(corrections, start=1)]
+
+
 def landscape(blocks: list, title: str) -> Layout:
     return Layout(blocks, landscape=True, margins=MARGINS, page_numbers=True, doc_title=title)
 
@@ -96,7 +111,7 @@ def table_view(table: StatTable, ds: Dataset, keys, period: Period, total_label:
     last = period.last_day
     return {"unit": station_blank(st), "year": str(period.year), "month": str(period.as_month().month),
             "rows": rows, "totals": totals, "y": str(last.year), "m": str(last.month), "d": str(last.day),
-            "frozen": table.frozen}
+            "frozen": table.frozen, "notes": note_lines(table.corrections)}
 
 
 def _frozen_snapshots(stats: Statistics | None, period: Period | None) -> list[dict]:

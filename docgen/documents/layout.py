@@ -86,6 +86,10 @@ class Para:
     space_after: float = 0.0  # mm
     char_space: float = 0.0  # pt added to (negative: taken from) every character's advance
     keep_with_next: bool = False  # on the page of the next block (spacers between them included)
+    # repeated: one paragraph per item of this Jinja expression (the item bound to ``var``);
+    # no items, no paragraph (a note printed only when there is something to note)
+    items: str = ""
+    var: str = "item"
 
 
 def Title(text: str, size: float = 18.0, space_after: float = 4.0) -> Para:

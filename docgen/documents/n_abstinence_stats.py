@@ -6,7 +6,8 @@ from __future__ import annotations
 from ..model.stats import N_BUCKETS, PROVINCE, Statistics
 from .base import Period
 from .layout import L, Layout, Para, Row, Table
-from ._stat_common import InstitutionTableForm, data_loops, date_line, landscape, notes_rows, signature, table_view
+from ._stat_common import (InstitutionTableForm, correction_note, data_loops, date_line, landscape, notes_rows,
+                           signature, table_view)
 
 NOTES = ["数据统计截止日期为当月月底，次月8日前上报省局。"]
 KEYS = ("上月末", "新增", "减少", "月末", *N_BUCKETS, "减少原因")
@@ -31,7 +32,7 @@ class AbstinenceStatistics(InstitutionTableForm):
         rows = header + data_loops(COLUMNS, last_align="left") + notes_rows("填报说明", NOTES, COLUMNS)
         title = Para("<u>{{ t.year | blank(3) }}</u>年度<u>{{ t.month | blank(2) }}</u>月份戒毒典型培育操守保持情况统计表",
                      align="center", role="title", size=16, space_after=1)
-        return landscape([title, date_line(), Table(widths, rows, size=9.5),
+        return landscape([title, date_line(), Table(widths, rows, size=9.5), correction_note(),
                           signature(("分管领导", "部门负责人", "制表"))], "戒毒典型培育操守保持情况统计表")
 
     def blank_view(self) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..model.stats import P_KEYS, Statistics
 from .base import Period
 from .layout import L, Layout, Row, Table
-from ._stat_common import (StationTableForm, data_loops, landscape, notes_rows, signature, station_title,
+from ._stat_common import (StationTableForm, correction_note, data_loops, landscape, notes_rows, signature, station_title,
                            table_view)
 
 NOTES = [
@@ -40,7 +40,7 @@ class DataStatistics(StationTableForm):
         ]
         widths = [30] + [9.2] * 14 + [12.5] + [9.2] * 8 + [12.5]
         rows = header + data_loops(COLUMNS) + notes_rows("填报<br/>说明", NOTES, COLUMNS)
-        return landscape([station_title("数据统计表"), Table(widths, rows, size=8.5),
+        return landscape([station_title("数据统计表"), Table(widths, rows, size=8.5), correction_note(),
                           signature(("站长", "审核", "制表"))], "后续照管数据统计表")
 
     def blank_view(self) -> dict:

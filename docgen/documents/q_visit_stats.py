@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..model.stats import VISIT_COLUMNS, Statistics
 from .base import Period
 from .layout import L, Layout, Row, Table
-from ._stat_common import (StationTableForm, data_loops, landscape, notes_rows, signature, station_title,
+from ._stat_common import (StationTableForm, correction_note, data_loops, landscape, notes_rows, signature, station_title,
                            table_view)
 
 HELP_COLUMNS = ("办理就业", "办理低保", "办理医保", "解决租房", "解决就学", "法律援助", "心理咨询", "化解矛盾")
@@ -29,7 +29,7 @@ class VisitHelpStatistics(StationTableForm):
         widths = [36] + [14] * 3 + [13] * 8 + [12, 16, 12]
         # The appendix prints 填报说明 with nothing after it; so does docgen.
         rows = header + data_loops(COLUMNS) + notes_rows("填报说明", [""], COLUMNS, height=12)
-        return landscape([station_title("回访帮扶情况统计表"), Table(widths, rows, size=9.5),
+        return landscape([station_title("回访帮扶情况统计表"), Table(widths, rows, size=9.5), correction_note(),
                           signature(("站长", "审核", "制表"))], "回访帮扶情况统计表")
 
     def blank_view(self) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..model.stats import Statistics
 from .base import Period
 from .layout import L, Layout, Row, Table, V
-from ._stat_common import (StationTableForm, data_loops, landscape, notes_rows, signature, station_title,
+from ._stat_common import (StationTableForm, correction_note, data_loops, landscape, notes_rows, signature, station_title,
                            table_view)
 
 NOTES = ["月末培育总数=上月末人数(合计)+本站新增人数+各所新增人数-本月减少人数；“本月减少人数”的原因需逐人另附简要说明。"]
@@ -34,7 +34,7 @@ def s_layout(n_inst: int) -> Layout:
     ]
     widths = [32, 9, 7, 7, 7, 9, 10] + [11] * n_inst + [10, 10, 10, 10, 30]
     rows = header + data_loops(columns, last_align="left") + notes_rows("填报说明", NOTES, columns)
-    return landscape([station_title("戒毒典型培育人数统计表"), Table(widths, rows, size=9),
+    return landscape([station_title("戒毒典型培育人数统计表"), Table(widths, rows, size=9), correction_note(),
                       signature(("站长", "审核", "制表"))], "戒毒典型培育人数统计表")
 
 

@@ -7,7 +7,11 @@
   service station, their form-P class (``F1`` 失联 … ``J3`` 3年以上) and their cultivating
   unit;
 * the figures of every statistical form (P Q S per station, N L per 戒毒所 and for the
-  province, R per station when the month ends a quarter).
+  province, R per station when the month ends a quarter), with the corrections of earlier
+  frozen months each table counts (its note, ``StatTable.corrections``);
+* the 回访 and 帮扶 events the month's form Q counted: those dated in the month (``counted``)
+  and those of earlier frozen months entered after they froze (``carried``), so that no later
+  month counts them again.
 
 A frozen month is never recomputed: its forms print the stored figures, the next month starts
 from the stored snapshot (A and B of form P, 上月末 of S and N), and whatever the records now
@@ -39,6 +43,12 @@ CREATE TABLE IF NOT EXISTS counted (
     period TEXT PRIMARY KEY,         -- 2026-10
     data   TEXT NOT NULL             -- JSON {person id: [event key, ...]}: the 回访 and 帮扶 events of
                                      -- the month that the frozen figures counted (form Q)
+);
+CREATE TABLE IF NOT EXISTS carried (
+    period TEXT PRIMARY KEY,         -- 2026-11
+    data   TEXT NOT NULL             -- JSON {person id: [event key, ...]}: the 回访 and 帮扶 events of
+                                     -- earlier frozen months, entered after those froze, that the
+                                     -- frozen figures of this month counted (form Q)
 );
 CREATE TABLE IF NOT EXISTS figures (
     period TEXT NOT NULL,            -- 2026-10, or 2026-Q4 for form R
@@ -116,6 +126,16 @@ class StatsStore:
             row = con.execute("SELECT data FROM counted WHERE period = ?", (period,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def carried(self, period: str) -> dict | None:
+        """The late events of earlier frozen months that the frozen figures of ``period`` counted
+        ({person: [event key …]}); None for a month frozen before docgen kept them (or not frozen)."""
+        con = self._connect()
+        if con is None:
+            return None
+        with closing(con):
+            row = con.execute("SELECT data FROM carried WHERE period = ?", (period,)).fetchone()
+        return json.loads(row[0]) if row else None
+
     def months(self) -> list[tuple[str, str]]:
         con = self._connect()
         if con is None:
@@ -125,7 +145,8 @@ class StatsStore:
 
     # ---- writing
     def freeze(self, period: str, frozen_on: dt.date, snapshot: dict,
-               figures: list[tuple[str, str, str, dict]], counted: dict | None = None) -> None:
+               figures: list[tuple[str, str, str, dict]], counted: dict | None = None,
+               carried: dict | None = None) -> None:
         """Store a month's snapshot and figures in one transaction; a month freezes once."""
         con = self._connect(write=True)
         assert con is not None
@@ -143,6 +164,9 @@ class StatsStore:
                 if counted is not None:
                     con.execute("INSERT OR REPLACE INTO counted VALUES (?, ?)",
                                 (period, json.dumps(counted, ensure_ascii=False, sort_keys=True)))
+                if carried is not None:
+                    con.execute("INSERT OR REPLACE INTO carried VALUES (?, ?)",
+                                (period, json.dumps(carried, ensure_ascii=False, sort_keys=True)))
                 con.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 try:

@@ -151,17 +151,21 @@ class StatTable:
     columns: list[str] = field(default_factory=list)  # form S: the 戒毒所 ids of the 各所新增 columns
     frozen: bool = False
     frozen_on: str | None = None
+    # the corrections of frozen months that these figures count (``Statistics.included_corrections``):
+    # printed below the table, stored with the figures when the month is frozen
     corrections: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def as_data(self) -> dict:
         return {"form": self.form, "unit": self.unit, "period": self.period, "rows": self.rows,
-                "total": self.total, "columns": self.columns, "warnings": self.warnings}
+                "total": self.total, "columns": self.columns, "warnings": self.warnings,
+                "corrections": self.corrections}
 
     @classmethod
     def from_data(cls, data: dict) -> "StatTable":
         return cls(form=data["form"], unit=data["unit"], period=data["period"], rows=data["rows"],
-                   total=data.get("total"), columns=data.get("columns", []), warnings=data.get("warnings", []))
+                   total=data.get("total"), columns=data.get("columns", []), warnings=data.get("warnings", []),
+                   corrections=data.get("corrections", []))
 
 
 def _sum_rows(rows: list[dict], keys) -> dict:
@@ -252,6 +256,7 @@ class Statistics:
         self._computed: dict[str, dict] = {}
         self._frozen_dates: dict[str, dt.date] | None = None
         self._late: dict[tuple, list] = {}
+        self._diffs: dict[str, list[tuple[str, dict, dict]]] = {}
 
     @property
     def facts(self) -> Facts:
@@ -314,9 +319,27 @@ class Statistics:
     def _find_late_events(self, month: Period, kinds: tuple[str, ...],
                           frozen: dict[str, dt.date]) -> list[tuple[Person, Event, Period]]:
         out = []
-        counted: dict[str, dict | None] = {}  # frozen month -> the events its figures counted
+        lists: dict[tuple[str, str], dict | None] = {}  # (table, frozen month) -> {person: [event key]}
+        left: dict[tuple[str, str], list[str]] = {}  # (table, frozen month) -> this person's keys not yet matched
+
+        def take(table: str, key: str, pid: str, e: Event) -> bool | None:
+            """Whether the frozen month ``key`` counted ``e`` (dated in it: ``counted``; late from an
+            earlier month: ``carried``), each stored key matching one event; None: not kept."""
+            if (table, key) not in lists:
+                store = self.store
+                lists[(table, key)] = None if store is None else (
+                    store.counted(key) if table == "counted" else store.carried(key))
+            known = lists[(table, key)]
+            if known is None:
+                return None
+            keys = left.setdefault((table, key), list(known.get(pid, [])))
+            if event_key(e) in keys:
+                keys.remove(event_key(e))
+                return True
+            return False
+
         for pid, person in sorted(self.ds.persons.items()):
-            left: dict[str, list[str]] = {}  # frozen month -> this person's counted keys not yet matched
+            left.clear()
             for e in sorted(person.events, key=lambda e: (e.date, e.kind)):
                 if e.kind not in kinds or e.date >= month.first_day:
                     continue
@@ -324,24 +347,22 @@ class Statistics:
                 on = frozen.get(home.key)
                 if on is None:
                     continue
-                if home.key not in counted:
-                    counted[home.key] = self.store.counted(home.key) if self.store is not None else None
-                known = counted[home.key]
-                if known is not None:
-                    # the frozen figures name what they counted: whatever else is dated in that
-                    # month came in later, whatever its 录入日期 says (a clerk adding a forgotten
-                    # visit rarely writes one)
-                    keys = left.setdefault(home.key, list(known.get(pid, [])))
-                    if event_key(e) in keys:
-                        keys.remove(event_key(e))
-                        continue
-                elif e.recorded is None or e.recorded <= on:
-                    continue  # a month frozen before the counted events were kept: by 录入日期
+                # the frozen figures name what they counted: whatever else is dated in that
+                # month came in later, whatever its 录入日期 says (a clerk adding a forgotten
+                # visit rarely writes one)
+                known = take("counted", home.key, pid, e)
+                if known or (known is None and (e.recorded is None or e.recorded <= on)):
+                    continue  # counted; or a month frozen before the counted events were kept: by 录入日期
+                # the first open month after ``home`` counts it; a month frozen since then has
                 target = _next_month(home)
                 while target.key in frozen:
+                    taken = take("carried", target.key, pid, e)
+                    if taken or (taken is None and e.recorded is not None and e.recorded <= frozen[target.key]):
+                        break  # (a month frozen before docgen kept what it carried: by 录入日期)
                     target = _next_month(target)
-                if target == month:
-                    out.append((person, e, home))
+                else:
+                    if target == month:
+                        out.append((person, e, home))
         return out
 
     def snapshot(self, month: Period) -> dict:
@@ -560,7 +581,8 @@ class Statistics:
         total = _sum_rows(rows, rows[0]["values"].keys()) if unit == PROVINCE and rows else None
         if total is not None and form == "N":
             total["减少原因"] = ""
-        return StatTable(form, unit, month.key, rows, total, warnings=warnings)
+        return StatTable(form, unit, month.key, rows, total, warnings=warnings,
+                         corrections=self.included_corrections(form, unit, month))
 
     def table_n(self, unit: str, month: Period) -> StatTable:
         return self._frozen_or("N", unit, month, lambda: self._inst_table("N", unit, month))
@@ -585,7 +607,8 @@ class Statistics:
             if form == "S":
                 total["备注"] = ""
             return StatTable(form, unit, period.key, rows, total,
-                             columns=self.institutions() if form == "S" else [])
+                             columns=self.institutions() if form == "S" else [],
+                             corrections=self.included_corrections(form, unit, period))
 
         frozen_period = period.as_month() if form == "R" else period
         return self._frozen_or(form, unit, period, compute, frozen_period)
@@ -636,11 +659,150 @@ class Statistics:
                           if e.kind in ("回访", "帮扶") and month.first_day <= e.date <= month.last_day)
             if keys:
                 counted[pid] = keys
-        self.store.freeze(month.key, frozen_on, snap, figures, counted)
+        carried: dict[str, list[str]] = {}  # late events of earlier frozen months this month's Q counted
+        for person, e, _ in self.late_events(month):
+            carried.setdefault(person.id, []).append(event_key(e))
+        self.store.freeze(month.key, frozen_on, snap, figures, counted,
+                          {pid: sorted(keys) for pid, keys in carried.items()})
         self._snapshots.pop(month.key, None)
         self._frozen_dates = None
         self._late.clear()
+        self._diffs.clear()
         return len(figures)
+
+    def _snapshot_diffs(self, month: Period) -> list[tuple[str, dict, dict]]:
+        """(person id, frozen entry, entry by the records now) of every person whom the frozen
+        month-end snapshot of ``month`` places differently from the records (form-P class,
+        cultivating unit or service station), by 编号; {} where a snapshot has no entry."""
+        key = month.key
+        if key not in self._diffs:
+            frozen = self.store.snapshot(key) if self.store is not None else None
+            fresh = self.computed_snapshot(month) if frozen is not None else {}
+            frozen = frozen or {}
+            out = []
+            for pid in sorted(set(frozen) | set(fresh)):
+                a, b = frozen.get(pid, {}), fresh.get(pid, {})
+                if (a.get("p"), a.get("c"), a.get("st")) != (b.get("p"), b.get("c"), b.get("st")):
+                    out.append((pid, a, b))
+            self._diffs[key] = out
+        return self._diffs[key]
+
+    @staticmethod
+    def _late_records(person: Person | None, month: Period, frozen_on: dt.date | None) -> list[Event]:
+        """The person's events dated by the end of ``month`` and recorded (录入日期) on or after the
+        day it was frozen."""
+        if person is None or frozen_on is None:
+            return []
+        return [e for e in person.events if e.date <= month.last_day and e.recorded_on >= frozen_on]
+
+    def included_corrections(self, form: str, unit: str, month: Period) -> list[str]:
+        """The corrections of frozen months that the table ``form`` of ``unit`` for the open
+        ``month`` counts, one line each, for the note below the table (the receiving unit sees
+        why the figures differ from what the frozen reports imply).
+
+        A line names the month corrected, what changed, why, and which row and column of this
+        table count it; never the person (the tables sent upward print counts only; the station
+        sees who in ``docgen stats``). Which tables count corrections:
+
+        * P, S and N start from the frozen snapshot of the previous month (A and B, 上月末), so a
+          person that snapshot places differently from the records counts in this month's
+          新增 or 减少 (P: register membership per row; S: 典型培育 per row; N: per 戒毒所).
+          A change of class alone (P: 操守保持 → 失联) or of the kind of cultivating unit
+          changes no figure of the open month and is not listed.
+        * Q counts the 回访 and 帮扶 of frozen months recorded after freezing (``late_events``).
+        * R and L read no frozen month but their own: never.
+        """
+        if form not in ("P", "Q", "S", "N") or month.month is None or self.store is None or self.frozen(month):
+            return []
+        if form == "Q":
+            return self._q_included(unit, month)
+        prev = month.previous_month()
+        if not self.frozen(prev):
+            return []
+        ds, facts = self.ds, self.facts
+        first, last = month.first_day, month.last_day
+        cur = self.computed_snapshot(month)
+        frozen_on = self.store.frozen_on(prev.key)
+        if form == "N":
+            rows = [(inst, {inst}) for inst in (self.institutions() if unit == PROVINCE else [unit])]
+        else:
+            rows = [(u, set(self.leaves(u))) for u in self.row_units(unit)]
+        registered = facts.registered_during(first, last)
+        cultivated = facts.cultivated_during(first, last)
+        out = []
+        for pid, a, b in self._snapshot_diffs(prev):
+            person = ds.persons.get(pid)
+            now = cur.get(pid, {})
+            effects = []
+            for u, scope in rows:
+                name = ds.unit_name(u)
+                if form == "P":
+                    was = bool(a.get("p")) and a.get("st") in scope
+                    is_ = bool(b.get("p")) and b.get("st") in scope
+                    here = (bool(now.get("p")) and now.get("st") in scope) or (
+                        pid in registered and person is not None and person.station in scope)
+                elif form == "S":
+                    was = bool(a.get("c")) and a.get("st") in scope
+                    is_ = bool(b.get("c")) and b.get("st") in scope
+                    here = (bool(now.get("c")) and now.get("st") in scope) or (
+                        pid in cultivated and person is not None and person.station in scope)
+                else:
+                    was, is_ = a.get("c") == u, b.get("c") == u
+                    here = now.get("c") == u or cultivated.get(pid) == u
+                if was == is_:
+                    continue
+                if was and not here:  # in last month's frozen figures, gone by the records: 减少
+                    effects.append(f"计入{name}本月减少人数" + self._decrease_column(form, person, last))
+                elif was:  # frozen figures had the person already: not new this month
+                    effects.append(f"{name}上月末人数已含，本月不计入新增人数")
+                elif here:  # missing from the frozen figures, present by the records: 新增
+                    effects.append(f"计入{name}本月新增人数" + self._increase_column(form, person, now, cultivated))
+            if not effects:
+                continue
+            if form == "P":
+                change = f"冻结时为“{CLASS_NAMES.get(a.get('p'))}”，按现有记录为“{CLASS_NAMES.get(b.get('p'))}”"
+            else:
+                change = (f"典型培育冻结时为“{ds.unit_name(a['c']) if a.get('c') else '无'}”，"
+                          f"按现有记录为“{ds.unit_name(b['c']) if b.get('c') else '无'}”")
+            if a and b and a.get("st") != b.get("st"):
+                change += f"，服务站由{ds.unit_name(a.get('st') or '')}变为{ds.unit_name(b.get('st') or '')}"
+            kinds = list(dict.fromkeys(e.kind for e in self._late_records(person, prev, frozen_on)))
+            why = f"冻结后补录{'、'.join(kinds)}" if kinds else ("记录已删除" if person is None else "记录更正")
+            out.append(f"{prev}：1人{change}（{why}）；{'；'.join(effects)}")
+        return out
+
+    def _decrease_column(self, form: str, person: Person | None, last: dt.date) -> str:
+        if form != "P":
+            return ""
+        tl = self.facts.timeline(person) if person is not None else None
+        died = tl is not None and tl.leave_kind == "死亡" and tl.leave is not None and tl.leave <= last
+        return "(D)“死亡”栏" if died else "(D)“照管期满”栏"
+
+    def _increase_column(self, form: str, person: Person | None, now: dict, cultivated: dict) -> str:
+        if form == "P":
+            kind = self.facts.timeline(person).entry_kind if person is not None else "解戒人员"
+            return "(C)“所外就医”栏" if kind == "所外就医" else "(C)“解戒人员”栏"
+        if form == "S":
+            uid = now.get("c") or cultivated.get(person.id if person is not None else "")
+            return f"“{self.ds.unit_name(uid)}新增”栏" if uid in self.ds.institutions else "“三级站本月新增”栏"
+        return ""
+
+    def _q_included(self, unit: str, month: Period) -> list[str]:
+        """Form Q: the 回访 and 帮扶 of frozen months recorded after freezing that it counts."""
+        out = []
+        for u in self.row_units(unit):
+            name = self.ds.unit_name(u)
+            for _, e, home in self.late_events(month, leaves=self.leaves(u)):
+                if e.kind == "回访" and e.method:
+                    where = f"跟踪回访人次数“{VISIT_GROUPS[e.method]}”栏"
+                elif e.kind == "帮扶" and e.help_kind == "救助财物":
+                    where = f"帮扶救助“救助财物”栏（1人次，{money(e.amount or 0.0)}元）"
+                elif e.kind == "帮扶" and e.help_kind:
+                    where = f"帮扶救助人次数“{e.help_kind}”栏"
+                else:
+                    continue  # not counted by q_values either
+                out.append(f"{home}：冻结后补录{e.kind} 1人次；计入{name}本月{where}")
+        return out
 
     def corrections(self, month: Period, unit: str | None = None) -> list[str]:
         """What the records now say differently about frozen months, as Chinese sentences.
@@ -652,20 +814,15 @@ class Statistics:
         out: list[str] = []
         leaves = self.leaves(unit) if unit and unit in self.ds.stations else None
         targets = []
-        listed: set[tuple[str, str]] = set()  # (month, person) already explained
+        listed: set[tuple[str, str, str]] = set()  # (month, person, event key) of the late events already named
         if self.frozen(month):
             targets.append((month, "（冻结数据保持不变，差异将计入下一个未冻结月份）"))
         prev = month.previous_month()
         if month.month is not None and self.frozen(prev):
             targets.append((prev, f"（已计入 {month} 的本月新增、本月减少）"))
         for m, note in targets:
-            frozen = self.store.snapshot(m.key) or {}
-            fresh = self.computed_snapshot(m)
             frozen_on = self.store.frozen_on(m.key)
-            for pid in sorted(set(frozen) | set(fresh)):
-                a, b = frozen.get(pid, {}), fresh.get(pid, {})
-                if (a.get("p"), a.get("c")) == (b.get("p"), b.get("c")) and a.get("st") == b.get("st"):
-                    continue
+            for pid, a, b in self._snapshot_diffs(m):
                 st = b.get("st") or a.get("st")
                 if leaves is not None and st not in leaves and a.get("st") not in leaves:
                     continue
@@ -678,14 +835,11 @@ class Statistics:
                     parts.append(f"典型培育冻结时为“{a.get('c') or '无'}”，现为“{b.get('c') or '无'}”")
                 if a.get("st") != b.get("st") and a and b:
                     parts.append(f"服务站由 {a.get('st')} 变为 {b.get('st')}")
-                late = []
-                if person is not None:
-                    for e in person.events:
-                        if e.date <= m.last_day and frozen_on is not None and e.recorded_on >= frozen_on:
-                            late.append(f"{e.kind} {e.date}（录入 {e.recorded_on}）")
+                late_events = self._late_records(person, m, frozen_on)
+                late = [f"{e.kind} {e.date}（录入 {e.recorded_on}）" for e in late_events]
                 why = f"；补录事件：{'、'.join(late)}" if late else ""
                 out.append(f"更正 {m}：{who}{'，'.join(parts)}{why}{note}")
-                listed.add((m.key, pid))
+                listed.update((m.key, pid, event_key(e)) for e in late_events)
         # visits and help cases recorded after their month was frozen: form Q counts them in the
         # first open month after it
         if self.frozen(month):
@@ -698,7 +852,7 @@ class Statistics:
             carried = self.late_events(month, leaves=leaves)
             where = month
         for person, e, home in carried:
-            if (home.key, person.id) in listed:
+            if (home.key, person.id, event_key(e)) in listed:
                 continue
             note = (f"（冻结数据保持不变，计入 {where} 的回访帮扶情况统计表）" if where != month
                     else f"（已计入 {month} 的回访帮扶情况统计表）")

@@ -277,6 +277,10 @@ def build_template(layout: Layout) -> bytes:
     first = doc.paragraphs[0] if doc.paragraphs else None
     for block in layout.blocks:
         if isinstance(block, Para):
+            if block.items:  # one paragraph per item (docxtpl paragraph tags: none without items)
+                marker = first if first is not None else doc.add_paragraph()
+                marker.add_run("{%%p for %s in (%s) %%}" % (block.var, block.items))
+                first = None
             p = first if first is not None else doc.add_paragraph()
             first = None
             p.alignment = _ALIGN[block.align]
@@ -292,6 +296,8 @@ def build_template(layout: Layout) -> bytes:
             if block.char_space:
                 for run in p.runs:
                     _set_char_space(run, block.char_space)
+            if block.items:
+                doc.add_paragraph().add_run("{%p endfor %}")
         elif isinstance(block, Table):
             if first is not None:
                 first._element.getparent().remove(first._element)

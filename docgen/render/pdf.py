@@ -506,13 +506,13 @@ def _render_pdf(layout: Layout, ctx: dict, context: str, split_tall_rows: bool =
         story: list = []
         parts.append((block, story))
         if isinstance(block, Para):
-            text = fill(block.text, ctx)
-            story.append(CJKParagraph(rich(text, block.role, context),
-                                   _para_style(block.role, block.size, block.align, block.leading, block.indent,
-                                                  block.char_space)))
-            if block.space_before:
-                story.insert(len(story) - 1, RLSpacer(1, block.space_before * mm))
-            if block.space_after:
+            style = _para_style(block.role, block.size, block.align, block.leading, block.indent, block.char_space)
+            texts = ([fill(block.text, {**ctx, block.var: item}) for item in eval_items(block.items, ctx, 0)]
+                     if block.items else [fill(block.text, ctx)])
+            story.extend(CJKParagraph(rich(text, block.role, context), style) for text in texts)
+            if texts and block.space_before:
+                story.insert(0, RLSpacer(1, block.space_before * mm))
+            if texts and block.space_after:
                 story.append(RLSpacer(1, block.space_after * mm))
         elif isinstance(block, Table):
             max_row_h = None

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import math
 import re
+import unicodedata
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from ..documents.layout import Layout, Para, Table, fill
+from ..documents.layout import Layout, Para, Table, eval_items, fill
 from .ooxml import normalise_zip
 from .pdf import _expand, grid_positions
 
@@ -40,6 +42,12 @@ def typed(text: str):
     return t, None
 
 
+def _wrapped_lines(text: str, width_mm: float) -> int:
+    """How many lines ``text`` takes at 10 pt across ``width_mm`` (wide characters 3.6 mm, others 1.9 mm)."""
+    used = sum(3.6 if unicodedata.east_asian_width(ch) in "WF" else 1.9 for ch in text)
+    return max(1, math.ceil(used / width_mm))
+
+
 def _plain(text: str) -> str:
     return html.unescape(_TAGS.sub(lambda m: "\n" if m.group(0) == "<br/>" else "", text)).strip()
 
@@ -53,18 +61,23 @@ def render_xlsx(layout: Layout, ctx: dict, sheet_title: str = "Sheet1") -> bytes
     ncols_max = max((t.columns for t in tables), default=1)
     for block in layout.blocks:
         if isinstance(block, Para):
-            text = _plain(fill(block.text, ctx))
-            if not text:
-                continue
-            ws.cell(row=row_no, column=1, value=text)
-            if ncols_max > 1:
-                ws.merge_cells(start_row=row_no, start_column=1, end_row=row_no, end_column=ncols_max)
-            c = ws.cell(row=row_no, column=1)
-            c.alignment = Alignment(horizontal={"center": "center", "right": "right"}.get(block.align, "left"),
-                                    vertical="center", wrap_text=True)
-            c.font = Font(name="宋体", size=16 if block.role == "title" else 10, bold=block.role == "title")
-            ws.row_dimensions[row_no].height = 28 if block.role == "title" else max(15, 15 * (text.count("\n") + 1))
-            row_no += 1
+            texts = ([_plain(fill(block.text, {**ctx, block.var: item})) for item in eval_items(block.items, ctx, 0)]
+                     if block.items else [_plain(fill(block.text, ctx))])
+            for text in texts:
+                if not text:
+                    continue
+                ws.cell(row=row_no, column=1, value=text)
+                if ncols_max > 1:
+                    ws.merge_cells(start_row=row_no, start_column=1, end_row=row_no, end_column=ncols_max)
+                c = ws.cell(row=row_no, column=1)
+                c.alignment = Alignment(horizontal={"center": "center", "right": "right"}.get(block.align, "left"),
+                                        vertical="center", wrap_text=True)
+                c.font = Font(name="宋体", size=16 if block.role == "title" else 10, bold=block.role == "title")
+                lines = text.count("\n") + 1
+                if block.items:  # a repeated paragraph (a note) may be long: a merged cell does not grow by itself
+                    lines = sum(_wrapped_lines(line, 260 if layout.landscape else 175) for line in text.split("\n"))
+                ws.row_dimensions[row_no].height = 28 if block.role == "title" else max(15, 15 * lines)
+                row_no += 1
         elif isinstance(block, Table):
             expanded = _expand(block, ctx)
             placed = grid_positions([r for r, _ in expanded], block.columns)
