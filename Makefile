@@ -10,7 +10,7 @@ DEMO_MONTH ?= 2026-11
 setup: system venv fonts
 
 system:
-	bash scripts/setup-system.sh
+	PYTHON=$(PYTHON) bash scripts/setup-system.sh
 
 venv: $(VENV)/.installed
 

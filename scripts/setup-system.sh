@@ -4,6 +4,7 @@
 #   poppler-utils qpdf                   PDF text extraction and checks used by the tests
 #   ghostscript                          print-path tests (PostScript from pdftops rasterised)
 #   libreoffice-writer-nogui             DOCX -> PDF conversion check (tests, benchmark)
+#   python3-venv                         `python3 -m venv` (Debian ships ensurepip separately)
 # As root (or with password-less sudo) it installs them; otherwise it prints the command.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ have_font NotoSerifCJK-Black.ttc && have_font NotoSansCJK-Black.ttc || need+=(fo
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 command -v gs >/dev/null 2>&1 || need+=(ghostscript)
+"${PYTHON:-python3}" -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${DOCGEN_SKIP_SOFFICE:-}" != "1" ]; then
   command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 fi

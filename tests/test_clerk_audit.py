@@ -324,7 +324,7 @@ def test_syntax_errors_a_chinese_input_method_makes_are_explained(ws, old, new, 
     line further down) did not say what to change."""
     put(ws, PERSON.replace(old, new))
     ((_, _, _, msg),) = errors(ws)
-    assert msg.startswith("YAML 语法错误：") and msg.endswith(f"（{hint}）"), msg
+    assert msg.startswith("YAML 语法错误：") and hint in msg, msg
 
 
 @pytest.mark.parametrize("args, message", [

@@ -32,8 +32,13 @@ def load_workspace_records(ws: Workspace, paths: tuple[str, ...] = (), out_dir: 
     return ds
 
 
+def in_file_order(diagnostics):
+    """Diagnostics file by file, top to bottom (the checks across files find theirs last)."""
+    return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column))
+
+
 def report_diagnostics(ds, quiet: bool = False) -> int:
-    for d in ds.diagnostics:
+    for d in in_file_order(ds.diagnostics):
         echo(str(d), err=True)
     errors = len(ds.errors)
     warnings = len(ds.diagnostics) - errors
@@ -50,9 +55,16 @@ def init(directory: Path) -> None:
     ws = init_workspace(directory)
     from ..render.fonts import PACKAGE_ROOT
 
+    shown = directory if not directory.is_absolute() else ws.root
     echo(f"已新建工作区 {ws.root}。记录放在 {ws.records}（照管对象、站点、戒毒所、事件、工作日志各一个子目录）。\n"
          f"记录格式见 {PACKAGE_ROOT / 'docs' / 'records.md'}；完整的示例记录在 {PACKAGE_ROOT / 'examples' / 'records'}，"
-         "可复制后修改（docgen schema 输出 JSON Schema，供编辑器补全和检查）。")
+         "可复制后修改（docgen schema 输出 JSON Schema，供编辑器补全和检查）。\n"
+         "下一步：\n"
+         "  1. 在 records/stations/ 中写本站及其上级工作站、指导站的记录（“上级”填写上级站点的编号），"
+         "在 records/institutions/ 中写戒毒所的记录；\n"
+         "  2. 在 records/persons/ 中一人一个文件写照管对象；\n"
+         f"  3. docgen validate -w {shown}    检查记录（docgen units -w {shown} 列出已有站点的编号）；\n"
+         f"  4. docgen build -w {shown} --month 本月（如 2026-11）    生成文书到 {ws.output}。")
 
 
 @main.command()
@@ -81,7 +93,7 @@ def _validate_some(ws: Workspace, paths: tuple[str, ...]) -> int:
     extra_files = [f for f in iter_record_files(extra) if f.resolve() not in in_workspace]
     missing = [p for p in given if not p.exists()]
     ds = load_records([ws.records, *extra_files, *missing], base=base)
-    mine = [d for d in ds.diagnostics if (base / d.file).resolve() in chosen]
+    mine = in_file_order(d for d in ds.diagnostics if (base / d.file).resolve() in chosen)
     for d in mine:
         echo(str(d), err=True)
     errors = sum(1 for d in mine if d.severity == "错误")
@@ -112,12 +124,15 @@ def units(ws: Workspace, as_json: bool) -> None:
         rows.append({"id": inst.id, "kind": "戒毒所", "name": inst.name, "parent": "", "code": inst.code})
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        echo(f"工作区中还没有站点和戒毒所的记录（{ws.records}）：站点写在 stations/，戒毒所写在 institutions/，"
+             "格式见 docs/records.md。")
     else:
         width = max((len(r["id"]) for r in rows), default=4)
         echo(f"{'编号'.ljust(width)}  类型    上级      名称")
         for r in rows:
             echo(f"{r['id'].ljust(width)}  {r['kind']}  {r['parent'].ljust(8)}  {r['name']}")
-    for d in ds.errors:
+    for d in in_file_order(ds.errors):
         echo(str(d), err=True)
     if ds.errors:
         sys.exit(1)

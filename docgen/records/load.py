@@ -286,20 +286,65 @@ def _load_file(path: Path, base: Path | None, ds: Dataset,
     if kind not in RECORD_TYPES:
         pos = src.position(("记录类型",))
         known = "、".join(RECORD_TYPES)
-        msg = (f"缺少“记录类型”，应为：{known}" if kind is None
-               else f"“{kind}”不是有效的记录类型，应为：{known}")
+        guess = guess_record_type(data)
+        if kind is None and guess is not None:
+            msg = f"缺少“记录类型”：此文件像是{guess}的记录，请在第一行写“记录类型: {guess}”"
+        elif kind is None:
+            msg = f"缺少“记录类型”，应为：{known}（写在文件第一行，如“记录类型: 照管对象”）"
+        else:
+            msg = f"“{kind}”不是有效的记录类型，应为：{known}"
         ds.diagnostics.append(Diagnostic(shown, pos.line, pos.column, "记录类型", msg))
+        if kind is None and guess is not None:  # the other problems of the file, in the same run
+            try:
+                RECORD_TYPES[guess].model_validate({"记录类型": guess, **data})
+            except ValidationError as exc:
+                _validation_errors(RECORD_TYPES[guess], exc, src, shown, ds)
         return None
     cls = RECORD_TYPES[kind]
     try:
         record = cls.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc, msg = translate_error(cls, err)
-            pos = src.position(loc)
-            ds.diagnostics.append(Diagnostic(shown, pos.line, pos.column, _label(loc), msg))
+        _validation_errors(cls, exc, src, shown, ds)
         return None
     return record, src
+
+
+def _validation_errors(cls: type[Record], exc: ValidationError, src: YamlSource, shown: str, ds: Dataset) -> None:
+    """The field errors of a ``cls`` record as diagnostics. A required item reported missing next
+    to an unknown item that is most likely it misspelt (出所日期 for 出所时间) is said once, at the
+    misspelt item."""
+    found = [translate_error(cls, err) + (err["type"],) for err in exc.errors(include_url=False)]
+    missing = {loc for loc, _, kind in found if kind == "missing"}
+    meant = {loc[:-1] + (_closest(cls, loc),) for loc, _, kind in found if kind == "extra_forbidden"}
+    for loc, msg, kind in found:
+        if kind == "missing" and loc in meant:
+            continue
+        if kind == "extra_forbidden" and loc[:-1] + (_closest(cls, loc),) in missing:
+            msg += "（这是必填项）"
+        pos = src.position(loc)
+        ds.diagnostics.append(Diagnostic(shown, pos.line, pos.column, _label(loc), msg))
+
+
+def _closest(cls: type[Record], loc: tuple) -> str:
+    """The item an unknown item ``loc`` was most likely meant to be ('' when none is close)."""
+    close = difflib.get_close_matches(str(loc[-1]), _aliases(_model_at(cls, loc[:-1])), n=1, cutoff=0.4)
+    return close[0] if close else ""
+
+
+# Items only one kind of record has: what a file without 记录类型 most likely is
+_TELLTALE = (("照管对象", ("身份证号码", "强制隔离戒毒", "户籍所在地", "服务站")),
+             ("事件", ("对象",)),
+             ("工作日志", ("日志",)),
+             ("戒毒所", ("代字", "所长")),
+             ("站点", ("上级", "站长", "设区的市", "乡（镇、街道）", "县（市、区）")))
+
+
+def guess_record_type(data: dict) -> str | None:
+    """The record type a file without 记录类型 is written as, when its items say so."""
+    for kind, keys in _TELLTALE:
+        if any(k in data for k in keys):
+            return kind
+    return None
 
 
 def load_records(paths: list[Path], base: Path | None = None, parse=None) -> Dataset:
@@ -403,7 +448,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             parent = ds.stations.get(st.parent)
             want = {"工作站": "指导站", "服务站": "工作站"}.get(st.kind)
             if parent is None:
-                diag(src, ("上级",), missing_unit("上级站点", st.parent, "（可用 docgen units 查看已有站点）"))
+                diag(src, ("上级",), missing_unit("上级站点", st.parent, station_hint(ds, st.parent, want)))
             elif parent.kind != want:
                 diag(src, ("上级",), f"{st.kind}的上级应为{want}，“{st.parent}”是{parent.kind}")
             elif parent.city != st.city:
@@ -419,13 +464,13 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
                 diag(src, ("对象",), f"照管对象“{ef.person}”的记录文件 {'、'.join(broken)} 有错，"
                                      "先改正它，这些事件才能读入")
             else:
-                diag(src, ("对象",), f"照管对象“{ef.person}”不存在")
+                diag(src, ("对象",), f"照管对象“{ef.person}”不存在{person_hint(ds, ef.person)}")
             continue
         joins[ef.person].append((ef, src))
         ds.sources[ef.person].append(src.path)
     for wl, src in log_files:
         if wl.station not in ds.stations:
-            diag(src, ("站点",), missing_unit("站点", wl.station))
+            diag(src, ("站点",), missing_unit("站点", wl.station, station_hint(ds, wl.station)))
             continue
         ds.logs.setdefault(wl.station, []).extend(wl.entries)
         ds.sources[f"log:{wl.station}"].append(src.path)
@@ -445,7 +490,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
         person = record
         st = ds.stations.get(person.station)
         if st is None:
-            diag(src, ("服务站",), missing_unit("服务站", person.station, "（可用 docgen units 查看已有站点）"))
+            diag(src, ("服务站",), missing_unit("服务站", person.station, station_hint(ds, person.station, "服务站")))
         elif st.kind != "服务站":
             diag(src, ("服务站",), f"“{person.station}”是{st.kind}，此处应填写服务站的编号")
         if person.detention.institution not in ds.institutions:
@@ -513,7 +558,7 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
             return None
         return str(value).strip() or None
 
-    kind = data.get("记录类型")
+    kind = data.get("记录类型") or guess_record_type(data)
     if kind == "照管对象":
         pid = text("编号")
         prior = first_seen.get(("照管对象", pid)) if pid else None
@@ -528,7 +573,7 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
         if station:
             st = ds.stations.get(station)
             if st is None:
-                diag(src, ("服务站",), missing_unit("服务站", station, "（可用 docgen units 查看已有站点）"))
+                diag(src, ("服务站",), missing_unit("服务站", station, station_hint(ds, station, "服务站")))
             elif st.kind != "服务站":
                 diag(src, ("服务站",), f"“{station}”是{st.kind}，此处应填写服务站的编号")
         inst = text("强制隔离戒毒", "戒毒所")
@@ -537,7 +582,44 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
     elif kind == "事件":
         pid = text("对象")
         if pid and pid not in ds.persons and not any(b.stem.split("-")[0] == pid for b in ds.bad_files):
-            diag(src, ("对象",), f"照管对象“{pid}”不存在")
+            diag(src, ("对象",), f"照管对象“{pid}”不存在{person_hint(ds, pid)}")
+
+
+_UNIT_WORDS = ("江苏省", "后续照管", "服务站", "工作站", "指导站", "站")
+
+
+def _unit_core(text: str) -> str:
+    for word in _UNIT_WORDS:
+        text = text.replace(word, "")
+    return text.strip()
+
+
+def station_hint(ds: Dataset, given: str, kind: str | None = None) -> str:
+    """A station written by its name (宁海路街道服务站, 南京市鼓楼区后续照管工作站) instead of its 编号:
+    the 编号 of the one station (of ``kind``) the name fits, else where to look the 编号 up."""
+    core = _unit_core(given or "")
+    fits = []
+    if core:
+        for st in ds.stations.values():
+            if kind is not None and st.kind != kind:
+                continue
+            names = {_unit_core(st.display_name), _unit_core(st.standard_name()), st.short}
+            if core in names or any(core in n or n in core for n in names if n and len(n) >= 2):
+                fits.append(st)
+    if len(fits) == 1:
+        st = fits[0]
+        return f"（此处填写站点的编号，不是名称：是否想写 {st.id}？{st.display_name}的编号是 {st.id}）"
+    return "（此处填写站点的编号，可用 docgen units 查看已有站点）"
+
+
+def person_hint(ds: Dataset, given: str) -> str:
+    """A person written by name instead of 编号 in an event file's 对象."""
+    ids = sorted(p.id for p in ds.persons.values() if p.name == (given or "").strip())
+    if len(ids) == 1:
+        return f"（此处填写照管对象的编号，不是姓名：是否想写 {ids[0]}？）"
+    if ids:
+        return f"（此处填写照管对象的编号，不是姓名：叫{given}的有 {'、'.join(ids)}）"
+    return ""
 
 
 # Same-day events are ordered so that a report comes before the visits of that day, etc.

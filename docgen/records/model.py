@@ -33,6 +33,9 @@ VISIT_METHODS = ("电话回访", "微信回访", "见面回访", "家庭走访",
 # Form Q groups the visit methods into three columns.
 VISIT_GROUPS = {"电话回访": "电话回访", "见面回访": "见面回访", "家庭走访": "见面回访",
                 "微信回访": "其他形式", "社区调查": "其他形式"}
+# 方式 written short: each of these names one method only
+VISIT_ALIASES = {"电话": "电话回访", "微信": "微信回访", "见面": "见面回访", "当面": "见面回访", "面谈": "见面回访",
+                 "家访": "家庭走访", "走访": "家庭走访", "家庭走访回访": "家庭走访", "社区": "社区调查"}
 HELP_KINDS = ("办理就业", "办理低保", "办理医保", "解决租房", "解决就学", "法律援助", "心理咨询",
               "化解矛盾", "救助财物", "其他")
 TERMINATION_GROUNDS = (
@@ -87,19 +90,43 @@ def _halfwidth(value: Any) -> str:
 # --------------------------------------------------------------------------- scalar types
 
 
+# A date as clerks type it: 2026-11-30, 2026-3-5, 2026.3.5, 2026/3/5, 2026年3月5日, 20260305. The
+# year comes first and has four digits, so every one of these is read one way only.
+_DATE = re.compile(r"(\d{4})\s*(?:[-./]\s*(\d{1,2})\s*[-./]|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*日?", re.ASCII)
+_DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+_DATE_FORMS = "应写成 2026-11-30 这样的 年-月-日（也可写 2026.11.30、2026/11/30 或 2026年11月30日）"
+
+
 def _parse_date(value: Any) -> Any:
     if value is None or isinstance(value, dt.date):
         return value
     text = _halfwidth(value)
     if not text:
         return None
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text, re.ASCII)
-    if not m:
-        raise _msg(f"日期“{text}”格式不对，应写成 2026-11-30 这样的 年-月-日")
+    m = _DATE.fullmatch(text)
+    if m:
+        year, month, day = int(m[1]), int(m[2] or m[3]), int(m[4])
+    else:
+        m = _DATE_COMPACT.fullmatch(text)
+        if not m:
+            raise _msg(f"日期“{text}”格式不对，{_date_problem(text)}")
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
     try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        return dt.date(year, month, day)
     except ValueError:
         raise _msg(f"日期“{text}”不存在（请核对月份和日子）") from None
+
+
+def _date_problem(text: str) -> str:
+    """What is wrong with a date that is not read, in the words of the mistake."""
+    head = re.match(r"(.+?)[\sT]+\d{1,2}[:：]\d{2}", text)
+    if head and (_DATE.fullmatch(head[1]) or _DATE_COMPACT.fullmatch(head[1])):
+        return f"只写日期，不写时刻（写成 {head[1]}）"
+    if re.fullmatch(r"\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?", text, re.ASCII) or re.fullmatch(r"\d{1,2}月\d{1,2}日?", text):
+        return "缺少年份：" + _DATE_FORMS
+    if re.fullmatch(r"\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?", text):
+        return "年份须写四位：" + _DATE_FORMS
+    return _DATE_FORMS
 
 
 Date = Annotated[dt.date, BeforeValidator(_parse_date)]
@@ -107,12 +134,14 @@ OptDate = Annotated[dt.date | None, BeforeValidator(_parse_date)]
 
 
 def _parse_year_month(value: Any) -> Any:
+    """A year and month: 1985-03, 1985-3, 1985.3, 1985/03, 1985年3月, 198503."""
     if value is None:
         return None
     text = _halfwidth(value)
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text, re.ASCII)
+    m = (re.fullmatch(r"(\d{4})\s*(?:[-./]|年)\s*(\d{1,2})\s*月?", text, re.ASCII)
+         or re.fullmatch(r"(\d{4})(\d{2})", text, re.ASCII))
     if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1900:
-        raise _msg(f"年月“{text}”格式不对，应写成 1985-03 这样的 年-月")
+        raise _msg(f"年月“{text}”格式不对，应写成 1985-03 这样的 年-月（也可写 1985.3 或 1985年3月）")
     return f"{int(m[1]):04d}-{int(m[2]):02d}"
 
 
@@ -123,14 +152,36 @@ _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$", re.ASCII)
 
 
 def _parse_phone(value: Any) -> Any:
+    """A phone number; blanks between the digit groups are dropped, and so are dashes in a mobile
+    number (139-1234-5678). The area code of a landline keeps its dash (025-84561234)."""
     if value is None:
         return None
-    text = _halfwidth(value).replace(" ", "")
+    written = _halfwidth(value)
+    text = re.sub(r"\s+", "", written)
     if not text:
         return None
-    if text == "暂无" or _MOBILE.match(text) or _LANDLINE.match(text):
+    if text in ("暂无", "无"):
+        return "暂无"
+    area = re.fullmatch(r"(0\d{2,3})\s+(\d{3,4})\s*(\d{4})", written, re.ASCII)
+    if area and _LANDLINE.match(f"{area[1]}-{area[2]}{area[3]}"):  # 025 8331 2345: the blank ends the area code
+        return f"{area[1]}-{area[2]}{area[3]}"
+    if _MOBILE.match(text) or _LANDLINE.match(text):
         return text
-    raise _msg(f"电话号码“{text}”无效：应为 11 位手机号、带区号的固定电话（如 025-84001234），或写“暂无”")
+    digits = text.replace("-", "")
+    if _MOBILE.match(digits):
+        return digits
+    m = re.fullmatch(r"\((0\d{2,3})\)(\d{7,8})", text, re.ASCII)
+    if m:  # (025)84561234
+        return f"{m[1]}-{m[2]}"
+    if re.fullmatch(r"[\d-]+", text, re.ASCII) and len(digits) in (7, 8) and not digits.startswith("0"):
+        why = "固定电话须带区号（如 025-84001234）"
+    elif re.fullmatch(r"1\d+", digits, re.ASCII):
+        why = f"手机号应为 11 位，此处是 {len(digits)} 位"
+    elif re.search(r"[,，、;；/]", text):
+        why = "只写一个号码（其他号码可写在备注或家庭成员中）"
+    else:
+        why = "应为 11 位手机号、带区号的固定电话（如 025-84001234），或写“暂无”"
+    raise _msg(f"电话号码“{text}”无效：{why}")
 
 
 Phone = Annotated[str | None, BeforeValidator(_parse_phone)]
@@ -142,7 +193,7 @@ def _parse_bool(value: Any) -> Any:
     text = str(value).strip()
     if text in ("是", "true", "True", "yes", "有"):
         return True
-    if text in ("否", "false", "False", "no", "无"):
+    if text in ("否", "false", "False", "no", "无", "不是"):
         return False
     raise _msg(f"“{text}”应为“是”或“否”")
 
@@ -174,14 +225,29 @@ def _parse_money(value: Any) -> Any:
 Money = Annotated[float | None, BeforeValidator(_parse_money)]
 
 
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _cn_number(text: str) -> str:
+    """Chinese numerals up to 99 made digits (二年 → 2年, 一年六个月 → 1年6个月, 十八个月 → 18个月)."""
+    def one(m: re.Match) -> str:
+        tens, tenth, units = m[1], m[2], m[3]
+        if not tenth:
+            return "".join(str(_CN_DIGITS[c]) for c in (tens or "") + (units or ""))
+        return str((_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0))
+
+    return re.sub(r"([一二两三四五六七八九])?(十)?([零一二两三四五六七八九])?",
+                  lambda m: one(m) if m[0] else "", text)
+
+
 def _parse_term(value: Any) -> Any:
-    """A period written as clerks write it: 2年, 1年6个月, 18个月, 3年."""
+    """A period written as clerks write it: 2年, 1年6个月, 18个月, 3年 (or 二年, 一年六个月)."""
     if value is None:
         return None
-    text = _halfwidth(value)
+    text = _cn_number(_halfwidth(value).replace(" ", ""))
     m = re.fullmatch(r"(?:(\d+)年)?(?:(\d+)个?月)?", text, re.ASCII)
     if not text or not m or (m[1] is None and m[2] is None):
-        raise _msg(f"期限“{text}”格式不对，应写成 2年、1年6个月 或 18个月")
+        raise _msg(f"期限“{_halfwidth(value)}”格式不对，应写成 2年、1年6个月 或 18个月")
     return text
 
 
@@ -207,11 +273,18 @@ Text = Annotated[str | None, BeforeValidator(lambda v: None if v is None else st
 _PLACE = re.compile(r"^(?P<prov>.+?(省|自治区))(?P<city>.+?市)(?P<county>.+?(区|县|市|旗))")
 
 
+# The prefecture-level cities of Jiangsu: a 户籍所在地 that starts with one of them lacks only 江苏省
+JIANGSU_CITIES = ("南京市", "无锡市", "徐州市", "常州市", "苏州市", "南通市", "连云港市", "淮安市", "盐城市",
+                  "扬州市", "镇江市", "泰州市", "宿迁市")
+
+
 def _parse_household(value: Any) -> Any:
     if value is None:
         return None
     text = str(value).strip()
     if not _PLACE.match(text):
+        if text.startswith(JIANGSU_CITIES) or text.startswith(tuple(c[:-1] for c in JIANGSU_CITIES)):
+            raise _msg(f"户籍地址“{text}”缺少省份：须写全省、市、区（县），如“江苏省{text}”（表 G 注6）")
         raise _msg(f"户籍地址“{text}”须写全省、市、区（县），如“江苏省南京市玄武区……”（表 G 注6）")
     return text
 
@@ -494,6 +567,14 @@ class Event(Record):
             raise _msg("只有事项类型为“救助财物”的帮扶才填写“金额（元）”")
         return self
 
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_short(cls, v: Any) -> Any:
+        """A visit method written short (电话, 微信, 见面, 家访, 走访): only one method fits each."""
+        if isinstance(v, str):
+            return VISIT_ALIASES.get(v.strip().replace(" ", ""), v)
+        return v
+
     @field_validator("ground", mode="before")
     @classmethod
     def _ground_short(cls, v):
@@ -549,6 +630,14 @@ class Person(Record):
     cultivation: Cultivation | None = F("典型培育")
     notes: Text = F("备注")
     events: list[Event] = F("事件", default_factory=list)
+
+    @field_validator("sex", mode="before")
+    @classmethod
+    def _sex_long(cls, v: Any) -> Any:
+        """男性 / 女性 (as on some forms) are 男 / 女."""
+        if isinstance(v, str):
+            return {"男性": "男", "女性": "女"}.get(v.strip(), v)
+        return v
 
     @field_validator("name")
     @classmethod

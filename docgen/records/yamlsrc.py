@@ -95,7 +95,12 @@ def load_yaml(path: Path, text: str | None = None, raw: bytes | None = None) -> 
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         col = mark.column + 1 if mark else 1
-        raise YamlSyntaxError(_yaml_problem(exc) + _hint(text.splitlines(), line), line, col) from None
+        lines = text.splitlines()
+        colon = _full_width_colon(lines, line)
+        if colon is not None:  # YAML notices it a line later, or in the middle of the line
+            raise YamlSyntaxError(f"YAML 语法错误：第 {colon[0]} 行的冒号是全角“：”，请改为半角冒号加空格“: ”",
+                                  *colon) from None
+        raise YamlSyntaxError(_yaml_problem(exc) + _hint(lines, line), line, col) from None
     except yaml.YAMLError as exc:  # pragma: no cover - other parser failures
         raise YamlSyntaxError(f"YAML 语法错误：{exc}", 1, 1) from None
     except RecursionError:
@@ -104,7 +109,7 @@ def load_yaml(path: Path, text: str | None = None, raw: bytes | None = None) -> 
     if node is None:
         src.data = {}
         return src
-    src.data = _convert(node, (), src)
+    src.data = _convert(node, (), src, text.splitlines())
     return src
 
 
@@ -154,9 +159,63 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     return f"YAML 语法错误：{problem or exc}"
 
 
+# A line that starts like "key：value" (or "- key：value"): a key typed with a Chinese input method
+_KEY_FULL_COLON = re.compile(r"^(\s*(?:-\s+)?\{?\s*)[^\s:：#'\"{}\[\],]{1,20}(：)")
+
+
+def _full_width_colon(lines: list[str], line: int) -> tuple[int, int] | None:
+    """(line, column) of the full-width colon of a key that caused a syntax error on ``line``
+    (YAML reports it on that line or the next one), or None."""
+    for n in (line, line - 1):
+        if not 0 < n <= len(lines):
+            continue
+        text = lines[n - 1]
+        m = _KEY_FULL_COLON.match(text)
+        if m and ":" not in text[: m.start(2)]:
+            return n, m.start(2) + 1
+    return None
+
+
+def _tab_lines(lines: list[str]) -> str:
+    """The lines indented with a tab, for the message that names the first."""
+    found = [str(n) for n, text in enumerate(lines, 1) if text[: len(text) - len(text.lstrip())].count("\t")]
+    if len(found) < 2:
+        return ""
+    shown = "、".join(found[:8]) + ("等" if len(found) > 8 else "")
+    return f"（第 {shown} 行都用了制表符）"
+
+
+def _list_hint(lines: list[str], line: int) -> str:
+    """A list item "- " on ``line`` that is not aligned with the items before it."""
+    if not 0 < line <= len(lines):
+        return ""
+    text = lines[line - 1]
+    if not text.lstrip().startswith("- ") and text.strip() != "-":
+        return ""
+    indent = len(text) - len(text.lstrip())
+    for n in range(line - 1, 0, -1):
+        before = lines[n - 1]
+        stripped = before.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        other = len(before) - len(stripped)
+        if stripped.startswith("- ") or stripped == "-":
+            if other != indent:
+                return f"（第 {line} 行的“-”应与第 {n} 行的“-”对齐：同一列表的各项缩进相同）"
+            return ""
+        if other < indent:
+            return ""
+    return ""
+
+
 def _hint(lines: list[str], line: int) -> str:
     """What a Chinese input method or a paste usually did to the line of a syntax error (or the
     line before it, where YAML often notices only one line later)."""
+    listed = _list_hint(lines, line)
+    if listed:
+        return listed
+    if 0 < line <= len(lines) and "\t" in lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]:
+        return _tab_lines(lines)
     for n in (line, line - 1):
         if not 0 < n <= len(lines):
             continue
@@ -185,7 +244,7 @@ MAX_DEPTH = 32  # records nest four levels deep (事件 / 第n项 / 项目)
 _TOO_DEEP = f"嵌套层次过多（超过 {MAX_DEPTH} 层）：请检查缩进和括号"
 
 
-def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
+def _convert(node: yaml.Node, loc: tuple, src: YamlSource, lines: list[str]) -> Any:
     src.positions[loc] = _pos(node)
     if len(loc) > MAX_DEPTH:
         raise YamlSyntaxError(_TOO_DEEP, *_lc(node))
@@ -198,21 +257,27 @@ def _convert(node: yaml.Node, loc: tuple, src: YamlSource) -> Any:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlSyntaxError("YAML 语法错误：键必须是简单文字", *_lc(key_node))
             _check_visible(key_node)
-            key = key_node.value
+            key = key_node.value.translate(_KEY_BRACKETS)
+            if "：" in key and _is_null(value_node) and key_node.style in (None, ""):
+                line, col = _lc(key_node)
+                raise YamlSyntaxError(f"YAML 语法错误：“{key}”中的冒号是全角“：”，请改为半角冒号加空格“: ”",
+                                      line, col + key.index("："))
             if key == "<<":
                 raise YamlSyntaxError("不支持 YAML 合并键“<<”", *_lc(key_node))
             if key in out:
                 raise YamlSyntaxError(f"键“{key}”重复出现", *_lc(key_node))
             src.key_positions[loc + (key,)] = _pos(key_node)
-            out[key] = _convert(value_node, loc + (key,), src)
+            out[key] = _convert(value_node, loc + (key,), src, lines)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, loc + (i,), src) for i, item in enumerate(node.value)]
+        return [_convert(item, loc + (i,), src, lines) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     value = node.value
     _check_visible(node)
     if node.style in (None, "") and value in _NULLS:
         return None
+    if node.style in (None, "") and node.end_mark.line > node.start_mark.line:
+        _check_folded(node, lines)
     if node.style is None or node.style == "":
         return value.strip() if isinstance(value, str) else value
     return value
@@ -239,6 +304,25 @@ def _check_visible(node: yaml.ScalarNode) -> None:
         bad = m.group(0)
         raise YamlSyntaxError(f"此处有看不见的字符 U+{ord(bad):04X}（控制字符或零宽字符，常见于从网页或"
                               "其他软件复制的文字），请删除后重新输入", *_lc(node))
+
+
+# Record keys write their parentheses full-width (县（市、区）, 金额（元）): half-width ones typed
+# in a key mean the same key
+_KEY_BRACKETS = str.maketrans("()", "（）")
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.style in (None, "") and node.value in _NULLS
+
+
+def _check_folded(node: yaml.ScalarNode, lines: list[str]) -> None:
+    """A plain value continued on a further line that reads like "key：value": the key of the next
+    item, typed with a full-width colon and indented deeper, became part of this value."""
+    for n in range(node.start_mark.line + 1, min(node.end_mark.line, len(lines) - 1) + 1):
+        m = _KEY_FULL_COLON.match(lines[n])
+        if m:
+            raise YamlSyntaxError(f"YAML 语法错误：第 {n + 1} 行被读成了上一行的值的续行：它的冒号是全角“：”"
+                                  "（请改为半角冒号加空格“: ”），缩进也应与上一项对齐", n + 1, m.start(2) + 1)
 
 
 def _lc(node: yaml.Node) -> tuple[int, int]:
