@@ -38,7 +38,9 @@ months of abstinence (3个月以内 = months 1-3 … 10-12个月, then 1年以�
 household register (the 13 cities of Jiangsu; 合计 is their sum).
 
 Frozen months (``freeze``): a frozen month's figures are read back unchanged; records entered
-later that change it are reported by ``corrections`` and counted in the next open month.
+later that change it are reported by ``corrections`` and counted in the next open month, whose
+tables P Q S N list what they count of them (``included_corrections``: the note below the
+table, frozen with the figures when that month is frozen in turn).
 """
 from __future__ import annotations
 
@@ -729,8 +731,12 @@ class Statistics:
             rows = [(u, set(self.leaves(u))) for u in self.row_units(unit)]
         registered = facts.registered_during(first, last)
         cultivated = facts.cultivated_during(first, last)
+        reach = set().union(*(scope for _, scope in rows))  # the stations (N: 戒毒所) of the table
+        field = "c" if form == "N" else "st"
         out = []
         for pid, a, b in self._snapshot_diffs(prev):
+            if a.get(field) not in reach and b.get(field) not in reach:
+                continue
             person = ds.persons.get(pid)
             now = cur.get(pid, {})
             effects = []
