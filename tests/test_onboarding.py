@@ -297,3 +297,11 @@ def test_setup_script_asks_for_python3_venv_when_ensurepip_is_missing(tmp_path):
     r = subprocess.run(["bash", str(ROOT / "scripts" / "setup-system.sh")], env=env, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 1 and "python3-venv" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_build_without_a_month_says_the_unit_tables_need_one(station):
+    """"已生成 N 份文书" alone left her looking for 本月的 P Q S that were never made."""
+    put(station, SECOND, "NH2026002.yaml")
+    r = run_cli("build", "-w", str(station), "--format", "pdf")
+    assert r.returncode == 0, r.stderr
+    assert "没有给 --month" in r.stderr and "docgen build --month" in r.stderr and " P Q " in r.stderr, r.stderr

@@ -230,8 +230,13 @@ def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None,
         echo(f"注意：{len(gone)} 名照管对象（{shown}）的记录文件已不在记录目录中，他们的文书已移出清单 manifest.json"
              "（文件仍留在输出目录），此后生成的报表不再统计他们。若是误删、或记录目录（网络盘、同步目录）没有连上，"
              "请恢复记录后重新运行 docgen build。", err=True)
-    if skipped and not quiet and forms:
-        echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month 2026-11）。", err=True)
+    if skipped and not quiet:
+        month = time.strftime("%Y-%m")
+        if forms:
+            echo(f"提示：表单 {' '.join(skipped)} 按期间生成，请加 --month（如 --month {month}）。", err=True)
+        else:
+            echo(f"提示：没有给 --month，只生成了每人的文书；各单位按期间的报表（{' '.join(skipped)}）"
+                 f"要加 --month 才生成，如本月：docgen build --month {month}。", err=True)
     for line in _period_notes(selected, period, result, bool(forms), quiet):
         echo(line, err=True)
     if not quiet and any(f.code in ("F", "K") for f in selected):
