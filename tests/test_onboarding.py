@@ -305,3 +305,40 @@ def test_build_without_a_month_says_the_unit_tables_need_one(station):
     r = run_cli("build", "-w", str(station), "--format", "pdf")
     assert r.returncode == 0, r.stderr
     assert "没有给 --month" in r.stderr and "docgen build --month" in r.stderr and " P Q " in r.stderr, r.stderr
+
+
+def test_a_record_file_saved_with_the_wrong_name_is_not_silently_left_out(station):
+    """Notepad saves "NH2026002.yaml" as NH2026002.yaml.txt; an upper-case .YAML is easy to miss."""
+    put(station, SECOND, "NH2026002.yaml.txt")
+    put(station, PERSON, "NH2026001.YAML")
+    ds = load(station)
+    assert ds.persons == {}
+    assert [(d.file, d.severity, d.message.split("请改名为 ")[-1]) for d in ds.diagnostics] == [
+        ("records/persons/NH2026001.YAML", "警告", "NH2026001.yaml"),
+        ("records/persons/NH2026002.yaml.txt", "警告", "NH2026002.yaml"),
+    ]
+
+
+def test_more_of_what_a_clerk_types(station):
+    text = (PERSON.replace("身份证号码: 32010619880512003x", "身份证号码: 3201 0619 8805 1200 3x")
+            .replace("出生年月: 1988年5月", "出生年月: 1988年5月12日"))
+    put(station, text)
+    ds = load(station)
+    assert ds.errors == [], [str(d) for d in ds.errors]
+    p = ds.persons["NH2026001"]
+    assert (p.id_number, p.birth) == ("32010619880512003X", "1988-05")
+
+
+def test_a_visit_method_written_as_the_event_kind_says_how_to_write_it(station):
+    put(station, PERSON.replace("{类型: 回访, 日期: 2026-11-20, 方式: 电话,", "{类型: 电话回访, 日期: 2026-11-20,"))
+    ((_, line, _, fld, msg),) = errors(station)
+    assert (line, fld) == (18, "事件 / 第2项 / 类型")
+    assert "“电话回访”是回访方式，不是事件类型：请写“类型: 回访”，另写“方式: 电话回访”" in msg
+
+
+def test_validate_says_how_many_files_were_not_read(station):
+    put(station, PERSON)
+    put(station, SECOND.replace("性别: 女性", "性别: 未知"), "NH2026002.yaml")
+    r = run_cli("validate", "-w", str(station))
+    assert r.returncode == 1
+    assert "1 名照管对象，3 个站点，1 个戒毒所（另有 1 个文件有错，未读入）；1 个错误" in r.stdout, r.stdout

@@ -43,8 +43,9 @@ def report_diagnostics(ds, quiet: bool = False) -> int:
     errors = len(ds.errors)
     warnings = len(ds.diagnostics) - errors
     if not quiet:
+        bad = f"（另有 {len(ds.bad_files)} 个文件有错，未读入）" if ds.bad_files else ""
         echo(f"检查了 {len(ds.files)} 个文件：{len(ds.persons)} 名照管对象，{len(ds.stations)} 个站点，"
-             f"{len(ds.institutions)} 个戒毒所；{errors} 个错误" + (f"，{warnings} 个警告。" if warnings else "。"))
+             f"{len(ds.institutions)} 个戒毒所{bad}；{errors} 个错误" + (f"，{warnings} 个警告。" if warnings else "。"))
     return errors
 
 

@@ -131,9 +131,12 @@ class Dataset:
 RECORD_SUFFIXES = (".yaml", ".yml")
 
 
-def iter_record_files(paths: list[Path], unreadable: list[Path] | None = None) -> list[Path]:
+def iter_record_files(paths: list[Path], unreadable: list[Path] | None = None,
+                      misnamed: list[Path] | None = None) -> list[Path]:
     """The record files under ``paths`` (hidden files and folders skipped), sorted per path.
-    Folders that cannot be listed (no permission …) are appended to ``unreadable``."""
+    Folders that cannot be listed (no permission …) are appended to ``unreadable``; files that
+    look meant as records but are not read for their name (``X.YAML``, ``X.yaml.txt`` as Windows
+    Notepad saves them) to ``misnamed``."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -150,10 +153,27 @@ def iter_record_files(paths: list[Path], unreadable: list[Path] | None = None) -
                         f = Path(folder, name)
                         if f.is_file():
                             found.append(f)
+                    elif misnamed is not None and not name.startswith(".") \
+                            and name.lower().endswith(_MISNAMED_SUFFIXES):
+                        misnamed.append(Path(folder, name))
             files.extend(sorted(found))
         elif p.exists():
             files.append(p)
     return files
+
+
+_MISNAMED_SUFFIXES = (*RECORD_SUFFIXES, *(f"{s}.txt" for s in RECORD_SUFFIXES))
+
+
+def misnamed_diagnostics(files: list[Path], base: Path | None) -> list[Diagnostic]:
+    out = []
+    for f in sorted(files):
+        lower = f.name.lower()
+        stem = f.name[: -len(".txt")] if lower.endswith(".txt") else f.name
+        right = stem[: stem.lower().rindex(".y")] + ".yaml"
+        out.append(Diagnostic(_display(f, base), 1, 1, "", f"此文件没有读入：记录文件名须以小写的 .yaml 结尾，"
+                              f"请改名为 {right}", "警告"))
+    return out
 
 
 def unreadable_diagnostics(folders: list[Path], base: Path | None) -> list[Diagnostic]:
@@ -353,9 +373,11 @@ def load_records(paths: list[Path], base: Path | None = None, parse=None) -> Dat
     persistent parse cache, ``records.cache``)."""
     ds = Dataset()
     unreadable: list[Path] = []
-    files = iter_record_files(paths, unreadable)
+    misnamed: list[Path] = []
+    files = iter_record_files(paths, unreadable, misnamed)
     ds.files = files
     ds.diagnostics.extend(unreadable_diagnostics(unreadable, base))
+    ds.diagnostics.extend(misnamed_diagnostics(misnamed, base))
     for p in paths:
         if not p.exists():
             ds.diagnostics.append(Diagnostic(_display(p, base), 1, 1, "", "文件或目录不存在"))

@@ -140,6 +140,9 @@ def _parse_year_month(value: Any) -> Any:
     text = _halfwidth(value)
     m = (re.fullmatch(r"(\d{4})\s*(?:[-./]|年)\s*(\d{1,2})\s*月?", text, re.ASCII)
          or re.fullmatch(r"(\d{4})(\d{2})", text, re.ASCII))
+    if not m and (_DATE.fullmatch(text) or _DATE_COMPACT.fullmatch(text)):  # the whole date of birth
+        day = _parse_date(text)
+        return f"{day.year:04d}-{day.month:02d}"
     if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1900:
         raise _msg(f"年月“{text}”格式不对，应写成 1985-03 这样的 年-月（也可写 1985.3 或 1985年3月）")
     return f"{int(m[1]):04d}-{int(m[2]):02d}"
@@ -567,6 +570,16 @@ class Event(Record):
             raise _msg("只有事项类型为“救助财物”的帮扶才填写“金额（元）”")
         return self
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_not_method(cls, v: Any) -> Any:
+        """类型: 电话回访 / 家访 names the method of a visit, not the kind of event."""
+        if isinstance(v, str) and v.strip() not in EVENT_KINDS:
+            method = VISIT_ALIASES.get(v.strip(), v.strip())
+            if method in VISIT_METHODS:
+                raise _msg(f"“{v.strip()}”是回访方式，不是事件类型：请写“类型: 回访”，另写“方式: {method}”")
+        return v
+
     @field_validator("method", mode="before")
     @classmethod
     def _method_short(cls, v: Any) -> Any:
@@ -654,7 +667,7 @@ class Person(Record):
     def _id(cls, v: str, info: ValidationInfo) -> str:
         """A valid number (full-width digits and a lowercase x are normalised) that agrees with
         the 性别 and 出生年月 written above it (both are declared before it)."""
-        v = normalize_id(v)
+        v = re.sub(r"\s+", "", normalize_id(v))  # 3201 0619 8805 1200 3X, as printed on some forms
         try:
             birth, sex = parse_id(v)
         except IdNumberError as exc:
