@@ -342,3 +342,17 @@ def test_validate_says_how_many_files_were_not_read(station):
     r = run_cli("validate", "-w", str(station))
     assert r.returncode == 1
     assert "1 名照管对象，3 个站点，1 个戒毒所（另有 1 个文件有错，未读入）；1 个错误" in r.stdout, r.stdout
+
+
+def test_a_colon_inside_a_value_says_to_quote_it(station):
+    put(station, PERSON.replace("联系方式: 139 1234 5678\n", "联系方式: 139 1234 5678\n备注: 母亲电话: 13812345678\n"))
+    ((_, line, col, _, msg),) = errors(station)
+    # "备注: 母亲电话: 13812345678" is line 9; YAML stops at the second colon (column 9)
+    assert (line, col) == (9, 9) and "第 9 行的值中含有“: ”" in msg and "加引号" in msg, msg
+
+
+def test_events_without_dashes_say_to_add_them(station):
+    put(station, SECOND.replace("  - 类型: 报到\n    日期: 2026-10-26\n", "  类型: 报到\n  日期: 2026-10-26\n"),
+        "NH2026002.yaml")
+    ((_, line, _, fld, msg),) = errors(station)
+    assert (line, fld) == (12, "事件") and "每一项前加“- ”（只有一项也要加）" in msg

@@ -272,6 +272,8 @@ def translate_error(root: type[BaseModel], err: dict[str, Any]) -> tuple[tuple, 
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return loc, "此处应为若干“项目: 值”（映射），而不是单个值或列表"
     if kind == "list_type":
+        if isinstance(inp, dict):
+            return loc, "此处应为以“- ”开头的列表：每一项前加“- ”（只有一项也要加），该项的其他项目与第一个项目对齐"
         return loc, "此处应为以“- ”开头的列表"
     if kind in ("string_type", "str_type"):
         return loc, "此处应为文字，而不是列表或映射"

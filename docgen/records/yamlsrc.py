@@ -100,6 +100,12 @@ def load_yaml(path: Path, text: str | None = None, raw: bytes | None = None) -> 
         if colon is not None:  # YAML notices it a line later, or in the middle of the line
             raise YamlSyntaxError(f"YAML 语法错误：第 {colon[0]} 行的冒号是全角“：”，请改为半角冒号加空格“: ”",
                                   *colon) from None
+        if (exc.problem or "").startswith("mapping values are not allowed here") and 0 < line <= len(lines):
+            text = lines[line - 1]
+            first = re.match(r"^\s*(?:-\s+)?[^\s:#'\"{\[][^:#]*?:\s+", text)
+            if first and col - 1 > first.end():  # a second ": " inside the value of "key: value"
+                raise YamlSyntaxError(f"YAML 语法错误：第 {line} 行的值中含有“: ”（冒号加空格），请给整个值加引号，"
+                                      "或把其中的冒号改为全角“：”", line, col) from None
         raise YamlSyntaxError(_yaml_problem(exc) + _hint(lines, line), line, col) from None
     except yaml.YAMLError as exc:  # pragma: no cover - other parser failures
         raise YamlSyntaxError(f"YAML 语法错误：{exc}", 1, 1) from None
