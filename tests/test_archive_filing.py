@@ -243,7 +243,7 @@ def test_show_and_list_print_chinese_labels(ws):
     out += docgen(ws, "archive", "show", rows["T001"]["dh"]).stdout
     assert "类别：照管对象个人档案" in out
     out += docgen(ws, "archive", "list", "--all").stdout
-    out = "\n".join(l for l in out.splitlines() if not l.startswith("文件："))  # the file's folder
+    out = "\n".join(l for l in out.splitlines() if not l.strip().startswith("文件："))  # the files' folders
     for code in ("personal", "cultivation", "filed", "disposed"):
         assert code not in out
     # JSON keeps the registry's codes (documented as stable keys)

@@ -93,6 +93,9 @@ class Ledger:
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # 档号 → column → value (known ones)
     lists: dict[str, ListState] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)  # entries whose recorded "before" the replay contradicts
+    # 档号 → version → SHA-256 as filed: superseded versions' files are checked against the registry's
+    # ``versions`` rows, so these rows are compared with the log too
+    version_hashes: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 def _show(column: str, value: Any) -> str:
@@ -113,6 +116,10 @@ def replay(entries: list[dict]) -> Ledger:
         after = e.get("after") if isinstance(e.get("after"), dict) else {}
         if not isinstance(target, str):
             continue
+        if action in ("归档", "重新归档") and isinstance(after.get("版本"), int) and isinstance(after.get("sha256"), str):
+            if action == "归档":
+                led.version_hashes[target] = {}
+            led.version_hashes.setdefault(target, {})[after["版本"]] = after["sha256"]
         if action == "归档":
             state: dict[str, Any] = {"status": "filed", "hold_reason": None, "held_by": None}
             for key, col in ITEM_FIELDS.items():
@@ -192,6 +199,11 @@ def mismatches(db: sqlite3.Connection, led: Ledger) -> list[str]:
                                 f"“{_show(col, value)}”：登记簿被改动")
     for dh in sorted(volumes):
         problems.append(f"审计日志记载归档的 {dh} 不在登记簿中：登记簿中的记录被删除")
+    for r in db.execute("SELECT i.dh, v.version, v.sha256 FROM versions v JOIN items i ON i.id = v.item_id "
+                        "ORDER BY i.dh, v.version").fetchall():
+        logged = led.version_hashes.get(r[0], {}).get(r[1])
+        if logged is not None and logged != r[2]:
+            problems.append(f"{r[0]} 第 {r[1]} 版登记的散列值与审计日志记载的不符：登记簿被改动")
     lists = dict(led.lists)
     for r in db.execute("SELECT * FROM lists ORDER BY number").fetchall():
         number = r["number"]

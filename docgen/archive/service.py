@@ -3,7 +3,9 @@ disposal (draft 销毁清册, two approvals, execution with tombstones) and fixi
 
 Filing a person whose care is still running is allowed (一人一档，动态更新): filing the
 same volume again produces a new *version* under the same 档号; the previous version's
-hash, page count and filing time stay in the registry (``versions``), its file is replaced.
+hash, page count and filing time stay in the registry (``versions``), and its file is kept
+as filed under ``<kind>/versions/`` (``version_rel``); the current version stays at
+``<kind>/<档号>.pdf``. A disposal destroys every version's file.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import re
 import sqlite3
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,11 +53,20 @@ def label(code: str | None) -> str | None:
     return KIND_LABELS.get(code) or STATUS_LABELS.get(code) or code if isinstance(code, str) else code
 
 
+# docgen.toml [archive]: the retention policy file and the roster of approvers of disposal lists
+ROSTER_KEY = "approvers"
+ARCHIVE_SETTINGS = {"policy", ROSTER_KEY}
+
 EVENT_FORMS = {"I": "回访", "J": "帮扶", "X4": "报到", "X2": "期满", "X3": "终止"}
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def version_rel(kind: str, dh: str, version: int) -> str:
+    """Where a superseded version of a volume is kept, relative to the archive root."""
+    return f"{KIND_DIRS.get(kind, kind)}/versions/{dh}.v{version}.pdf"
 
 
 def make_dh(fonds: str, klass: str, year: int, retention: str, org: str, seq: int) -> str:
@@ -223,6 +234,7 @@ class Filed:
     documents: int
     notes: list[str]
     unchanged: bool = False  # re-filed with identical content: no new version
+    warnings: list[str] = field(default_factory=list)  # e.g. the superseded version's file was missing
 
 
 class Archive:
@@ -269,6 +281,52 @@ class Archive:
 
     def versions(self, item_id: int) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM versions WHERE item_id = ? ORDER BY version", (item_id,)).fetchall()
+
+    def version_file(self, item: sqlite3.Row, v: sqlite3.Row) -> tuple[str | None, str]:
+        """(path relative to the root or None, how the version's file is kept) of one version."""
+        if item["status"] == "disposed":
+            return None, f"文件已随案卷按销毁清册 {item['disposal_list']} 销毁"
+        if v["version"] == item["version"]:
+            return item["path"], "现行版本"
+        path = v["path"] if "path" in v.keys() else None
+        if path is None:
+            return None, "文件未保留（由旧版 docgen 重新归档时被新版本替换）"
+        return path, "旧版本，原样保存"
+
+    def export_version(self, ref: str, version: int | None, out: Path) -> tuple[sqlite3.Row, sqlite3.Row]:
+        """Copy the file of one version of a volume (default: the current one) to ``out``,
+        after checking it against its registered hash. Reading only: the archive is not changed."""
+        from ..fsutil import atomic_write
+
+        with self.store.shared_lock():  # a writer's files are in place only after its commit
+            why = self.store.unsettled()
+            if why:
+                raise DocgenError(why)
+            item = self.item(ref)
+            rows = {v["version"]: v for v in self.versions(item["id"])}
+            n = item["version"] if version is None else version
+            v = rows.get(n)
+            if v is None:
+                have = "、".join(f"第 {k} 版" for k in sorted(rows)) or "无"
+                raise DocgenError(f"案卷 {item['dh']} 没有第 {n} 版（登记簿记有：{have}；docgen archive show {item['dh']} 可查看）")
+            rel, how = self.version_file(item, v)
+            if rel is None:
+                raise DocgenError(f"案卷 {item['dh']} 第 {n} 版无法导出：{how}。登记簿只保留其散列值 {v['sha256']} 和页数")
+            src = self.root / rel
+            if src.is_symlink() or not src.is_file():
+                raise DocgenError(f"案卷 {item['dh']} 第 {n} 版的文件 {rel} 缺失（或被换成了符号链接），无法导出；"
+                                  "请从备份恢复（docgen archive verify 可查看）")
+            data = src.read_bytes()
+        if sha256(data) != v["sha256"]:
+            raise DocgenError(f"案卷 {item['dh']} 第 {n} 版的文件 {rel} 与登记的散列值不符（被改动或损坏），未导出；"
+                              "请从备份恢复（docgen archive verify 可查看）")
+        out = Path(out).absolute()
+        if out.resolve().is_relative_to(self.root.resolve()):
+            raise DocgenError(f"导出的文件 {out} 不能放在档案库 {self.root} 之中（会成为未登记的文件）：请另选位置")
+        if out.exists() or out.is_symlink():
+            raise DocgenError(f"{out} 已存在，未覆盖：请另选文件名或先移走它")
+        atomic_write(out, data)
+        return item, v
 
     # ================================================================== units
 
@@ -585,6 +643,7 @@ class Archive:
                                 note="现行版本与按当前记录重新生成的案卷逐字节相同；此后按内容散列判断是否需要新版本")
                     return Filed(dh, title, self.root / rel, old["pages"], old["version"], len(docs), notes,
                                  unchanged=True)
+            kept, warnings = self._keep_superseded(act, old, title) if old is not None else (None, [])
             pdf = build(version)
             pages = page_count(pdf)
             digest = sha256(pdf)
@@ -607,8 +666,8 @@ class Archive:
                                           "起算事由": trigger.reason, "卷内文件": [d.name for d in docs]})
             else:
                 item_id = old["id"]
-                act.db.execute("UPDATE versions SET superseded_at = ? WHERE item_id = ? AND version = ?",
-                               (now, item_id, old["version"]))
+                act.db.execute("UPDATE versions SET superseded_at = ?, path = ? WHERE item_id = ? AND version = ?",
+                               (now, kept, item_id, old["version"]))
                 act.db.execute(f"UPDATE items SET {', '.join(k + ' = ?' for k in values)} WHERE id = ?",
                                (*values.values(), item_id))
                 act.log("重新归档", dh,
@@ -616,13 +675,42 @@ class Archive:
                          "内容散列": old["content_key"], "到期日": old["due_date"]},
                         {"版本": version, "页数": pages, "sha256": digest, "内容散列": ckey,
                          "检查人": checker or None, "到期日": values["due_date"], "起算事由": trigger.reason,
-                         "卷内文件": [d.name for d in docs],
+                         "卷内文件": [d.name for d in docs], "旧版文件": kept,
+                         **({"旧版文件状态": "缺失"} if warnings else {}),
                          **({"去除文件": dropped, "去除理由": drop_reason} if dropped else {})})
             act.db.execute("INSERT INTO versions (item_id, version, sha256, pages, filed_at, filed_on, filed_by, "
                            "content_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (item_id, version, digest, pages, now, as_of.isoformat(), by_name, ckey))
             act.write(rel, pdf)
-        return Filed(dh, title, self.root / rel, pages, version, len(docs), notes)
+        return Filed(dh, title, self.root / rel, pages, version, len(docs), notes, warnings=warnings)
+
+    def _keep_superseded(self, act, old: sqlite3.Row, title: str) -> tuple[str, list[str]]:
+        """Stage the current version's file, as filed, at its version path (``version_rel``) in
+        the change that supersedes it: (that path, warnings). The copy goes into place with the
+        new version after the commit (``Store``'s journal), so no crash loses either. A current
+        file that no longer matches its registered hash is not passed off as the filed original:
+        the filing is refused until it is restored. A missing one is recorded as kept at its path
+        (``verify`` reports it missing until it is restored there from a backup)."""
+        dh, v = old["dh"], old["version"]
+        vrel = version_rel(old["kind"], dh, v)
+        cur = self.root / (old["path"] or f"{KIND_DIRS.get(old['kind'], old['kind'])}/{dh}.pdf")
+        shown = cur.relative_to(self.root).as_posix()
+        if (self.root / vrel).exists() or (self.root / vrel).is_symlink():
+            raise DocgenError(f"{title}：档案库中已有 {vrel}（未登记的文件），现行第 {v} 版被取代后要保存在这里。"
+                              "请核实该文件的来历并移出档案库后再重新归档（docgen archive verify 可查看）")
+        if cur.is_symlink() or (cur.exists() and not cur.is_file()):
+            raise DocgenError(f"{title}：现行第 {v} 版的文件 {shown} 不是普通文件（被换成了符号链接或目录）。"
+                              "重新归档会把它作为旧版本保存：请先从备份恢复该文件（docgen archive verify 可查看），再重新归档")
+        if not cur.is_file():
+            return vrel, [f"{dh} 现行第 {v} 版的文件 {shown} 不在档案库中，未能作为旧版本保存；登记簿记其位置为 {vrel}，"
+                          "docgen archive verify 会报告缺失，请从备份恢复到该位置"]
+        data = cur.read_bytes()
+        if sha256(data) != old["sha256"]:
+            raise DocgenError(f"{title}：现行第 {v} 版的文件 {shown} 与登记的散列值不符（被改动或损坏）。"
+                              "重新归档会把它作为旧版本原样保存，被改动的内容不能充当归档时的原件：请先从备份恢复该文件"
+                              "（docgen archive verify 可查看），再重新归档")
+        act.write(vrel, data)
+        return vrel, []
 
     def persons_of(self, dhs: list[str]) -> list[str]:
         """The persons whose personal volumes these are (e.g. those just destroyed)."""
@@ -930,6 +1018,44 @@ class Archive:
         return self.db.execute("SELECT * FROM approvals WHERE number = ? ORDER BY approved_at, approver",
                                (number,)).fetchall()
 
+    def roster(self) -> list[str] | None:
+        """The authorised approvers of disposal lists (``docgen.toml`` ``[archive] approvers``),
+        as written; ``None`` when no roster is configured (any name other than the 编制人's)."""
+        from ..workspace import CONFIG_NAME
+        from .ledger import norm_name
+
+        section = getattr(self.ws, "settings", {}).get("archive", {})
+        where = f"{Path(getattr(self.ws, 'root', '.')) / CONFIG_NAME} [archive]"
+        if not isinstance(section, dict):
+            raise DocgenError(f"{where} 应为一节配置（[archive]），而不是单个值")
+        unknown = sorted(set(section) - ARCHIVE_SETTINGS)
+        if unknown:  # a misspelt roster key must not silently leave approvals open to anyone
+            raise DocgenError(f"{where} 中有未知的项目：{'、'.join(unknown)}（可用的项目：{'、'.join(sorted(ARCHIVE_SETTINGS))}；"
+                              f"审批人名单写作 {ROSTER_KEY} = [\"张主任\", \"李局长\"]）")
+        if ROSTER_KEY not in section:
+            return None
+        names = section[ROSTER_KEY]
+        example = f"{ROSTER_KEY} = [\"张主任\", \"李局长\"]"
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DocgenError(f"{where} {ROSTER_KEY}（审批人名单）应为姓名的列表，如 {example}")
+        cleaned = [re.sub(r"\s+", " ", n).strip() for n in names]
+        if not cleaned or any(not norm_name(n) for n in cleaned):
+            raise DocgenError(f"{where} {ROSTER_KEY}（审批人名单）{'是空的' if not cleaned else '中有空白的姓名'}："
+                              f"写明有权批准销毁的人，如 {example}；不限定审批人时删除此项")
+        seen: dict[str, str] = {}
+        for n in cleaned:
+            if norm_name(n) in seen:
+                raise DocgenError(f"{where} {ROSTER_KEY}（审批人名单）中“{seen[norm_name(n)]}”与“{n}”是同一姓名"
+                                  "（比较时不计空格、全角半角和大小写），请只写一次")
+            seen[norm_name(n)] = n
+        return cleaned
+
+    @staticmethod
+    def on_roster(name: str, roster: list[str] | None) -> bool:
+        from .ledger import norm_name
+
+        return roster is None or norm_name(name) in {norm_name(n) for n in roster}
+
     def ledger(self):
         """The registry's fields as the audit log last recorded them (``ledger.replay``)."""
         from .ledger import replay
@@ -945,19 +1071,23 @@ class Archive:
     def counted_approvals(self, number: str, led=None) -> tuple[list, list[str]]:
         """The approvals of list ``number`` that count, as the audit log records them, and why
         the others do not: the 编制人's own, a second one under the same (normalised) name, a
-        second one from the same login account."""
+        second one from the same login account, and, when a roster of approvers is configured
+        (``roster``), one by a name not on it."""
         from .ledger import norm_name
 
         led = led if led is not None else self.ledger()
         state = led.lists.get(number)
         if state is None:
             return [], []
+        roster = self.roster()
         drafter = norm_name(state.drafted_by)
         counted, skipped = [], []
         names, accounts = set(), set()
         for a in state.approvals:
             name = norm_name(a.name)
-            if name == drafter:
+            if not self.on_roster(a.name, roster):  # given before the roster was configured, or changed since
+                skipped.append(f"{a.name} 不在审批人名单上，其批准不计")
+            elif name == drafter:
                 skipped.append(f"编制人 {state.drafted_by} 本人的批准不计")
             elif name in names:
                 skipped.append(f"{a.name} 与已批准的人是同一人，其批准不计")
@@ -1060,6 +1190,7 @@ class Archive:
             raise DocgenError("批准须写明批准人：--by 姓名")
         by = by.strip()
         account = os_user()
+        roster = self.roster()  # a broken roster refuses before anything is recorded
         refusal = None
         with self.store.action(by) as act:
             lst = self._list(number)
@@ -1072,6 +1203,9 @@ class Archive:
             if problems or state is None:
                 refusal = ("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能批准：\n  " + "\n  ".join(problems)
                            + "\n请运行 docgen archive verify 查看")
+            elif not self.on_roster(by, roster):
+                refusal = (f"{by} 不在审批人名单上（工作区配置 docgen.toml [archive] {ROSTER_KEY}：{'、'.join(roster)}）："
+                           "只有名单上的人可以批准销毁清册（姓名比较时不计空格、全角半角和大小写）")
             elif norm_name(by) == norm_name(state.drafted_by):
                 refusal = (f"{by} 是销毁清册 {number} 的编制人（{state.drafted_by}），不能批准自己编制的清册（编制与批准须由"
                            f"不同的人担任）；须由编制人以外的 {self.policy.approvals_required} 名批准人批准")
@@ -1146,8 +1280,9 @@ class Archive:
             else:
                 refused = None
                 result = self._carry_out(act, ds, lst, number, entries, approvers, as_of)
-                for r in entries:  # deleted once the disposal is committed (completed after a crash)
-                    act.remove(r["path"], r["dh"])
+                for r in entries:  # every version's file, deleted once the disposal is committed
+                    for rel in result["files"][r["dh"]]:  # (completed after a crash)
+                        act.remove(rel, r["dh"])
         if refused is not None:
             raise refused
         # the contents went once the registry recorded their disposal (Action.remove): a writer
@@ -1155,12 +1290,13 @@ class Archive:
         # killed after it has the deletions completed by the next opening of the archive
         result["left"] = []
         for r in entries:
-            try:
-                (self.root / r["path"]).unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:  # recorded as destroyed: verify names the file until it is removed
-                result["left"].append(f"{r['path']}（{exc.strerror}）")
+            for rel in result["files"][r["dh"]]:
+                try:
+                    (self.root / rel).unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:  # recorded as destroyed: verify names the file until it is removed
+                    result["left"].append(f"{rel}（{exc.strerror}）")
         return result
 
     def _execution_gate(self, number: str, as_of: dt.date) -> tuple[str | None, list[str]]:
@@ -1198,11 +1334,18 @@ class Archive:
         from .disposal import render_list
 
         now = now_utc()
+        files: dict[str, list[str]] = {}
         for r in entries:
+            older = act.db.execute("SELECT version, sha256, path FROM versions WHERE item_id = ? AND version < ? "
+                                   "ORDER BY version", (r["id"], r["version"])).fetchall()
+            files[r["dh"]] = [r["path"]] + [v["path"] for v in older if v["path"]]
             act.db.execute("UPDATE items SET status='disposed', path=NULL, disposed_at=?, disposal_list=? "
                            "WHERE id=?", (now, number, r["id"]))
-            act.log("销毁", r["dh"], {"状态": "filed", "sha256": r["sha256"], "页数": r["pages"]},
-                    {"状态": "disposed", "清册": number}, note=r["title"])
+            act.db.execute("UPDATE versions SET path = NULL WHERE item_id = ?", (r["id"],))  # rows stay: tombstones
+            act.log("销毁", r["dh"], {"状态": "filed", "sha256": r["sha256"], "页数": r["pages"],
+                                     **({"旧版本": [{"版本": v["version"], "sha256": v["sha256"], "文件": v["path"]}
+                                                  for v in older]} if older else {})},
+                    {"状态": "disposed", "清册": number, "销毁文件": files[r["dh"]]}, note=r["title"])
         act.db.execute("UPDATE lists SET status='executed', executed_at=?, executed_on=?, executed_by=? "
                        "WHERE number=?", (now, as_of.isoformat(), act.who, number))
         # file the final 清册 as a permanent record
@@ -1240,7 +1383,7 @@ class Archive:
         act.log("归档", dh, None, {"题名": cols["title"], "版本": 1, "页数": pages, "sha256": cols["sha256"],
                                   "保管期限": "永久", "起算事由": "永久保管", "到期日": None})
         act.write(rel, stamped)
-        return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel}
+        return {"dh": dh, "disposed": [r["dh"] for r in entries], "path": self.root / rel, "files": files}
 
     # ================================================================== fixity
 
@@ -1266,8 +1409,23 @@ class Archive:
             tracked[r["path"]] = (r["dh"], r["sha256"])
         for r in self.db.execute("SELECT number, path, sha256 FROM lists").fetchall():
             tracked[r["path"]] = (f"销毁清册 {r['number']}（草稿）", r["sha256"])
-        disposed = {f"{KIND_DIRS.get(r['kind'], r['kind'])}/{r['dh']}.pdf": r
-                    for r in self.db.execute("SELECT dh, kind, disposal_list FROM items WHERE status = 'disposed'")}
+        kept = self.store.kept_versions()
+        if kept:  # superseded versions are kept as filed: checked like the current ones
+            for r in self.db.execute("SELECT i.dh, i.kind, v.version, v.path, v.sha256, v.superseded_at FROM versions v "
+                                     "JOIN items i ON i.id = v.item_id WHERE i.status = 'filed' AND v.path IS NOT NULL "
+                                     "AND v.version <> i.version ORDER BY i.dh, v.version").fetchall():
+                want = version_rel(r["kind"], r["dh"], r["version"])
+                if r["path"] != want:
+                    report["registry"].append(f"{r['dh']} 第 {r['version']} 版（旧版本）的文件在登记簿中记为 {r['path']}，"
+                                              f"应为 {want}：登记簿被改动")
+                    continue
+                when = f"，{str(r['superseded_at'])[:10]} 被取代" if r["superseded_at"] else ""
+                tracked[want] = (f"{r['dh']} 第 {r['version']} 版，旧版本{when}", r["sha256"])
+        disposed = {}  # where the files of destroyed volumes were: each version's
+        for r in self.db.execute("SELECT id, dh, kind, disposal_list FROM items WHERE status = 'disposed'"):
+            disposed[f"{KIND_DIRS.get(r['kind'], r['kind'])}/{r['dh']}.pdf"] = r
+            for v in self.db.execute("SELECT version FROM versions WHERE item_id = ?", (r["id"],)):
+                disposed[version_rel(r["kind"], r["dh"], v[0])] = r
         for rel, (name, digest) in sorted(tracked.items()):
             p = self.root / rel
             if p.is_symlink():  # the content would live outside the archive's keeping
@@ -1278,7 +1436,7 @@ class Archive:
                 continue
             if sha256(p.read_bytes()) != digest:
                 report["changed"].append(f"{rel}（{name}）")
-        known_dirs = set(KIND_DIRS.values()) | {"disposal/drafts"}
+        known_dirs = set(KIND_DIRS.values()) | {"disposal/drafts"} | {f"{d}/versions" for d in KIND_DIRS.values()}
         for p in sorted(self.root.rglob("*")):
             rel = p.relative_to(self.root).as_posix()
             if p.is_symlink():

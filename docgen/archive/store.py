@@ -6,7 +6,14 @@ Layout of the archive root (``ws.archive``, 0700, files 0600)::
     audit.jsonl        one JSON object per line, each carrying the hash of the one before
     .lock              serialises writers (fcntl)
     .pending/          files of a change being committed (see below); absent at rest
-    personal/ annual/ notices/ disposal/   the filed volumes, one PDF each
+    personal/ annual/ notices/ disposal/   the filed volumes: the current version of each, one PDF
+    <kind>/versions/<档号>.v<N>.pdf        the superseded versions, kept as they were filed
+
+A volume filed again (动态更新) gets a new version at the usual place; the version it
+supersedes is kept under ``versions/`` (``versions.path``), staged with the new one in the
+same change, so a crash never leaves the archive without either. Versions superseded by a
+docgen older than schema 3 were overwritten: their ``path`` is NULL (not kept). A disposal
+removes every version's file; the rows stay as tombstones (hash, pages, dates).
 
 Every change runs in :meth:`Store.action`: one ``BEGIN IMMEDIATE`` transaction under the
 archive lock, whose audit entries are chained and written before the commit; the head of
@@ -48,7 +55,7 @@ AUDIT_NAME = "audit.jsonl"
 LOCK_NAME = ".lock"
 PENDING_DIR = ".pending"
 JOURNAL_NAME = "journal.json"
-SCHEMA_VERSION = 2  # 2: content_key on items and versions
+SCHEMA_VERSION = 3  # 2: content_key on items and versions; 3: path of each kept superseded version
 GENESIS = "0" * 64
 BUSY_TIMEOUT_S = 120.0
 BOOKKEEPING = {DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm", AUDIT_NAME, LOCK_NAME}
@@ -89,6 +96,8 @@ CREATE TABLE IF NOT EXISTS versions (
     item_id INTEGER NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, pages INTEGER NOT NULL,
     filed_at TEXT NOT NULL, filed_on TEXT NOT NULL, filed_by TEXT NOT NULL, superseded_at TEXT,
     content_key TEXT,
+    path TEXT,                        -- a superseded version's file (relative); NULL: the current one,
+                                      -- one not kept (overwritten before schema 3) or disposed
     PRIMARY KEY (item_id, version)
 );
 CREATE TABLE IF NOT EXISTS lists (
@@ -282,9 +291,16 @@ class Store:
                     if sqlite3.complete_statement(statement):
                         db.execute(statement)
                         statement = ""
-            elif version == 1:  # registries of docgen before content keys: the column is added
-                db.execute("ALTER TABLE items ADD COLUMN content_key TEXT")
-                db.execute("ALTER TABLE versions ADD COLUMN content_key TEXT")
+            else:  # only columns are added (each once): no file moves, the current versions stay where they are
+                def add(table: str, column: str) -> None:
+                    if not any(r[1] == column for r in db.execute(f"PRAGMA table_info({table})").fetchall()):
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+
+                if version == 1:  # registries of docgen before content keys
+                    add("items", "content_key")
+                    add("versions", "content_key")
+                if version <= 2:  # registries of docgen that replaced superseded versions' files
+                    add("versions", "path")
             if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
@@ -439,13 +455,23 @@ class Store:
 
     def _registered_hashes(self, rel: str) -> set[str]:
         rows = self.db.execute("SELECT sha256 FROM items WHERE path = ? AND status = 'filed' "
-                               "UNION SELECT sha256 FROM lists WHERE path = ?", (rel, rel)).fetchall()
+                               "UNION SELECT sha256 FROM lists WHERE path = ? "
+                               "UNION SELECT v.sha256 FROM versions v JOIN items i ON i.id = v.item_id "
+                               "WHERE v.path = ? AND i.status = 'filed'", (rel, rel, rel)).fetchall()
         return {r[0] for r in rows}
 
     def _registered_paths(self, digest: str) -> list[str]:
         rows = self.db.execute("SELECT path FROM items WHERE sha256 = ? AND status = 'filed' AND path IS NOT NULL "
-                               "UNION SELECT path FROM lists WHERE sha256 = ? ORDER BY 1", (digest, digest)).fetchall()
+                               "UNION SELECT path FROM lists WHERE sha256 = ? "
+                               "UNION SELECT v.path FROM versions v JOIN items i ON i.id = v.item_id "
+                               "WHERE v.sha256 = ? AND v.path IS NOT NULL AND i.status = 'filed' ORDER BY 1",
+                               (digest, digest, digest)).fetchall()
         return [r[0] for r in rows]
+
+    def kept_versions(self) -> bool:
+        """The registry records where superseded versions are kept (schema 3; a read-only
+        account may open an older registry it cannot migrate)."""
+        return any(r[1] == "path" for r in self.db.execute("PRAGMA table_info(versions)").fetchall())
 
     def _discard_pending(self) -> None:
         pending = self.root / PENDING_DIR

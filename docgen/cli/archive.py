@@ -68,7 +68,9 @@ def archive() -> None:
     docgen archive lists [清册编号]                      销毁清册：编制、批准、执行和各卷散列值
     docgen archive approve 清册编号 --by 姓名             批准（编制人以外的两名不同的批准人，各用本人的账户）
     docgen archive execute 清册编号 --by 姓名             执行销毁（保留存根，清册永久归档）
-    docgen archive verify                                逐件核对散列值，发现改动、缺失、多余文件
+    docgen archive show 档号                             登记信息和历次版本（旧版本原样保存）
+    docgen archive show 档号 --version 1 --out 旧版.pdf  导出某一版本的原件
+    docgen archive verify                                逐件核对散列值（含旧版本），发现改动、缺失、多余文件
     docgen archive audit --verify                        核对审计日志的散列链
     """
 
@@ -167,6 +169,8 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
         for n in f.notes:
             if "未能生成" in n:
                 echo(f"  提示：{n}", err=True)
+        for w in f.warnings:
+            echo(f"  警告：{w}", err=True)
     echo(f"共归档 {len(filed)} 卷" + (f"，跳过 {skipped} 卷" if skipped else "")
          + (f"，{failures} 卷失败" if failures else "") + "。")
     if failures:
@@ -223,13 +227,28 @@ def list_cmd(ws: Workspace, show_all: bool, as_json: bool) -> None:
 
 @archive.command("show")
 @click.argument("ref")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="把某一版本的案卷 PDF 导出到此文件（先核对散列值；不改动档案库）")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="导出第几版（配合 --out；默认现行版本）")
 @workspace_option
-def show_cmd(ws: Workspace, ref: str) -> None:
-    """显示一卷的登记信息和历次版本。"""
+def show_cmd(ws: Workspace, ref: str, out: str | None, version: int | None) -> None:
+    """显示一卷的登记信息和历次版本（立卷日期、立卷人、页数、散列值、被取代时间、文件）；
+    --out 文件 [--version N] 导出某一版本的原件。"""
+    from pathlib import Path
+
     from ..archive.service import label
 
+    if version is not None and out is None:
+        raise UsageError("--version 须配合 --out 文件 使用：导出第几版")
     arc = _open(ws)
     try:
+        if out is not None:
+            item, v = arc.export_version(ref, version, Path(out))
+            current = "现行版本" if v["version"] == item["version"] else "旧版本"
+            echo(f"已导出 {item['dh']} 第 {v['version']} 版（{current}，{v['filed_on']} 立卷，{v['pages']} 页，"
+                 f"sha256 {v['sha256']}）→ {Path(out).absolute()}")
+            return
         r = arc.item(ref)
         labels = [("档号", "dh"), ("题名", "title"), ("类别", "kind"), ("对象/单位", "subject"), ("立卷单位", "unit"),
                   ("期间", "period"), ("状态", "status"), ("文件", "path"), ("SHA-256", "sha256"), ("页数", "pages"),
@@ -251,14 +270,18 @@ def show_cmd(ws: Workspace, ref: str) -> None:
             after = e.get("after") if isinstance(e.get("after"), dict) else {}
             if e.get("target") == r["dh"] and e.get("action") in ("归档", "重新归档") and "版本" in after:
                 logged[after["版本"]] = after
-        for v in arc.versions(r["id"]):
+        versions = arc.versions(r["id"])
+        echo(f"历次版本（{len(versions)} 版）：")
+        for v in versions:
             current = v["version"] == r["version"] and r["status"] == "filed"
             sup = f"，{v['superseded_at']} 被取代" if v["superseded_at"] else ("（现行）" if current else "（已销毁）")
             ckey = v["content_key"] if "content_key" in v.keys() else None
             entry = logged.get(v["version"], {})
             checker = f"，检查人 {entry['检查人']}" if entry.get("检查人") else ""
+            rel, how = arc.version_file(r, v)
             echo(f"  第 {v['version']} 版：{v['filed_on']} 立卷，立卷人 {v['filed_by']}{checker}，{v['pages']} 页，"
-                 f"sha256 {v['sha256'][:16]}…" + (f"，内容散列 {ckey[:16]}…" if ckey else "") + sup)
+                 f"sha256 {v['sha256']}" + (f"，内容散列 {ckey[:16]}…" if ckey else "") + f"，登记于 {v['filed_at']}" + sup)
+            echo(f"    文件：{rel}（{how}）" if rel else f"    文件：{how}")
             if entry.get("去除文件"):
                 echo(f"    去除第 {v['version'] - 1} 版中的文件：{'、'.join(entry['去除文件'])}（理由：{entry.get('去除理由')}）")
     finally:
@@ -387,6 +410,7 @@ def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
                 echo(f"{lst['number']}  {arc.list_state_text(lst, led)}  截止 {lst['as_of']}  "
                      f"{len(arc.list_entries(lst['number']))} 卷  编制人：{lst['drafted_by']}  批准人：{apps}")
             echo(f"共 {len(rows)} 份销毁清册。" if rows else "档案库中还没有销毁清册。")
+            _roster_line(arc)
             return
         lst = arc._list(number)
         rec = _list_record(arc, lst)
@@ -397,6 +421,10 @@ def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
         echo(f"编制：{rec['编制人']}，{rec['编制时间']}；草稿 {rec['草稿']['文件']}，sha256 {rec['草稿']['sha256']}")
         for a in rec["批准"] or [{"批准人": "无", "时间": ""}]:
             echo(f"批准：{a['批准人']}  {a['时间']}")
+        if lst["status"] == "draft":
+            for why in arc.counted_approvals(lst["number"], led)[1]:
+                echo(f"  不计：{why}")
+        _roster_line(arc)
         if rec["状态"] == "executed":
             echo(f"执行：{rec['执行人']}，销毁日期 {rec['销毁日期']}，登记时间 {rec['执行时间']}；"
                  f"清册本身归档为 {rec['清册档号']}（永久保管）")
@@ -406,6 +434,17 @@ def lists_cmd(ws: Workspace, number: str | None, as_json: bool) -> None:
                  f"{'已销毁' if e['状态'] == 'disposed' else '在库'}  sha256 {e['sha256']}")
     finally:
         arc.close()
+
+
+def _roster_line(arc) -> None:
+    """Who may approve: the roster of docgen.toml, or a note that none is configured."""
+    from ..archive.service import ROSTER_KEY
+
+    roster = arc.roster()
+    if roster is None:
+        echo(f"审批人名单：未配置（docgen.toml [archive] {ROSTER_KEY}），编制人以外的任何姓名均可批准。")
+    else:
+        echo(f"审批人名单（docgen.toml [archive] {ROSTER_KEY}）：{'、'.join(roster)}")
 
 
 def _list_record(arc, lst) -> dict:
@@ -428,7 +467,7 @@ def _list_record(arc, lst) -> dict:
             "草稿": {"文件": lst["path"], "sha256": lst["sha256"]},
             "批准": [{"批准人": a["approver"], "时间": a["approved_at"]} for a in arc.approvals(lst["number"])],
             "执行人": lst["executed_by"], "执行时间": lst["executed_at"], "销毁日期": lst["executed_on"],
-            "清册档号": record, "案卷": entries}
+            "清册档号": record, "审批人名单": arc.roster(), "案卷": entries}
 
 
 @archive.command("approve")
@@ -436,7 +475,8 @@ def _list_record(arc, lst) -> dict:
 @click.option("--by", "by", required=True, help="批准人姓名")
 @workspace_option
 def approve_cmd(ws: Workspace, number, by) -> None:
-    """批准销毁清册 NUMBER（须编制人以外的两名不同的批准人，各用本人的登录账户；姓名比较时不计空格和大小写）。"""
+    """批准销毁清册 NUMBER（须编制人以外的两名不同的批准人，各用本人的登录账户；姓名比较时不计空格和大小写；
+    docgen.toml 配置了 [archive] approvers 审批人名单时，只有名单上的人可以批准）。"""
     arc = _open(ws)
     try:
         n = arc.approve(number, by)
