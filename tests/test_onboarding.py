@@ -184,7 +184,7 @@ def test_a_full_width_colon_indented_under_the_line_above_is_not_swallowed(stati
     """"  性别：男" under "姓名: 陈立军" was read as part of the name ("陈立军 性别：男")."""
     put(station, PERSON.replace("性别: 男\n", "  性别：男\n"))
     ((_, line, col, _, msg),) = errors(station)
-    assert (line, col) == (4, 5) and "续行" in msg and "全角" in msg
+    assert (line, col) == (4, 5) and "续行" in msg and "半角冒号" in msg and "“|”" in msg
 
 
 def test_a_full_width_colon_in_braces_is_named(station):

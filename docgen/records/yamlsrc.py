@@ -327,8 +327,9 @@ def _check_folded(node: yaml.ScalarNode, lines: list[str]) -> None:
     for n in range(node.start_mark.line + 1, min(node.end_mark.line, len(lines) - 1) + 1):
         m = _KEY_FULL_COLON.match(lines[n])
         if m:
-            raise YamlSyntaxError(f"YAML 语法错误：第 {n + 1} 行被读成了上一行的值的续行：它的冒号是全角“：”"
-                                  "（请改为半角冒号加空格“: ”），缩进也应与上一项对齐", n + 1, m.start(2) + 1)
+            raise YamlSyntaxError(f"YAML 语法错误：第 {n + 1} 行被读成了上一行的值的续行。它若是下一个项目，"
+                                  "冒号要改为半角冒号加空格“: ”，缩进与上一项对齐；若是多行文字，请在项目名后写“|”"
+                                  "（如“本人简历: |”），文字另起一行、缩进两格", n + 1, m.start(2) + 1)
 
 
 def _lc(node: yaml.Node) -> tuple[int, int]:
