@@ -53,6 +53,8 @@ def report_diagnostics(ds, quiet: bool = False) -> int:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
     """新建工作区 DIRECTORY（含 docgen.toml 和记录、输出、数据、档案目录）。"""
+    import datetime as dt
+
     ws = init_workspace(directory)
     from ..render.fonts import PACKAGE_ROOT
 
@@ -65,7 +67,8 @@ def init(directory: Path) -> None:
          "在 records/institutions/ 中写戒毒所的记录；\n"
          "  2. 在 records/persons/ 中一人一个文件写照管对象；\n"
          f"  3. docgen validate -w {shown}    检查记录（docgen units -w {shown} 列出已有站点的编号）；\n"
-         f"  4. docgen build -w {shown} --month 本月（如 2026-11）    生成文书到 {ws.output}。")
+         f"  4. docgen build -w {shown} --month {dt.date.today():%Y-%m}    生成本月的文书到 {ws.output}"
+         "（docs/records.md 的“第一天”有完整步骤）。")
 
 
 @main.command()
