@@ -75,7 +75,11 @@ def init(directory: Path) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @workspace_option
 def validate(ws: Workspace, paths: tuple[str, ...]) -> None:
-    """检查工作区的记录，或给定的文件、目录；有错误时返回非零。"""
+    """检查工作区的记录，或给定的文件、目录；有错误时返回非零。
+
+    每个错误注明“文件:行:列”、项目和原因。给出文件时对照整个工作区检查它，
+    如 docgen validate records/persons/NJ2026001.yaml。
+    """
     if not paths or not ws.records.is_dir():
         ds = load_workspace_records(ws, paths)
         if report_diagnostics(ds):
@@ -109,7 +113,10 @@ def _validate_some(ws: Workspace, paths: tuple[str, ...]) -> int:
 
 @main.command()
 def schema() -> None:
-    """输出记录格式的 JSON Schema（供 YAML 编辑器补全和检查）。"""
+    """输出记录格式的 JSON Schema（供 YAML 编辑器补全和检查）。
+
+    在工作区目录中运行 docgen schema > docgen.schema.json，用法见 docs/records.md。
+    """
     from ..records.schema import record_schema
 
     click.echo(json.dumps(record_schema(), ensure_ascii=False, indent=2))
@@ -199,7 +206,9 @@ def parse_period(month: str | None):
 @workspace_option
 def build(ws: Workspace, out: Path | None, forms: str | None, month: str | None, formats: str, force: bool,
           jobs: int | None, quiet: bool) -> None:
-    """生成文书：每人的表单、各单位各期间的表单，以及 manifest.json。
+    """生成文书：每人的表单，加 --month 时还有各单位该期间的表单，以及 manifest.json。
+
+    如本月的全部文书：docgen build --month 2026-11。
 
     只重新生成内容有变化的文书（--force 全部重新生成）；使用全部 CPU 核。
     """
