@@ -356,3 +356,22 @@ def test_events_without_dashes_say_to_add_them(station):
         "NH2026002.yaml")
     ((_, line, _, fld, msg),) = errors(station)
     assert (line, fld) == (12, "事件") and "每一项前加“- ”（只有一项也要加）" in msg
+
+
+def test_units_columns_line_up_in_a_terminal(station):
+    """编号 and 上级 are two CJK characters, four columns wide: the header was two columns off,
+    and a 上级 longer than eight characters pushed its row's 名称 out of line."""
+    import unicodedata
+
+    def columns(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    r = run_cli("units", "-w", str(station))
+    assert r.returncode == 0, r.stderr
+    header, *rows = r.stdout.splitlines()
+    starts = {columns(line[: line.index(name)]) for line, name in
+              [(header, "名称"), *[(row, row.split()[-1]) for row in rows]]}
+    assert len(rows) == 4 and len(starts) == 1, r.stdout
+    # 类型 and 上级 start where the kind and the parent of each row start
+    assert columns(header[: header.index("类型")]) == columns(rows[1][: rows[1].index("工作站")])
+    assert columns(header[: header.index("上级")]) == columns(rows[2][: rows[2].index("nj-gl ")])

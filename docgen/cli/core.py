@@ -140,9 +140,12 @@ def units(ws: Workspace, as_json: bool) -> None:
              "格式见 docs/records.md。")
     else:
         width = max((len(r["id"]) for r in rows), default=4)
-        echo(f"{'编号'.ljust(width)}  类型    上级      名称")
+        width = max(width, 4)
+        up = max([len(r["parent"]) for r in rows] + [4])
+        # 编号 and 上级 take four columns of a terminal each (two CJK characters)
+        echo(f"编号{' ' * (width - 4)}  类型    上级{' ' * (up - 4)}  名称")
         for r in rows:
-            echo(f"{r['id'].ljust(width)}  {r['kind']}  {r['parent'].ljust(8)}  {r['name']}")
+            echo(f"{r['id'].ljust(width)}  {r['kind']}  {r['parent'].ljust(up)}  {r['name']}")
     for d in in_file_order(ds.errors):
         echo(str(d), err=True)
     if ds.errors:
