@@ -380,3 +380,37 @@ def test_a_faulty_roster_is_an_error_not_an_open_door(filed, text, message):
     r = docgen(ws, "archive", "approve", number, "--by", "王科员", ok=False)
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
     assert "批准销毁" not in [e["action"] for e in _log(ws)]
+
+
+def test_a_reader_uses_an_archive_of_the_old_layout_without_changing_it(filed, tmp_path):
+    """A read-only account cannot migrate: it lists, shows, exports and verifies by schema 2."""
+    import os
+    import tempfile
+
+    from test_archive_review import _cleanup, _reader, _reader_copy
+
+    ws = filed
+    first = by_subject(ws)["T003"]
+    _refile(ws, "T003")
+    current = by_subject(ws)["T003"]
+    _to_schema_2(ws, first["dh"])
+    ro = _reader_copy(ws)
+    out_dir = Path(tempfile.mkdtemp(prefix="docgen-export-", dir="/tmp"))
+    os.chmod(out_dir, 0o777)  # the reader account's own place to export to
+    try:
+        registry = ro / "archive" / "registry.sqlite3"
+        before = registry.read_bytes()
+        r = _reader(ro, "show", first["dh"])
+        assert r.returncode == 0 and "文件未保留" in r.stdout and "历次版本（2 版）" in r.stdout, r.stderr
+        r = _reader(ro, "show", first["dh"], "--out", str(out_dir / "cur.pdf"))
+        assert r.returncode == 0, r.stderr
+        assert _sha(out_dir / "cur.pdf") == current["sha256"]
+        r = _reader(ro, "verify")
+        assert "Traceback" not in r.stderr and "文件缺失" not in r.stderr and "散列值不符" not in r.stderr, r.stderr
+        assert "登记簿与审计日志不符" not in r.stderr, r.stderr
+        assert registry.read_bytes() == before
+    finally:
+        _cleanup(ro)
+        for p in out_dir.iterdir():
+            p.unlink()
+        out_dir.rmdir()

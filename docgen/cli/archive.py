@@ -66,7 +66,8 @@ def archive() -> None:
     docgen archive hold 档号 --reason 理由 / release 档号  保全 / 解除保全
     docgen archive dispose --as-of 日期 --by 姓名        编制销毁清册（草稿）
     docgen archive lists [清册编号]                      销毁清册：编制、批准、执行和各卷散列值
-    docgen archive approve 清册编号 --by 姓名             批准（编制人以外的两名不同的批准人，各用本人的账户）
+    docgen archive approve 清册编号 --by 姓名             批准（编制人以外的两名不同的批准人，各用本人的账户；
+                                                         docgen.toml [archive] approvers 为审批人名单时只限名单上的人）
     docgen archive execute 清册编号 --by 姓名             执行销毁（保留存根，清册永久归档）
     docgen archive show 档号                             登记信息和历次版本（旧版本原样保存）
     docgen archive show 档号 --version 1 --out 旧版.pdf  导出某一版本的原件
