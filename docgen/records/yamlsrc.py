@@ -115,7 +115,7 @@ def load_yaml(path: Path, text: str | None = None, raw: bytes | None = None) -> 
     if node is None:
         src.data = {}
         return src
-    src.data = _convert(node, (), src, text.splitlines())
+    src.data = _convert(node, (), src, text)
     return src
 
 
@@ -250,7 +250,7 @@ MAX_DEPTH = 32  # records nest four levels deep (事件 / 第n项 / 项目)
 _TOO_DEEP = f"嵌套层次过多（超过 {MAX_DEPTH} 层）：请检查缩进和括号"
 
 
-def _convert(node: yaml.Node, loc: tuple, src: YamlSource, lines: list[str]) -> Any:
+def _convert(node: yaml.Node, loc: tuple, src: YamlSource, text: str) -> Any:
     src.positions[loc] = _pos(node)
     if len(loc) > MAX_DEPTH:
         raise YamlSyntaxError(_TOO_DEEP, *_lc(node))
@@ -263,7 +263,9 @@ def _convert(node: yaml.Node, loc: tuple, src: YamlSource, lines: list[str]) -> 
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlSyntaxError("YAML 语法错误：键必须是简单文字", *_lc(key_node))
             _check_visible(key_node)
-            key = key_node.value.translate(_KEY_BRACKETS)
+            key = key_node.value
+            if "(" in key or ")" in key:
+                key = key.translate(_KEY_BRACKETS)
             if "：" in key and _is_null(value_node) and key_node.style in (None, ""):
                 line, col = _lc(key_node)
                 raise YamlSyntaxError(f"YAML 语法错误：“{key}”中的冒号是全角“：”，请改为半角冒号加空格“: ”",
@@ -273,18 +275,18 @@ def _convert(node: yaml.Node, loc: tuple, src: YamlSource, lines: list[str]) -> 
             if key in out:
                 raise YamlSyntaxError(f"键“{key}”重复出现", *_lc(key_node))
             src.key_positions[loc + (key,)] = _pos(key_node)
-            out[key] = _convert(value_node, loc + (key,), src, lines)
+            out[key] = _convert(value_node, loc + (key,), src, text)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, loc + (i,), src, lines) for i, item in enumerate(node.value)]
+        return [_convert(item, loc + (i,), src, text) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     value = node.value
     _check_visible(node)
-    if node.style in (None, "") and value in _NULLS:
-        return None
-    if node.style in (None, "") and node.end_mark.line > node.start_mark.line:
-        _check_folded(node, lines)
-    if node.style is None or node.style == "":
+    if node.style is None or node.style == "":  # plain
+        if value in _NULLS:
+            return None
+        if node.end_mark.line != node.start_mark.line:
+            _check_folded(node, text)
         return value.strip() if isinstance(value, str) else value
     return value
 
@@ -321,9 +323,10 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.style in (None, "") and node.value in _NULLS
 
 
-def _check_folded(node: yaml.ScalarNode, lines: list[str]) -> None:
+def _check_folded(node: yaml.ScalarNode, text: str) -> None:
     """A plain value continued on a further line that reads like "key：value": the key of the next
     item, typed with a full-width colon and indented deeper, became part of this value."""
+    lines = text.splitlines()
     for n in range(node.start_mark.line + 1, min(node.end_mark.line, len(lines) - 1) + 1):
         m = _KEY_FULL_COLON.match(lines[n])
         if m:
