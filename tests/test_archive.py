@@ -360,6 +360,7 @@ def test_disposal_procedure(filed):
     assert (ws / "archive" / got["T001"]["path"]).exists()
     docgen(ws, "archive", "release", t1)
     # now: two approvers, due, not held
+    log = [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     r = docgen(ws, "archive", "execute", number, "--as-of", today, "--by", "监销人王")
     assert f"已销毁 {t1}" in r.stdout
     after = by_subject(ws)
@@ -376,6 +377,10 @@ def test_disposal_procedure(filed):
     text = pdf_all_text(final)
     assert t1 in text and "张主任" in text and "李局长" in text and "已执行" in text
     assert record["dh"] in first_page_text(final)
+    # the signed list anchors the audit log as it stood before the execution
+    assert f"执行前审计日志共{len(log)}条" in text and log[-1]["hash"] in text
+    r = docgen(ws, "archive", "anchor", "--check", f"{len(log)}:{log[-1]['hash']}")
+    assert "相符" in r.stdout
     # executing twice, or filing the disposed person again, is refused
     r = docgen(ws, "archive", "execute", number, "--by", "监销员", "--as-of", "2025-10-15", ok=False)
     assert r.returncode == 1 and "已执行" in r.stderr

@@ -47,14 +47,17 @@ _LAYOUT = Layout([
         Row([L("销毁日期"), V("executed", align="center"), L("销毁方式"), L("")], 10),
     ], size=10.5),
     Spacer(1),
-    Para("注：本清册永久保存；被销毁档案的档号、题名、SHA-256 散列值、销毁时间和清册编号作为存根永久保存在档案登记簿中。",
-         role="table", size=9),
+    Para("{{ note }}", role="table", size=9),
 ], landscape=True, margins=(30, 15, 15, 15), page_numbers=True, doc_title="档案销毁清册")
 
 
 def render_list(number: str, fonds: str, fonds_name: str, rows, as_of: dt.date, policy: Policy, *,
                 drafted_by: str, approvers: list[str] | None = None, executed_on: dt.date | None = None,
-                executed_by: str = "", dh: str = "", as_of_draft: dt.date | None = None) -> bytes:
+                executed_by: str = "", dh: str = "", as_of_draft: dt.date | None = None,
+                audit_head: tuple[int, str] | None = None) -> bytes:
+    """``audit_head``: (number, SHA-256) of the audit log's last entry before the execution,
+    printed on the executed list: signed by the witnesses and kept on paper, it anchors the
+    log outside the archive (``docgen archive anchor --check``)."""
     drafted = as_of_draft or as_of
     items = []
     total = 0
@@ -73,7 +76,13 @@ def render_list(number: str, fonds: str, fonds_name: str, rows, as_of: dt.date, 
     else:
         status = "（草稿：待鉴定、待两名批准人批准后方可执行）"
         approval_text = ""
-    view = {"status": status, "fonds": fonds, "fonds_name": fonds_name, "number": number,
+    note = "注：本清册永久保存；被销毁档案的档号、题名、SHA-256 散列值、销毁时间和清册编号作为存根永久保存在档案登记簿中。"
+    if executed_on and audit_head:
+        seq, digest = audit_head
+        grouped = " ".join(digest[i:i + 8] for i in range(0, len(digest), 8))
+        note += (f"执行前审计日志共 {seq} 条，第 {seq} 条的散列值为 {grouped}"
+                 f"（审计锚点：可用 docgen archive anchor --check 核对）。")
+    view = {"note": note, "status": status, "fonds": fonds, "fonds_name": fonds_name, "number": number,
             "drafted": _cn(drafted), "dh_text": f"本清册档号：{dh}（永久保管）" if dh else "本清册档号：执行销毁后归档时编定", "rows": items,
             "count": str(len(items)), "pages": str(total), "approval_text": approval_text,
             "appraiser": "", "approver1": approvers[0] if len(approvers) > 0 else "",

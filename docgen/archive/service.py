@@ -1334,6 +1334,8 @@ class Archive:
         from .disposal import render_list
 
         now = now_utc()
+        count = int(self.store.meta("audit_count", "0"))  # the log as committed before this execution
+        audit_head = (count, self.store.meta("audit_head")) if count else None
         files: dict[str, list[str]] = {}
         for r in entries:
             older = act.db.execute("SELECT version, sha256, path FROM versions WHERE item_id = ? AND version < ? "
@@ -1360,7 +1362,8 @@ class Archive:
         dh = make_dh(fonds, series.klass, year, series.retention, org, seq)
         pdf = render_list(number, fonds, self._fonds_name(ds, fonds), entries, as_of, self.policy,
                           drafted_by=lst["drafted_by"], approvers=approvers, executed_on=as_of,
-                          executed_by=act.who, dh=dh, as_of_draft=dt.date.fromisoformat(lst["as_of"]))
+                          executed_by=act.who, dh=dh, as_of_draft=dt.date.fromisoformat(lst["as_of"]),
+                          audit_head=audit_head)
         stamped = _stamp_only(pdf, Stamp(fonds, year, seq, org, series.retention, 0, dh))
         rel = f"disposal/{dh}.pdf"
         pages = page_count(stamped)

@@ -73,6 +73,7 @@ def archive() -> None:
     docgen archive show 档号 --version 1 --out 旧版.pdf  导出某一版本的原件
     docgen archive verify                                逐件核对散列值（含旧版本），发现改动、缺失、多余文件
     docgen archive audit --verify                        核对审计日志的散列链
+    docgen archive anchor --by 姓名                      签发审计日志锚点单（存放在档案库以外）；--check 序号:散列值 核对
     """
 
 
