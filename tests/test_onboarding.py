@@ -375,3 +375,10 @@ def test_units_columns_line_up_in_a_terminal(station):
     # 类型 and 上级 start where the kind and the parent of each row start
     assert columns(header[: header.index("类型")]) == columns(rows[1][: rows[1].index("工作站")])
     assert columns(header[: header.index("上级")]) == columns(rows[2][: rows[2].index("nj-gl ")])
+
+
+def test_a_full_width_colon_in_multi_line_text_is_not_blamed_for_the_next_mistake(station):
+    """"2004年：工作" inside 本人简历: | is text; the line after it is indented one blank too far."""
+    put(station, PERSON.replace("事件:\n", "本人简历: |\n  2004年：工作\n 家庭状况: 良好\n事件:\n"))
+    ((_, line, _, _, msg),) = errors(station)
+    assert line == 18 and "缩进不一致" in msg and "全角" not in msg, msg

@@ -97,7 +97,7 @@ def load_yaml(path: Path, text: str | None = None, raw: bytes | None = None) -> 
         col = mark.column + 1 if mark else 1
         lines = text.splitlines()
         colon = _full_width_colon(lines, line)
-        if colon is not None:  # YAML notices it a line later, or in the middle of the line
+        if colon is not None and _cured(lines, colon, line):  # YAML notices it a line later, or mid-line
             raise YamlSyntaxError(f"YAML 语法错误：第 {colon[0]} 行的冒号是全角“：”，请改为半角冒号加空格“: ”",
                                   *colon) from None
         if (exc.problem or "").startswith("mapping values are not allowed here") and 0 < line <= len(lines):
@@ -182,6 +182,23 @@ def _full_width_colon(lines: list[str], line: int) -> tuple[int, int] | None:
     return None
 
 
+def _cured(lines: list[str], colon: tuple[int, int], line: int) -> bool:
+    """Whether a half-width colon instead of the full-width one at ``colon`` ends the syntax error
+    reported on ``line`` (no error, or only one further down): a "：" in a line of multi-line text
+    just above an unrelated mistake is not blamed for it."""
+    n, col = colon
+    fixed = list(lines)
+    fixed[n - 1] = fixed[n - 1][: col - 1] + ": " + fixed[n - 1][col:].lstrip()
+    try:
+        yaml.compose("\n".join(fixed), Loader=_FAST_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return mark is not None and mark.line + 1 > line
+    except (yaml.YAMLError, RecursionError):
+        return False
+    return True
+
+
 def _tab_lines(lines: list[str]) -> str:
     """The lines indented with a tab, for the message that names the first."""
     found = [str(n) for n, text in enumerate(lines, 1) if text[: len(text) - len(text.lstrip())].count("\t")]
@@ -232,7 +249,7 @@ def _hint(lines: list[str], line: int) -> str:
         indent = text[: len(text) - len(text.lstrip())]
         if "\u3000" in indent or "\u00a0" in indent:
             return f"（第 {n} 行用全角空格或不换行空格缩进，请改用半角空格）"
-        if "：" in text and ":" not in text.split("#", 1)[0]:
+        if "：" in text and ":" not in text.split("#", 1)[0] and _cured(lines, (n, text.index("：") + 1), line):
             return f"（第 {n} 行的冒号是全角“：”，请改为半角冒号加空格“: ”）"
         if re.match(r"^\s*(- )?[^\s:#'\"{\[]+:[^\s/]", text):
             return f"（第 {n} 行的冒号后须有一个空格）"
