@@ -282,6 +282,7 @@ class WatchService:
         self._stop = threading.Event()
         self._diagnostics: set[str] = set()  # record problems already reported
         self._notice_warnings: set[str] = set()  # issued notices found changed, already reported
+        self._notices_checked = False  # (the first batch looks at every outstanding notice)
         self._form_errors: dict[str, str] = {}  # document errors already reported: key -> text
         self._outputs_seen: tuple | None = None  # the output folder as the last batch left it
         self._records_id = _dir_id(self.records_dir)  # the records folder being watched
@@ -544,17 +545,31 @@ class WatchService:
                 log.error("内部错误：%s: %s（请报告给维护人员）", type(exc).__name__, exc)
                 log.debug("详细信息", exc_info=True)
         if any(f.code in ("F", "K") for f in forms):
-            self._report_notices(ds)
+            self._report_notices(ds, changed)
         self.batches += 1
         return result
 
-    def _report_notices(self, ds: Dataset) -> None:
+    def _report_notices(self, ds: Dataset, changed: set[str] | None) -> None:
         """Say once when a notice still out (no receipt) no longer matches the records: it
-        stays as issued, and the clerk decides whether to void it and issue another."""
-        from .registry.notices import outstanding_change_warnings
+        stays as issued, and the clerk decides whether to void it and issue another. A save
+        that touched neither a unit's file nor the file of a person of an outstanding notice's
+        institution cannot change one (files that came or went make ``changed`` None: all are
+        looked at)."""
+        from .registry.notices import has_register, list_notices, outstanding_change_warnings
 
         try:
+            if not has_register(self.ws.data):
+                self._notice_warnings = set()
+                return
+            if changed is not None and self._notices_checked:
+                out = [r for r in list_notices(self.ws.data) if not r["voided"] and not r["receipt_date"]]
+                insts = {r["institution"] for r in out}  # (a person who may join a notice's list)
+                ids = ({pid for r in out for pid in r["people_ids"]} | set(ds.stations) | set(ds.institutions)
+                       | {pid for pid, p in ds.persons.items() if p.detention.institution in insts})
+                if not any(str(f) in changed for i in ids for f in ds.sources.get(i, ())):
+                    return
             current = set(outstanding_change_warnings(ds, self.ws.data))
+            self._notices_checked = True
         except DocgenError as exc:
             log.error("错误：%s", exc.message)
             return

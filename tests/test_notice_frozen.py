@@ -262,6 +262,25 @@ def test_build_and_watch_warn_about_an_outstanding_notice_whose_records_changed(
         svc.rebuild(None)
     warned = [rec.getMessage() for rec in caplog.records if "发出后记录有变化" in rec.getMessage()]
     assert len(warned) == 1 and number in warned[0]
+    # a save that cannot touch an outstanding notice (a person of the other institution) does
+    # not look at the notices again; a save of the issuing institution's file does
+    import docgen.registry.notices as register
+    from docgen.watch import Change
+
+    calls = []
+    real = register.outstanding_change_warnings
+    register.outstanding_change_warnings = lambda *a: calls.append(1) or real(*a)
+    try:
+        other = ws / "records" / "persons" / "NJ2024002.yaml"
+        other.write_text(other.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        svc.rebuild(Change(records={other.resolve()}))
+        assert calls == []
+        dh = ws / "records" / "institutions" / "dh.yaml"
+        dh.write_text(dh.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        svc.rebuild(Change(records={dh.resolve()}))
+        assert calls == [1]
+    finally:
+        register.outstanding_change_warnings = real
 
     cli_ok("notice", "receipt", number, "--kind", "K", "--date", dt.date.today().isoformat(), "--by", "周文静",
            "-w", str(ws))
