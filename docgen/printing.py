@@ -258,14 +258,25 @@ class Bundle:
     selection: Selection
 
 
-def _bundle_paths(out_dir: Path, unit: str | None, target: Path | None, count: int, now: dt.datetime) -> list[Path]:
+def _bundle_name(unit: str | None, forms: set[str] | None, persons: set[str] | None) -> str:
+    """What the bundle holds, for its file name: the unit, the persons (up to three), the forms."""
+    parts = [unit] if unit else []
+    if persons:
+        chosen = sorted(persons)
+        parts.append("、".join(chosen[:3]) + (f"等{len(chosen)}人" if len(chosen) > 3 else ""))
+    if forms:
+        parts.append("、".join(sorted(forms)) + "表")
+    return "-".join(parts) or "全部"
+
+
+def _bundle_paths(out_dir: Path, name: str, target: Path | None, count: int, now: dt.datetime) -> list[Path]:
     if target is not None:
         target = Path(target)
         if target.suffix.lower() != ".pdf":
             raise DocgenError(f"打印包文件名应以 .pdf 结尾：{target}")
         folder, stem = target.parent, target.stem
     else:
-        folder, stem = out_dir / PRINT_DIR, f"{now:%Y-%m-%d-%H%M%S}-{unit or '全部'}"
+        folder, stem = out_dir / PRINT_DIR, f"{now:%Y-%m-%d-%H%M%S}-{name}"
     private_dir(folder)
     names = [f"{stem}.pdf"] if count == 1 else [f"{stem}-{n}-{count}.pdf" for n in range(1, count + 1)]
     if target is None:  # never over an earlier bundle
@@ -303,7 +314,7 @@ def make_bundle(out_dir: Path, ds: Dataset, unit: str | None = None, forms: set[
                                                     "documents": len(sel.items), "pages": 0, "marked_only": True})
             return bundle
         chunks = parts(sel.items)
-        for path, chunk in zip(_bundle_paths(out_dir, unit, target, len(chunks), now), chunks):
+        for path, chunk in zip(_bundle_paths(out_dir, _bundle_name(unit, forms, persons), target, len(chunks), now), chunks):
             data, pages = merge(chunk, duplex)
             atomic_write(path, data)
             bundle.paths.append(path)

@@ -127,3 +127,9 @@ def test_a_stations_list_puts_other_units_duties_apart():
     own = [line for line in head.splitlines()[1:] if line.strip()]
     m = re.match(r"截至 2026-11-30：共 (\d+) 项应办事项，其中逾期 (\d+) 项。", head)
     assert m and int(m[1]) == len(own) and int(m[2]) == sum(" 逾期 " in line for line in own)
+
+
+def test_the_list_says_how_a_reported_month_leaves_it(example_ws: Path) -> None:
+    r = run_cli("due", "--workspace", str(example_ws), "--as-of", "2026-11-30")
+    assert r.returncode == 0, r.stderr
+    assert "月度统计" in r.stdout and "--freeze" in r.stdout

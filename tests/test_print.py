@@ -239,3 +239,12 @@ def test_numbers_inside_keys_sort_by_value():
 
     keys = ["方山戒[2026]10号", "方山戒[2026]2号", "方山戒[2026]1号"]
     assert sorted(keys, key=natural) == ["方山戒[2026]1号", "方山戒[2026]2号", "方山戒[2026]10号"]
+
+
+def test_a_bundle_is_named_after_what_it_holds(ws: Path):
+    one = bundle_of(docgen_print(ws, "--person", PERSON))
+    assert one.name.endswith(f"-{PERSON}.pdf"), one.name
+    forms = bundle_of(docgen_print(ws, "--forms", "P,D", "--all"))
+    assert forms.name.endswith("-D、P表.pdf"), forms.name
+    everything = bundle_of(docgen_print(ws, "--all"))
+    assert everything.name.endswith("-全部.pdf"), everything.name

@@ -16,7 +16,7 @@ from .app import echo, main, workspace_option
 @click.option("--all", "everything", is_flag=True, help="也包括以前打过包、没有变化的文书")
 @click.option("--duplex", is_flag=True, help="双面打印：页数为单数的文书后加一页空白，每份文书从新的一张纸开始")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="打印包文件（默认：输出目录下“打印/日期-时间-单位.pdf”）")
+              help="打印包文件（默认：输出目录下“打印/日期-时间-所选单位、人员、表单.pdf”）")
 @click.option("--list", "dry_run", is_flag=True, help="只列出会打包的文书，不生成文件、不记为已打包")
 @click.option("--mark-only", is_flag=True, help="只把选中的文书记为已打包（已用别的方式打印过），不生成文件")
 @click.option("--output-dir", "out_dir", type=click.Path(file_okay=False, path_type=Path),

@@ -330,3 +330,6 @@ def due(ws: Workspace, unit: str | None, as_of: str | None, as_json: bool) -> No
         echo()
         echo(f"供参考：其他单位对本单位照管对象的应办事项 {len(others)} 项（不是本单位的事项）：")
         show(others)
+    if any(i.kind == "月度统计" for i in items):  # how a month leaves the list: frozen once reported
+        echo()
+        echo("提示：月度统计上报后，运行 docgen stats --month 月份（如 2026-10）--freeze 冻结该月数据，即记为已报、不再列出。")
