@@ -527,10 +527,10 @@ class WatchService:
                 log.info("已更正：%s", self._form_errors[key])
         self._form_errors = form_errors
         if result.rendered or full or any(e.get("write_failed") for e in result.errors):
-            files = "、".join(sorted(result.changed)[:6]) + ("等" if len(result.changed) > 6 else "")
+            files = "、".join(sorted(result.changed)[:6]) + (f"等 {len(result.changed)} 个文件" if len(result.changed) > 6 else "")
             log.info("已更新 %d 份文书（%d 份未变化%s），用时 %.2f 秒%s", result.rendered, result.skipped,
                      f"，{result.held} 份因记录文件有错或无法写入保留原样" if result.held else "", elapsed,
-                     f"：{files}" if files else "")
+                     f"；写入 {files}" if files else "")
         else:
             log.info("记录已变化，文书无须更新（%d 份未变化%s），用时 %.2f 秒", result.skipped,
                      f"，{result.held} 份保留原样" if result.held else "", elapsed)
