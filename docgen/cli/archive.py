@@ -69,6 +69,7 @@ def archive() -> None:
     docgen archive approve 清册编号 --by 姓名             批准（编制人以外的两名不同的批准人，各用本人的账户；
                                                          docgen.toml [archive] approvers 为审批人名单时只限名单上的人）
     docgen archive execute 清册编号 --by 姓名             执行销毁（保留存根，清册永久归档）
+    docgen archive purge --list 清册编号 --by 姓名        清除已销毁个人档案的对象留在工作区的记录、文书和打印包
     docgen archive show 档号                             登记信息和历次版本（旧版本原样保存）
     docgen archive show 档号 --version 1 --out 旧版.pdf  导出某一版本的原件
     docgen archive verify                                逐件核对散列值（含旧版本），发现改动、缺失、多余文件
@@ -179,18 +180,16 @@ def file_cmd(ws: Workspace, persons, all_persons, annual, all_stations, year, no
         sys.exit(1)
 
 
-def _records_left(ws: Workspace, ds, persons: list[str]) -> None:
-    """After a disposal: the record files of persons whose personal volume was destroyed are
-    still in the records folder (with full ID numbers); the archivist decides to retire them."""
-    import os
+def _working_data_left(ws: Workspace, arc, ds, persons: list[str] | None = None) -> list:
+    """Disposed persons (or these) whose records, documents or print bundles are still in the
+    workspace: ``docgen archive purge`` removes them. Never fails the command it reminds in."""
+    from ..archive.purge import pending
 
-    for pid in persons:
-        files = sorted(ds.sources.get(pid, [])) if ds is not None else []
-        if not files:
-            continue
-        shown = "、".join(os.path.relpath(f, ws.root) if os.path.isabs(f) else str(f) for f in files)
-        echo(f"提示：照管对象 {pid} 的个人档案已销毁，其记录文件仍在记录目录中（含完整身份证号码）：{shown}。"
-             "请按本单位规定移出记录目录（离线封存或删除）；每月的 archive file --all-persons 会跳过已销毁的案卷")
+    try:
+        return pending(ws, arc, ds, persons)
+    except (DocgenError, OSError) as exc:
+        echo(f"提示：未能检查已销毁人员的工作数据（{getattr(exc, 'message', None) or exc}）", err=True)
+        return []
 
 
 def _readable(value) -> str:
@@ -335,6 +334,10 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
             echo(f"另有 {len(stuck)} 卷到期日未定，补录结案事件、运行 docgen archive refresh 后才能确定：")
             for r, why in stuck:
                 echo(f"  {r['dh']}  {r['title']}：{why}")
+        from ..archive.purge import reminder
+
+        for line in reminder(ws, _working_data_left(ws, arc, ds)):
+            echo(line)
     finally:
         arc.close()
 
@@ -520,24 +523,107 @@ def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
     arc = _open(ws, policy)
     try:
         result = arc.execute(ds, number, day, by)
-        gone = arc.persons_of(result["disposed"])
+        left = _working_data_left(ws, arc, ds, arc.persons_of(result["disposed"]))
     finally:
         arc.close()
     for dh in result["disposed"]:
         echo(f"已销毁 {dh}（存根保留在登记簿）")
-    _records_left(ws, ds, gone)
+    from ..archive.purge import reminder
+
+    for line in reminder(ws, left, number):
+        echo(line)
     for left in result.get("left", []):
         echo(f"警告：已登记为销毁，但文件未能删除：{left}；请手工删除（docgen archive verify 会列出）", err=True)
     echo(f"销毁清册 {number} 已执行，并作为永久档案归档：{result['dh']} → {result['path']}")
+
+
+def _quiet_records(ws: Workspace):
+    """The records for a reminder (``verify``): None when they cannot be read; no messages."""
+    if not ws.records.is_dir():
+        return None
+    try:
+        from .core import load_workspace_records
+
+        return load_workspace_records(ws)
+    except (DocgenError, OSError):
+        return None
+
+
+@archive.command("purge")
+@click.option("--person", "persons", multiple=True, help="照管对象编号（可重复）")
+@click.option("--list", "number", default=None, help="销毁清册编号：清除该清册销毁的全部个人档案的对象的工作数据")
+@click.option("--by", "by", default=None, help="经办人姓名（记入审计日志；除 --dry-run 外必填，不用操作系统账户名）")
+@click.option("--dry-run", "dry_run", is_flag=True, help="只列出将删除的文件，不作任何改动")
+@workspace_option
+def purge_cmd(ws: Workspace, persons, number, by, dry_run) -> None:
+    """清除个人档案已销毁的照管对象留在工作区的工作数据：记录文件和事件文件、输出目录中的全部文书
+    （PDF、DOCX、XLSX）及其在清单 manifest.json 和生成状态中的条目、记录解析缓存、含其文书的打印包和打印登记。
+
+    \b
+    docgen archive purge --list XH-2029-001 --dry-run          查看将删除的文件
+    docgen archive purge --list XH-2029-001 --by 刘芳           清除该清册销毁的全部个人档案的对象
+    docgen archive purge --person T001 --person T002 --by 刘芳  逐人清除
+
+    个人档案（及典型培育档案）须已按销毁清册销毁，以登记簿和审计日志为准；先记入审计日志（“清除工作数据”：编号、
+    清册、各类文件数），再删除文件；中途中断的重新运行即可补完。本期的花名册、统计表在下次 docgen build 时不再含此人，
+    已冻结、已归档期间的报表不变；通知书登记簿和统计冻结数据库中记有此人的，列出而不改动。"""
+    from ..archive.purge import purge
+
+    if bool(persons) == bool(number):
+        raise UsageError("请选择且只选择一种：--person 编号（可重复）或 --list 销毁清册编号")
+    if not dry_run and not (by or "").strip():
+        raise UsageError("清除工作数据须写明经办人：--by 姓名（记入审计日志；只查看时加 --dry-run）")
+    ds = _records(ws, required=False)
+    arc = _open(ws)
+    try:
+        if number:
+            lst = arc._list(number)
+            if lst["status"] != "executed":
+                raise DocgenError(f"销毁清册 {lst['number']} 尚未执行：个人档案销毁之后才能清除工作数据")
+            persons = arc.persons_of([r["dh"] for r in arc.list_entries(lst["number"])])
+            if not persons:
+                raise DocgenError(f"销毁清册 {lst['number']} 没有销毁个人档案，没有要清除的工作数据")
+        plans = purge(arc, ws, ds, list(persons), by, dry_run=dry_run)
+    finally:
+        arc.close()
+    out_dir = ws.output
+    done = 0
+    for lo in plans:
+        what = lo.summary(out_dir)
+        if not lo.present(out_dir):
+            echo(f"{lo.pid}：工作区中已没有其工作数据（个人档案 {lo.dh} 已按销毁清册 {lo.number} 销毁）")
+        elif dry_run:
+            echo(f"{lo.pid}（个人档案 {lo.dh}，销毁清册 {lo.number}）将删除：{what}")
+            for f in lo.records:
+                echo(f"  记录  {f.relative_to(ws.root) if f.is_relative_to(ws.root) else f}")
+            for f in lo.document_files(out_dir):
+                echo(f"  文书  {f.relative_to(out_dir) if f.is_relative_to(out_dir) else f}")
+            for f in lo.bundles:
+                echo(f"  打印包  {f}（也含其他人的文书，整个删除）")
+        else:
+            done += 1
+            echo(f"已清除 {lo.pid} 的工作数据：{what}（已记入审计日志）")
+            for f in lo.bundles:
+                echo(f"  已删除打印包 {f.name}（也含其他人的文书；需要时重新运行 docgen print --all 生成）")
+        for line in lo.remains:
+            echo(f"  仍保留：{line}")
+    if dry_run:
+        echo("（--dry-run：未作任何改动）")
+    elif done:
+        echo(f"共清除 {done} 人的工作数据。本期的花名册、统计表在下次 docgen build 时不再含这些人；"
+             "已冻结、已归档期间的报表不变。")
 
 
 @archive.command("verify")
 @workspace_option
 def verify_cmd(ws: Workspace) -> None:
     """逐件核对档案库：散列值改变、文件缺失、多余（未登记）文件、权限、登记簿和审计日志；有问题时返回非零。"""
+    from ..archive.purge import reminder
+
     arc = _open(ws)
     try:
         rep = arc.verify()
+        left = _working_data_left(ws, arc, _quiet_records(ws)) if not rep["audit"] else []
     finally:
         arc.close()
     sections = [("registry", "登记簿损坏"), ("changed", "内容被改动（散列值不符）"), ("missing", "文件缺失"),
@@ -551,9 +637,13 @@ def verify_cmd(ws: Workspace) -> None:
     for entry in rep.get("unfinished", []):  # an interrupted change, completed by the next one: no failure
         echo(f"未完成的操作（下次改动时自动完成）：{entry}", err=True)
     if bad:
+        for line in reminder(ws, left):
+            echo(line, err=True)
         echo(f"核对未通过：{bad} 个问题（共核对 {rep['checked']} 个文件）。", err=True)
         sys.exit(1)
     echo(f"核对通过：{rep['checked']} 个文件的散列值全部相符，没有多余文件；审计日志 {rep['audit_entries']} 条，散列链完整。")
+    for line in reminder(ws, left):  # a reminder, not a failure: the archive itself is sound
+        echo(line)
 
 
 @archive.command("audit")

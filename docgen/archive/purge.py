@@ -1,0 +1,463 @@
+"""Removing a disposed person's working data from the workspace (``docgen archive purge``).
+
+Destroying a personal volume (销毁清册, two approvals, execution) deletes the archive's
+PDFs; the person's working data lives on in the workspace: the record file and event files,
+every document made of them in the output folder (``manifest.json``, the build state), the
+parse cache entries of those files, print bundles holding their documents and the print
+register's entries. Once the person's personal (and cultivation) volumes are destroyed, as
+the registry *and* the audit log record it (``ledger``: disposal steps trust only the log),
+``purge`` removes all of it:
+
+* the removal is logged first (``清除工作数据`` on the volume's 档号: the person's 编号, the
+  disposal list, how many files of each kind; no name, no ID number), in ``Store.action`` so
+  that it is atomic with the registry; files are deleted only after that commit;
+* under the output folder's lock (``build.output_lock``): the manifest and the state lose the
+  person's entries before any file goes (a build or the watch service never sees documents
+  listed whose person vanished: no "记录文件已不在记录目录中" warning, no hold however many
+  persons are purged at once), then the documents, the print bundles holding any of them
+  (throwaway files that merge many persons: deleted whole), the register's entries, the
+  record files and the parse cache entries;
+* interrupted midway, a run again finds what is left and completes (another log entry with
+  what it removed); with nothing left it changes nothing.
+
+Not removed, and said so: unit tables of frozen or archived periods (they are records of
+their period; the current period's tables are made without the person by the next build),
+the notice register's rows naming the person (the notices as sent, numbered gap-free, and
+filed in notice volumes: ``remains``) and the frozen months' snapshots (编号 only).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DocgenError
+
+ACTION = "清除工作数据"
+SHOWN = 3  # persons named in a summary line before "等"
+
+
+@dataclass
+class Leftover:
+    """What a person left in the workspace."""
+
+    pid: str
+    records: list[Path] = field(default_factory=list)  # record file, event files
+    broken: list[Path] = field(default_factory=list)  # unreadable record files named after the person
+    documents: list[dict] = field(default_factory=list)  # manifest entries of the person
+    stray: list[Path] = field(default_factory=list)  # the person's output files the manifest does not list
+    errors: list[dict] = field(default_factory=list)  # manifest error entries about the person
+    state: list[str] = field(default_factory=list)  # idents in the build state
+    cache: list[str] = field(default_factory=list)  # parse cache keys
+    bundles: list[Path] = field(default_factory=list)  # print bundles holding the person's documents
+    printed: list[str] = field(default_factory=list)  # print register idents
+    dh: str | None = None  # the personal volume (as disposed)
+    number: str | None = None  # the disposal list that destroyed it
+    remains: list[str] = field(default_factory=list)  # what stays, in Chinese
+    tally: dict[str, int] | None = None  # the counts as logged, before the files went
+
+    def document_files(self, out_dir: Path) -> list[Path]:
+        files = [out_dir / rel for e in self.documents for rel in (e.get("files") or {}).values()
+                 if isinstance(rel, str)]
+        return [p for p in files if p.exists() or p.is_symlink()] + self.stray
+
+    def counts(self, out_dir: Path) -> dict[str, int]:
+        if self.tally is not None:
+            return dict(self.tally)
+        return {"记录文件": len(self.records), "文书": len(self.documents),
+                "文书文件": len(self.document_files(out_dir)), "打印包": len(self.bundles),
+                "打印登记": len(self.printed), "解析缓存": len(self.cache)}
+
+    def present(self, out_dir: Path) -> bool:
+        return bool(self.records or self.documents or self.stray or self.errors or self.state
+                    or self.cache or self.bundles or self.printed)
+
+    def summary(self, out_dir: Path) -> str:
+        c = self.counts(out_dir)
+        parts = [f"记录文件 {c['记录文件']} 个"] if c["记录文件"] else []
+        if c["文书"] or c["文书文件"]:
+            parts.append(f"文书 {c['文书']} 份（{c['文书文件']} 个文件）")
+        if c["打印包"]:
+            parts.append(f"打印包 {c['打印包']} 个")
+        if c["打印登记"]:
+            parts.append(f"打印登记 {c['打印登记']} 条")
+        if c["解析缓存"]:
+            parts.append(f"解析缓存 {c['解析缓存']} 条")
+        if not parts and (self.errors or self.state):
+            parts.append("清单中的条目")
+        return "、".join(parts) or "无"
+
+
+# ----------------------------------------------------------------------------- finding
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(root))
+    except (OSError, ValueError):
+        return False
+
+
+def _person_key(pid: str, key: str) -> bool:
+    return key == pid or key.startswith(f"{pid}/")
+
+
+def _named_after(pid: str, name: str) -> bool:
+    return name == pid or name.startswith(f"{pid}-") or name.startswith(f"{pid}.")
+
+
+def _bundle_persons(path: Path) -> set[str] | None:
+    """The persons a print bundle holds documents of, by its bookmarks (unit > “编号 姓名” > document)."""
+    from pypdf import PdfReader
+
+    try:
+        outline = PdfReader(io.BytesIO(path.read_bytes())).outline
+    except Exception:  # unreadable: not ours to judge
+        return None
+    found: set[str] = set()
+
+    def walk(items, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            elif depth == 1:
+                found.add(str(getattr(item, "title", "") or "").split(" ")[0])
+
+    walk(outline, 0)
+    return found
+
+
+def bundle_files(out_dir: Path) -> list[Path]:
+    """Print bundles made in this output folder: ``打印/`` and those the register names elsewhere."""
+    from ..printing import PRINT_DIR, load_register
+
+    folder = out_dir / PRINT_DIR
+    paths = sorted(p for p in folder.glob("*.pdf") if p.is_file()) if folder.is_dir() else []
+    for b in load_register(out_dir).get("bundles", []):
+        f = b.get("file") if isinstance(b, dict) else None
+        if isinstance(f, str) and os.path.isabs(f) and Path(f).is_file() and Path(f) not in paths:
+            paths.append(Path(f))
+    return paths
+
+
+def find(ws, out_dir: Path, ds, pids: list[str], cache: bool = True, bundles: bool = True) -> dict[str, Leftover]:
+    """What each person left in the workspace (records of ``ds``; ``None``: the output folder only)."""
+    from ..build import entry_ident, load_state, read_manifest
+    from ..printing import PRINT_DIR, load_register
+
+    out_dir = Path(out_dir)
+    found = {pid: Leftover(pid) for pid in pids}
+    records_root = Path(ws.records)
+    if ds is not None:
+        for pid, lo in found.items():
+            lo.records = sorted({Path(f) for f in ds.sources.get(pid, [])
+                                 if Path(f).is_file() and _inside(Path(f), records_root)})
+            lo.broken = sorted(p for p in ds.bad_files if p.exists() and _named_after(pid, p.stem)
+                               and Path(p) not in lo.records)
+    manifest = read_manifest(out_dir)
+    state = load_state(out_dir)
+    listed: set[str] = set()
+    for e in manifest.get("documents", []):
+        if not isinstance(e, dict):
+            continue
+        for rel in (e.get("files") or {}).values():
+            if isinstance(rel, str):
+                listed.add(os.path.normpath(rel))
+        lo = found.get(e.get("person"))
+        if lo is not None:
+            lo.documents.append(e)
+    shown = {pid: {os.path.relpath(f, ws.root) for f in lo.records} | {str(f) for f in lo.records}
+             for pid, lo in found.items()}
+    for e in manifest.get("errors", []):
+        if not isinstance(e, dict):
+            continue
+        for pid, lo in found.items():
+            if e.get("person") == pid or e.get("record") in shown[pid]:
+                lo.errors.append(e)
+    of_person = {entry_ident(e): pid for pid, lo in found.items() for e in lo.documents}
+    for iid in state:
+        key = iid.partition("|")[2].rpartition("|")[0]
+        for pid, lo in found.items():
+            if _person_key(pid, key) or of_person.get(iid) == pid:
+                lo.state.append(iid)
+    # the person's files the manifest no longer lists (a build dropped the vanished person)
+    if out_dir.is_dir():
+        for top in sorted(out_dir.iterdir()):
+            if not top.is_dir() or top.is_symlink() or top.name.startswith(".") or top.name == PRINT_DIR:
+                continue
+            for child in sorted(top.iterdir()):
+                for pid, lo in found.items():
+                    if not _named_after(pid, child.name):
+                        continue
+                    files = [child] if not child.is_dir() or child.is_symlink() else \
+                        sorted(p for p in child.rglob("*") if not p.is_dir() or p.is_symlink())
+                    lo.stray += [p for p in files if os.path.normpath(p.relative_to(out_dir).as_posix()) not in listed]
+    register = load_register(out_dir)
+    for iid in register.get("printed", {}):
+        key = iid.partition("|")[2].rpartition("|")[0]
+        for pid, lo in found.items():
+            if _person_key(pid, key) or of_person.get(iid) == pid:
+                lo.printed.append(iid)
+    if bundles:
+        for path in bundle_files(out_dir):
+            held = _bundle_persons(path) or set()
+            for pid in held & found.keys():
+                found[pid].bundles.append(path)
+    if cache:
+        from ..records.cache import CACHE_NAME, RecordParseCache
+
+        entries = RecordParseCache(out_dir / CACHE_NAME).entries if (out_dir / CACHE_NAME).exists() else {}
+        for pid, lo in found.items():
+            lo.cache = [os.path.abspath(f) for f in lo.records if os.path.abspath(f) in entries]
+            # files already deleted by an interrupted run: their entries name the person's files
+            lo.cache += [k for k in entries if k not in lo.cache and _inside(Path(k), records_root)
+                         and _named_after(pid, Path(k).stem) and not Path(k).exists()]
+    return found
+
+
+# ----------------------------------------------------------------------------- the archive's word
+
+
+def disposal_of(arc, pid: str, led=None) -> tuple[str, str] | str:
+    """(档号 of the personal volume, disposal list) when every personal / cultivation volume of
+    ``pid`` is destroyed as the registry and the audit log both record it; else why not."""
+    from .service import label
+
+    rows = arc.db.execute("SELECT * FROM items WHERE subject = ? AND kind IN ('personal', 'cultivation') "
+                          "ORDER BY id", (pid,)).fetchall()
+    if not rows:
+        return (f"照管对象 {pid} 在档案库中没有个人档案：只有个人档案已按销毁清册销毁的人才能清除工作数据"
+                "（档案库中没有其案卷时，工作数据须按本单位的规定另行处理）")
+    led = led if led is not None else arc.ledger()
+    dh = number = None
+    for r in rows:
+        logged = led.volumes.get(r["dh"], {})
+        if r["status"] != "disposed" or logged.get("status") != "disposed":
+            state = "已销毁" if r["status"] == "disposed" else "在库"
+            held = f"，保全中（{r['hold_reason']}）" if r["hold_reason"] else ""
+            return (f"照管对象 {pid} 的{label(r['kind'])} {r['dh']} {state}{held}"
+                    + ("，审计日志却没有其销毁记录" if r["status"] == "disposed" else "")
+                    + "：个人档案按销毁清册销毁之后才能清除工作数据")
+        lst = led.lists.get(r["disposal_list"] or "")
+        if lst is None or lst.status != "executed" or r["dh"] not in (lst.volumes or []):
+            return (f"照管对象 {pid} 的个人档案 {r['dh']} 登记为已销毁，审计日志中却没有执行销毁清册"
+                    f"“{r['disposal_list'] or '（无）'}”的记录：请运行 docgen archive verify 查明")
+        dh, number = r["dh"], r["disposal_list"]
+    return dh, number
+
+
+def remains(ws, arc, pid: str, name: str | None) -> list[str]:
+    """What stays after the purge and names the person: issued notices (register), frozen months."""
+    out = []
+    try:
+        from ..registry.notices import list_notices
+
+        notices = [n for n in list_notices(ws.data) if pid in (n.get("people_ids") or [])]
+    except DocgenError:
+        notices = []
+    for n in notices:
+        key = f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
+        row = arc.db.execute("SELECT dh, status FROM items WHERE key = ?", (key,)).fetchone()
+        vol = (f"通知书卷 {row['dh']} {'已销毁' if row['status'] == 'disposed' else '在库'}" if row
+               else "尚未归入通知书卷")
+        out.append(f"通知书登记簿：{n.get('number')}（{n.get('kind')}，{n.get('month')} 寄送，{vol}）记有其编号和姓名；"
+                   "登记簿保存寄出的通知书原样（编号连续、存底联据此重印），不随个人清除")
+    try:
+        from ..model.freeze import StatsStore
+
+        store = StatsStore(ws.data)
+        months = [p for p, _ in store.months() if pid in (store.snapshot(p) or {})]
+    except (DocgenError, OSError, ValueError):
+        months = []
+    if months:
+        shown = "、".join(months[:4]) + ("等" if len(months) > 4 else "")
+        out.append(f"统计冻结数据库：{len(months)} 个已冻结月份（{shown}）的月末快照记有其编号（不含姓名），"
+                   "已冻结月份的报表不变")
+    return out
+
+
+# ----------------------------------------------------------------------------- removing
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _prune_dirs(paths: list[Path], stop: Path) -> None:
+    """Remove the folders these files were in when they are empty now (``I/T001-甲一/``)."""
+    for d in sorted({p.parent for p in paths}, key=lambda p: len(p.parts), reverse=True):
+        while d != stop and _inside(d, stop) and d.parent != stop:
+            try:
+                d.rmdir()
+            except OSError:
+                break
+            d = d.parent
+
+
+def remove(ws, out_dir: Path, plans: list[Leftover]) -> None:
+    """Delete what ``find`` found (after the log entry is committed), under the output lock."""
+    from ..build import entry_ident, load_state, read_manifest, write_manifest, write_state
+    from ..fsutil import atomic_write
+    from ..printing import REGISTER, load_register
+
+    out_dir = Path(out_dir)
+    idents = {entry_ident(e) for lo in plans for e in lo.documents} | {i for lo in plans for i in lo.state}
+    errors = {json.dumps(e, sort_keys=True, ensure_ascii=False) for lo in plans for e in lo.errors}
+    pids = {lo.pid for lo in plans}
+    # 1. the lists first: nothing listed is ever missing its person
+    manifest = read_manifest(out_dir)
+    if (out_dir / "manifest.json").exists():
+        docs = [e for e in manifest.get("documents", []) if isinstance(e, dict)
+                and e.get("person") not in pids and entry_ident(e) not in idents]
+        errs = [e for e in manifest.get("errors", []) if not (isinstance(e, dict) and (
+            e.get("person") in pids or json.dumps(e, sort_keys=True, ensure_ascii=False) in errors))]
+        if len(docs) != len(manifest.get("documents", [])) or len(errs) != len(manifest.get("errors", [])):
+            write_manifest(out_dir, docs, errs)
+    state = load_state(out_dir)
+    if idents & state.keys():
+        write_state(out_dir, {k: v for k, v in state.items() if k not in idents})
+    # 2. the documents
+    gone = [p for lo in plans for p in lo.document_files(out_dir)]
+    for p in gone:
+        _unlink(p)
+    _prune_dirs(gone, out_dir)
+    # 3. print bundles and the register
+    bundles = sorted({p for lo in plans for p in lo.bundles})
+    printed = {i for lo in plans for i in lo.printed}
+    if printed or bundles:
+        register = load_register(out_dir)
+        register["printed"] = {k: v for k, v in register["printed"].items() if k not in printed}
+        names = {p.name for p in bundles} | {str(p) for p in bundles}
+        for b in register["bundles"]:
+            if isinstance(b, dict) and b.get("file") in names:
+                b["deleted"] = ACTION
+        atomic_write(out_dir / REGISTER, json.dumps(register, ensure_ascii=False, indent=1).encode("utf-8"))
+    for p in bundles:
+        _unlink(p)
+    # 4. the records, then their parse cache entries
+    records = [p for lo in plans for p in lo.records]
+    for p in records:
+        _unlink(p)
+    _prune_dirs(records, Path(ws.records))
+    keys = {k for lo in plans for k in lo.cache}
+    from ..records.cache import CACHE_NAME, RecordParseCache
+
+    cache_file = out_dir / CACHE_NAME
+    if cache_file.exists():
+        cache = RecordParseCache(cache_file)
+        if not cache.entries:  # not usable here (another docgen, damaged): only a cache, it may hold the person
+            _unlink(cache_file)
+        elif keys & cache.entries.keys():
+            cache.fresh = {k: v for k, v in cache.entries.items() if k not in keys}
+            cache.changed = True
+            if not cache.save():
+                _unlink(cache_file)
+
+
+def purge(arc, ws, ds, pids: list[str], by: str | None, dry_run: bool = False,
+          out_dir: Path | None = None) -> list[Leftover]:
+    """Check, log and remove the working data of ``pids`` (see the module). ``dry_run``: find only."""
+    from ..build import output_lock
+    from .service import clean_name
+
+    out_dir = Path(out_dir or ws.output)
+    pids = list(dict.fromkeys(p.strip() for p in pids if p and p.strip()))
+    if not pids:
+        raise DocgenError("请写明要清除工作数据的照管对象：--person 编号（可重复）或 --list 销毁清册编号")
+    if not dry_run:
+        by = clean_name(by, "经办人")
+    with output_lock(out_dir):
+        plans = _checked(arc, ws, out_dir, ds, pids)
+        if dry_run:
+            return plans
+        todo = [lo for lo in plans if lo.present(out_dir)]
+        if todo:
+            with arc.store.action(by) as act:  # checked again under the archive's lock, then logged
+                again = _checked(arc, ws, out_dir, ds, [lo.pid for lo in todo])
+                for lo in again:
+                    lo.tally = lo.counts(out_dir)
+                    act.log(ACTION, lo.dh, None, {"对象": lo.pid, "清册": lo.number, **lo.tally},
+                            note="个人档案已销毁，清除工作区中的记录、文书和打印包")
+            remove(ws, out_dir, again)  # only once the log entry is committed
+            done = {lo.pid: lo for lo in again}
+            plans = [done.get(lo.pid, lo) for lo in plans]
+    return plans
+
+
+def _checked(arc, ws, out_dir: Path, ds, pids: list[str]) -> list[Leftover]:
+    led = arc.ledger()
+    problems = arc.tampering(led)
+    if problems:
+        raise DocgenError("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能清除工作数据：\n  "
+                          + "\n  ".join(problems) + "\n请运行 docgen archive verify 查看")
+    refused = []
+    gates = {}
+    for pid in pids:
+        gate = disposal_of(arc, pid, led)
+        if isinstance(gate, str):
+            refused.append(gate)
+        gates[pid] = gate
+    found = find(ws, out_dir, ds, pids)
+    for pid, lo in found.items():
+        if lo.broken:
+            shown = "、".join(os.path.relpath(p, ws.root) for p in lo.broken)
+            refused.append(f"照管对象 {pid} 的记录文件有错误、读不出（{shown}）：无法确认文件属于此人，"
+                           "请改正或按本单位规定另行处理后再清除")
+    if refused:
+        raise DocgenError("拒绝清除工作数据：\n  " + "\n  ".join(refused))
+    for pid, lo in found.items():
+        lo.dh, lo.number = gates[pid]
+        person = ds.persons.get(pid) if ds is not None else None
+        lo.remains = remains(ws, arc, pid, person.name if person else None)
+    return [found[pid] for pid in pids]
+
+
+def disposed_persons(arc) -> list[str]:
+    """Persons whose every personal / cultivation volume is destroyed (registry)."""
+    rows = arc.db.execute("SELECT subject, min(status = 'disposed') AS done FROM items "
+                          "WHERE kind IN ('personal', 'cultivation') GROUP BY subject ORDER BY subject").fetchall()
+    return [r["subject"] for r in rows if r["done"]]
+
+
+def pending(ws, arc, ds, pids: list[str] | None = None, out_dir: Path | None = None) -> list[Leftover]:
+    """Disposed persons (or ``pids``) who still have records, documents or bundles in the workspace."""
+    out_dir = Path(out_dir or ws.output)
+    pids = disposed_persons(arc) if pids is None else pids
+    if not pids:
+        return []
+    found = find(ws, out_dir, ds, pids, cache=False)
+    left = [lo for lo in found.values() if lo.records or lo.documents or lo.stray or lo.bundles]
+    for lo in left:  # (a reminder: the registry's word; purge itself checks the audit log)
+        row = arc.db.execute("SELECT dh, disposal_list FROM items WHERE subject = ? AND kind IN "
+                             "('personal', 'cultivation') ORDER BY id", (lo.pid,)).fetchone()
+        if row is not None:
+            lo.dh, lo.number = row["dh"], row["disposal_list"]
+    return left
+
+
+def reminder(ws, left: list[Leftover], number: str | None = None, out_dir: Path | None = None) -> list[str]:
+    """Short lines: how many persons, the first few, the totals and the command."""
+    if not left:
+        return []
+    out_dir = Path(out_dir or ws.output)
+    totals: dict[str, int] = {}
+    for lo in left:
+        for k, v in lo.counts(out_dir).items():
+            totals[k] = totals.get(k, 0) + v
+    names = "、".join(lo.pid for lo in left[:SHOWN]) + ("等" if len(left) > SHOWN else "")
+    what = f"记录文件 {totals['记录文件']} 个、文书 {totals['文书']} 份（{totals['文书文件']} 个文件）" + \
+           (f"、打印包 {totals['打印包']} 个" if totals["打印包"] else "")
+    lists = [number] if number else sorted({lo.number for lo in left if lo.number})
+    if lists and all(lo.number in lists for lo in left):
+        how = [f"docgen archive purge --list {n} --by 姓名" for n in lists[:SHOWN]]
+    else:
+        how = ["docgen archive purge " + " ".join(f"--person {lo.pid}" for lo in left[:SHOWN])
+               + (" …" if len(left) > SHOWN else "") + " --by 姓名"]
+    return [f"提醒：{len(left)} 名照管对象（{names}）的个人档案已销毁，工作区中仍有其工作数据"
+            f"（记录文件含完整身份证号码）：{what}。",
+            f"  清除：{'；'.join(how)}（先加 --dry-run 查看将删除的文件）"]
