@@ -24,8 +24,9 @@ from pathlib import Path
 
 from ..errors import DocgenError
 from ..fsutil import atomic_write, private_dir
+from ..resources import DATA_ROOT
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = DATA_ROOT  # the data folders: the checkout, or an installed wheel's copies
 CONVERTER_VERSION = "3"  # 3: 250 units per em, 0.004 em curve tolerance, minimal name table
 # The converted faces are only embedded in PDFs (as subsets). On a 250-unit grid every
 # coordinate step of a glyph fits in one byte, which makes each embedded glyph ~25 %

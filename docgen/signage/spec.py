@@ -10,8 +10,9 @@ from pathlib import Path
 
 from ..errors import DocgenError
 from ..records.model import STATION_KINDS
+from ..resources import DATA_ROOT
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = DATA_ROOT
 SPECS_FILE = PACKAGE_ROOT / "signage" / "specs.toml"
 MM_PER_PT = 25.4 / 72
 
