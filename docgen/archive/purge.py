@@ -440,24 +440,38 @@ def pending(ws, arc, ds, pids: list[str] | None = None, out_dir: Path | None = N
     return left
 
 
+def _what(c: dict[str, int], records: list[str] | None = None) -> str:
+    parts = []
+    if c["记录文件"]:
+        parts.append(f"记录文件 {c['记录文件']} 个" + (f"（{'、'.join(records)}）" if records else ""))
+    if c["文书"] or c["文书文件"]:
+        parts.append(f"文书 {c['文书']} 份（{c['文书文件']} 个文件）")
+    if c["打印包"]:
+        parts.append(f"打印包 {c['打印包']} 个")
+    return "、".join(parts) or "清单中的条目"
+
+
 def reminder(ws, left: list[Leftover], number: str | None = None, out_dir: Path | None = None) -> list[str]:
-    """Short lines: how many persons, the first few, the totals and the command."""
+    """Short lines: up to ``SHOWN`` persons one by one (with their record files), more as a count
+    with the first few and the totals; then the command."""
     if not left:
         return []
     out_dir = Path(out_dir or ws.output)
-    totals: dict[str, int] = {}
-    for lo in left:
-        for k, v in lo.counts(out_dir).items():
-            totals[k] = totals.get(k, 0) + v
-    names = "、".join(lo.pid for lo in left[:SHOWN]) + ("等" if len(left) > SHOWN else "")
-    what = f"记录文件 {totals['记录文件']} 个、文书 {totals['文书']} 份（{totals['文书文件']} 个文件）" + \
-           (f"、打印包 {totals['打印包']} 个" if totals["打印包"] else "")
+    secret = "（记录文件含完整身份证号码）"
+    if len(left) <= SHOWN:
+        lines = [f"提醒：照管对象 {lo.pid} 的个人档案已销毁，工作区中仍有其工作数据{secret}：" + _what(
+            lo.counts(out_dir), [os.path.relpath(f, ws.root) for f in lo.records]) + "。" for lo in left]
+    else:
+        totals: dict[str, int] = {}
+        for lo in left:
+            for k, v in lo.counts(out_dir).items():
+                totals[k] = totals.get(k, 0) + v
+        names = "、".join(lo.pid for lo in left[:SHOWN]) + "等"
+        lines = [f"提醒：{len(left)} 名照管对象（{names}）的个人档案已销毁，工作区中仍有其工作数据{secret}：{_what(totals)}。"]
     lists = [number] if number else sorted({lo.number for lo in left if lo.number})
     if lists and all(lo.number in lists for lo in left):
         how = [f"docgen archive purge --list {n} --by 姓名" for n in lists[:SHOWN]]
     else:
         how = ["docgen archive purge " + " ".join(f"--person {lo.pid}" for lo in left[:SHOWN])
                + (" …" if len(left) > SHOWN else "") + " --by 姓名"]
-    return [f"提醒：{len(left)} 名照管对象（{names}）的个人档案已销毁，工作区中仍有其工作数据"
-            f"（记录文件含完整身份证号码）：{what}。",
-            f"  清除：{'；'.join(how)}（先加 --dry-run 查看将删除的文件）"]
+    return lines + [f"  清除：{'；'.join(how)}（先加 --dry-run 查看将删除的文件）"]
