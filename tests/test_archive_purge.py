@@ -232,3 +232,19 @@ def test_the_watch_service_is_not_held_by_a_purge_of_many_persons(disposed, capl
     # the current month's table is made again without them
     p_tables = [e for e in manifest(ws)["documents"] if e["form"] == "P"]
     assert p_tables and all(e.get("period") == "2026-11" for e in p_tables)
+
+
+def test_purge_finds_documents_the_manifest_no_longer_lists(disposed):
+    """The record file moved away by hand and a build run since: the manifest no longer lists
+    the person, the files are still in the output folder; purge finds and removes them."""
+    ws, _ = disposed
+    (ws / "records" / "persons" / "T002.yaml").unlink()
+    docgen(ws, "build", "--forms", FORMS, "--format", "pdf,docx", "-q")
+    left = person_outputs(ws, "T002")
+    assert "T002" not in listed_persons(ws) and len(left) == 6  # D E U, PDF and DOCX
+    assert "T002" in docgen(ws, "archive", "verify").stdout
+    r = docgen(ws, "archive", "purge", "--person", "T002", "--by", "刘芳")
+    assert "已清除 T002" in r.stdout and "6 个文件" in r.stdout
+    assert not person_outputs(ws, "T002") and person_outputs(ws, "T003")
+    entry = [e for e in audit(ws) if e["action"] == "清除工作数据"][-1]
+    assert entry["after"]["对象"] == "T002" and entry["after"]["记录文件"] == 0 and entry["after"]["文书文件"] == 6
