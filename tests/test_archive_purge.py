@@ -248,3 +248,26 @@ def test_purge_finds_documents_the_manifest_no_longer_lists(disposed):
     assert not person_outputs(ws, "T002") and person_outputs(ws, "T003")
     entry = [e for e in audit(ws) if e["action"] == "清除工作数据"][-1]
     assert entry["after"]["对象"] == "T002" and entry["after"]["记录文件"] == 0 and entry["after"]["文书文件"] == 6
+
+
+def test_purge_reports_the_notices_and_frozen_months_naming_the_person(disposed, monkeypatch):
+    """The notice register keeps notices as sent (names included): purge leaves them and says so,
+    telling a notice whose own volume is destroyed too from one still kept."""
+    from docgen.archive import purge as purge_mod
+    from docgen.archive.service import Archive
+    from docgen.registry import notices
+    from docgen.workspace import Workspace
+
+    ws, _ = disposed
+    sent = [{"number": "东湖戒[2021]3号", "kind": "F", "institution": "dh", "station": "nj-zdz", "month": "2021-05",
+             "people_ids": ["T001", "T002"]},
+            {"number": "东湖戒[2021]4号", "kind": "F", "institution": "dh", "station": "nj-zdz", "month": "2021-06",
+             "people_ids": ["T003"]}]
+    monkeypatch.setattr(notices, "list_notices", lambda data_dir: sent)
+    w = Workspace.locate(ws)
+    arc = Archive(w)
+    try:
+        said = purge_mod.remains(w, arc, "T001", None)
+    finally:
+        arc.close()
+    assert len(said) == 1 and "东湖戒[2021]3号" in said[0] and "尚未归入通知书卷" in said[0]

@@ -262,8 +262,12 @@ def remains(ws, arc, pid: str, name: str | None) -> list[str]:
         row = arc.db.execute("SELECT dh, status FROM items WHERE key = ?", (key,)).fetchone()
         vol = (f"通知书卷 {row['dh']} {'已销毁' if row['status'] == 'disposed' else '在库'}" if row
                else "尚未归入通知书卷")
-        out.append(f"通知书登记簿：{n.get('number')}（{n.get('kind')}，{n.get('month')} 寄送，{vol}）记有其编号和姓名；"
-                   "登记簿保存寄出的通知书原样（编号连续、存底联据此重印），不随个人清除")
+        if row is not None and row["status"] == "disposed":
+            why = ("通知书卷已销毁，登记簿中这份通知书的内容（含此人姓名）和输出目录中的通知书文书 docgen 不自动清除，"
+                   "请档案员按本单位规定处理")
+        else:
+            why = "登记簿保存寄出的通知书原样（编号连续，存底联和通知书卷据此重印），随通知书卷保管，不随个人清除"
+        out.append(f"通知书登记簿：{n.get('number')}（{n.get('kind')}，{n.get('month')} 寄送，{vol}）记有其编号和姓名；{why}")
     try:
         from ..model.freeze import StatsStore
 
