@@ -287,9 +287,13 @@ def test_purge_reports_the_notices_and_frozen_months_naming_the_person(disposed,
              "people_ids": ["T003"]}]
     monkeypatch.setattr(notices, "list_notices", lambda data_dir: sent)
     w = Workspace.locate(ws)
+    from docgen.registry import numbers
+
+    assert numbers.assign(w.data, "H", "dh", 2021, "T001") == 1  # the H number given to the person
     arc = Archive(w)
     try:
         said = purge_mod.remains(w, arc, "T001", None)
     finally:
         arc.close()
-    assert len(said) == 1 and "东湖戒[2021]3号" in said[0] and "尚未归入通知书卷" in said[0]
+    assert len(said) == 2 and "东湖戒[2021]3号" in said[0] and "尚未归入通知书卷" in said[0]
+    assert "编号登记簿：H 2021 年第 1 号" in said[1]

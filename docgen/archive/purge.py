@@ -269,6 +269,25 @@ def remains(ws, arc, pid: str, name: str | None) -> list[str]:
             why = "登记簿保存寄出的通知书原样（编号连续，存底联和通知书卷据此重印），随通知书卷保管，不随个人清除"
         out.append(f"通知书登记簿：{n.get('number')}（{n.get('kind')}，{n.get('month')} 寄送，{vol}）记有其编号和姓名；{why}")
     try:
+        import sqlite3
+
+        from ..registry.numbers import db_path
+
+        path = db_path(ws.data)
+        rows = []
+        if path.exists():
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                rows = con.execute("SELECT series, year, seq FROM numbers WHERE subject = ? ORDER BY series, year, seq",
+                                   (pid,)).fetchall()
+            finally:
+                con.close()
+        if rows:
+            shown = "、".join(f"{series} {year} 年第 {seq} 号" for series, year, seq in rows[:4])
+            out.append(f"编号登记簿：{shown} 分配给此编号（不含姓名）；编号须连续可查，不删除")
+    except sqlite3.Error:
+        pass
+    try:
         from ..model.freeze import StatsStore
 
         store = StatsStore(ws.data)
