@@ -556,17 +556,21 @@ def _quiet_records(ws: Workspace):
 @click.option("--dry-run", "dry_run", is_flag=True, help="只列出将删除的文件，不作任何改动")
 @workspace_option
 def purge_cmd(ws: Workspace, persons, number, by, dry_run) -> None:
-    """清除个人档案已销毁的照管对象留在工作区的工作数据：记录文件和事件文件、输出目录中的全部文书
-    （PDF、DOCX、XLSX）及其在清单 manifest.json 和生成状态中的条目、记录解析缓存、含其文书的打印包和打印登记。
+    """清除个人档案已销毁的照管对象留在工作区的工作数据（记录、文书、打印包）。
 
     \b
     docgen archive purge --list XH-2029-001 --dry-run          查看将删除的文件
     docgen archive purge --list XH-2029-001 --by 刘芳           清除该清册销毁的全部个人档案的对象
     docgen archive purge --person T001 --person T002 --by 刘芳  逐人清除
 
-    个人档案（及典型培育档案）须已按销毁清册销毁，以登记簿和审计日志为准；先记入审计日志（“清除工作数据”：编号、
-    清册、各类文件数），再删除文件；中途中断的重新运行即可补完。本期的花名册、统计表在下次 docgen build 时不再含此人，
-    已冻结、已归档期间的报表不变；通知书登记簿和统计冻结数据库中记有此人的，列出而不改动。"""
+    \b
+    删除：记录文件和事件文件；输出目录中的全部文书（PDF、DOCX、XLSX）及其在清单 manifest.json
+    和生成状态中的条目；记录解析缓存中的条目；含其文书的打印包（整个删除）和打印登记。
+    条件：个人档案（及典型培育档案）已按销毁清册销毁，以登记簿和审计日志为准。
+    先记入审计日志（“清除工作数据”：编号、清册、各类文件数），再删除文件；中断后重新运行即可补完。
+    本期的花名册、统计表在下次 docgen build 时不再含此人，已冻结、已归档期间的报表不变；
+    通知书登记簿、编号登记簿和统计冻结数据库中记有此人的，列出而不改动。
+    """
     from ..archive.purge import purge
 
     if bool(persons) == bool(number):
