@@ -178,7 +178,11 @@ def load_state(out_dir: Path) -> dict[str, dict]:
 def vanished_persons(out_dir: Path, ds: Dataset) -> list[str]:
     """The persons ``out_dir``'s manifest has documents of who are not in ``ds`` and whose
     record files (as the state names them) are all gone: not broken, not moved elsewhere in
-    the records (that person would be in ``ds``), gone. In the manifest's order."""
+    the records (that person would be in ``ds``), gone. In the manifest's order.
+
+    A document's files include those of other records it reads (the station's file for E, I,
+    U …); the files that belong to a record loaded now are not the person's own and do not
+    count (else a station file still in place would hide every vanished person)."""
     state = load_state(out_dir)
     files: dict[str, set[str]] = {}
     for entry in read_manifest(out_dir).get("documents", []):
@@ -188,7 +192,11 @@ def vanished_persons(out_dir: Path, ds: Dataset) -> list[str]:
         deps = (state.get(entry_ident(entry)) or {}).get("deps")
         if isinstance(deps, list):
             files.setdefault(pid, set()).update(deps)
-    return [pid for pid, deps in files.items() if deps and not any(os.path.exists(f) for f in deps)]
+    if not files:
+        return []
+    others = {str(f) for paths in ds.sources.values() for f in paths}
+    own = {pid: deps - others for pid, deps in files.items()}
+    return [pid for pid, deps in own.items() if deps and not any(os.path.exists(f) for f in deps)]
 
 
 def write_state(out_dir: Path, state: dict[str, dict]) -> None:
