@@ -22,8 +22,19 @@ the registry *and* the audit log record it (``ledger``: disposal steps trust onl
 
 Not removed, and said so: unit tables of frozen or archived periods (they are records of
 their period; the current period's tables are made without the person by the next build),
-the notice register's rows naming the person (the notices as sent, numbered gap-free, and
-filed in notice volumes: ``remains``) and the frozen months' snapshots (编号 only).
+the notice register's rows naming the person while their notice volume is kept (the notices
+as sent, numbered gap-free, and filed in notice volumes: ``remains``) and the frozen months'
+snapshots (编号 only).
+
+Notices (``redact_notices``): once a notice volume (TZ) is destroyed, as the registry and the
+audit log both record it, the notices it held (the log's ``卷内文件`` of every version) lose
+their personal data in the notice register (``registry.notices.redact``: the people and the
+stored view go; number, dates, count and the view's SHA-256 stay) and their files in the
+output folder. ``docgen archive execute`` does it right after the destruction is committed;
+the redaction is logged first (``清除通知书个人信息`` on the volume's 档号: the notices'
+numbers, the list, how many people; no name), then carried out in the register (a separate
+database); interrupted in between, ``purge --notices`` (or the next execute) completes it,
+``verify`` reminds of it.
 """
 from __future__ import annotations
 
@@ -36,6 +47,8 @@ from pathlib import Path
 from ..errors import DocgenError
 
 ACTION = "清除工作数据"
+NOTICE_ACTION = "清除通知书个人信息"
+NOTICE_TITLES = {"F": "预解戒人员信息对接通知书", "K": "戒毒典型培育对象信息对接通知书"}
 SHOWN = 3  # persons named in a summary line before "等"
 
 
@@ -257,14 +270,22 @@ def remains(ws, arc, pid: str, name: str | None) -> list[str]:
         notices = [n for n in list_notices(ws.data) if pid in (n.get("people_ids") or [])]
     except DocgenError:
         notices = []
+    try:
+        destroyed = {(g.row.get("kind"), g.row.get("number")) for g in destroyed_notices(arc, ws)} if notices else set()
+    except DocgenError:
+        destroyed = set()
     for n in notices:
         key = f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
         row = arc.db.execute("SELECT dh, status FROM items WHERE key = ?", (key,)).fetchone()
         vol = (f"通知书卷 {row['dh']} {'已销毁' if row['status'] == 'disposed' else '在库'}" if row
                else "尚未归入通知书卷")
         if row is not None and row["status"] == "disposed":
-            why = ("通知书卷已销毁，登记簿中这份通知书的内容（含此人姓名）和输出目录中的通知书文书 docgen 不自动清除，"
-                   "请档案员按本单位规定处理")
+            if (n.get("kind"), n.get("number")) in destroyed:
+                why = ("通知书卷已销毁，登记簿中这份通知书的人员和内容尚未清除：请运行 docgen archive purge --notices "
+                       "--by 姓名")
+            else:
+                why = ("这份通知书不在已销毁的通知书卷中（立卷后发出或已作废），登记簿保存其原样（含此人姓名），"
+                       "请档案员按本单位规定处理")
         else:
             why = "登记簿保存寄出的通知书原样（编号连续，存底联和通知书卷据此重印），随通知书卷保管，不随个人清除"
         out.append(f"通知书登记簿：{n.get('number')}（{n.get('kind')}，{n.get('month')} 寄送，{vol}）记有其编号和姓名；{why}")
@@ -498,3 +519,125 @@ def reminder(ws, left: list[Leftover], number: str | None = None, out_dir: Path 
         how = ["docgen archive purge " + " ".join(f"--person {lo.pid}" for lo in left[:SHOWN])
                + (" …" if len(left) > SHOWN else "") + " --by 姓名"]
     return lines + [f"  清除：{'；'.join(how)}（先加 --dry-run 查看将删除的文件）"]
+
+
+# ----------------------------------------------------------------------------- notices
+
+
+@dataclass
+class NoticeGone:
+    """A notice of the register whose notice volume is destroyed."""
+
+    row: dict  # the register's row (registry.notices.list_notices)
+    dh: str  # the notice volume
+    number: str  # the disposal list that destroyed it
+    result: dict | None = None  # what registry.notices.redact did
+
+    @property
+    def label(self) -> str:
+        return f"{self.row['number']}（{self.row['kind']}）"
+
+
+def _volume_documents(entries: list[dict]) -> dict[str, set[str]]:
+    """档号 -> the documents any version of the volume held, as the audit log recorded its filings."""
+    out: dict[str, set[str]] = {}
+    for e in entries:
+        if not isinstance(e, dict) or e.get("action") not in ("归档", "重新归档") or not isinstance(e.get("target"), str):
+            continue
+        after = e.get("after") if isinstance(e.get("after"), dict) else {}
+        docs = after.get("卷内文件")
+        if isinstance(docs, list):
+            out.setdefault(e["target"], set()).update(str(d) for d in docs)
+    return out
+
+
+def destroyed_notices(arc, ws, entries: list[dict] | None = None) -> list[NoticeGone]:
+    """The notices of the register held by a notice volume that is destroyed as the registry
+    *and* the audit log record it (status, an executed list naming the volume, the notice in
+    the volume's ``卷内文件``), redacted already or not."""
+    from ..registry.notices import has_register, list_notices
+    from .ledger import replay
+
+    if not has_register(ws.data):
+        return []
+    rows = list_notices(ws.data)
+    if not rows:
+        return []
+    entries = arc.store.committed_entries() if entries is None else entries
+    led = replay(entries)
+    held = _volume_documents(entries)
+    out = []
+    for n in rows:
+        key = f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
+        r = arc.db.execute("SELECT dh, status, disposal_list FROM items WHERE key = ?", (key,)).fetchone()
+        if r is None or r["status"] != "disposed" or led.volumes.get(r["dh"], {}).get("status") != "disposed":
+            continue
+        lst = led.lists.get(r["disposal_list"] or "")
+        if lst is None or lst.status != "executed" or r["dh"] not in (lst.volumes or []):
+            continue
+        if f"{NOTICE_TITLES.get(n.get('kind'), '')} {n.get('number')}" not in held.get(r["dh"], set()):
+            continue  # issued after the volume was filed, or voided before: not destroyed with it
+        out.append(NoticeGone(n, r["dh"], r["disposal_list"]))
+    return out
+
+
+def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] | None = None) -> list[NoticeGone]:
+    """Destroyed notices whose personal data or output files are still there."""
+    from ..registry.notices import output_leftovers
+
+    gone = destroyed_notices(arc, ws, entries)
+    if lists is not None:
+        gone = [g for g in gone if g.number in lists]
+    out = []
+    for g in gone:
+        files, listed = output_leftovers(g.row)
+        if not g.row.get("redacted") or files or listed:
+            out.append(g)
+    return out
+
+
+def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_run: bool = False,
+                   today=None) -> list[NoticeGone]:
+    """Log and carry out the redaction of the destroyed notices (of ``lists`` only, if given)
+    that still hold personal data or files: see the module. Returns what was (``dry_run``:
+    would be) done; nothing when nothing is left."""
+    import datetime as dt
+
+    from ..registry import notices as register
+    from .service import clean_name
+
+    problems = arc.tampering()
+    if problems:
+        raise DocgenError("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能清除通知书的个人信息：\n  "
+                          + "\n  ".join(problems) + "\n请运行 docgen archive verify 查看")
+    todo = pending_notices(arc, ws, lists)
+    if dry_run or not todo:
+        return todo
+    by = clean_name(by, "经办人")
+    with arc.store.action(by) as act:  # found again under the archive's lock, then logged
+        todo = pending_notices(arc, ws, lists, arc.store.committed_entries())
+        by_volume: dict[str, list[NoticeGone]] = {}
+        for g in todo:
+            by_volume.setdefault(g.dh, []).append(g)
+        for dh, group in by_volume.items():
+            act.log(NOTICE_ACTION, dh, None,
+                    {"通知书": [g.label for g in group], "清册": group[0].number,
+                     "人数": sum(int(g.row.get("people") or 0) for g in group)},
+                    note="通知书卷已销毁：清除通知书登记簿中的人员（编号、姓名）和发出时的内容（保留编号、日期、人数和内容散列值），"
+                         "删除输出目录中的通知书文书")
+    # only once the log entry is committed (a separate database: a run again completes it)
+    done = register.redact(ws.data, {(g.row["kind"], g.row["institution"], g.row["year"], g.row["seq"]): g.number
+                                     for g in todo}, today or dt.date.today())
+    results = {(d["row"]["kind"], d["row"]["number"]): d for d in done}
+    for g in todo:
+        g.result = results.get((g.row["kind"], g.row["number"]))
+    return todo
+
+
+def notice_reminder(pending: list[NoticeGone]) -> list[str]:
+    """A line about destroyed notices whose personal data is still in the register or the output."""
+    if not pending:
+        return []
+    shown = "、".join(g.label for g in pending[:SHOWN]) + ("等" if len(pending) > SHOWN else "")
+    return [f"提醒：{len(pending)} 份通知书（{shown}）所在的通知书卷已销毁，通知书登记簿或输出目录中仍有其人员信息；"
+            "清除：docgen archive purge --notices --by 姓名（先加 --dry-run 查看）"]

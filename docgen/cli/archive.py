@@ -70,6 +70,7 @@ def archive() -> None:
                                                          docgen.toml [archive] approvers 为审批人名单时只限名单上的人）
     docgen archive execute 清册编号 --by 姓名             执行销毁（保留存根，清册永久归档）
     docgen archive purge --list 清册编号 --by 姓名        清除已销毁个人档案的对象留在工作区的记录、文书和打印包
+                                                         （及该清册销毁的通知书卷中通知书的人员信息）
     docgen archive show 档号                             登记信息和历次版本（旧版本原样保存）
     docgen archive show 档号 --version 1 --out 旧版.pdf  导出某一版本的原件
     docgen archive verify                                逐件核对散列值（含旧版本），发现改动、缺失、多余文件
@@ -524,10 +525,16 @@ def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
     try:
         result = arc.execute(ds, number, day, by)
         left = _working_data_left(ws, arc, ds, arc.persons_of(result["disposed"]))
+        redacted, redact_error = _redact_after_execute(ws, arc, by)
     finally:
         arc.close()
     for dh in result["disposed"]:
         echo(f"已销毁 {dh}（存根保留在登记簿）")
+    for line in _redacted_lines(redacted):
+        echo(line)
+    if redact_error:
+        echo(f"警告：通知书卷已销毁，但未能清除通知书登记簿中的人员信息：{redact_error}；"
+             "请运行 docgen archive purge --notices --by 姓名 补完", err=True)
     from ..archive.purge import reminder
 
     for line in reminder(ws, left, number):
@@ -535,6 +542,33 @@ def execute_cmd(ws: Workspace, number, as_of, by, policy) -> None:
     for left in result.get("left", []):
         echo(f"警告：已登记为销毁，但文件未能删除：{left}；请手工删除（docgen archive verify 会列出）", err=True)
     echo(f"销毁清册 {number} 已执行，并作为永久档案归档：{result['dh']} → {result['path']}")
+
+
+def _redact_after_execute(ws: Workspace, arc, by: str) -> tuple[list, str | None]:
+    """The notices of the destroyed notice volumes lose their personal data (after the
+    destruction is committed: a failure here leaves it for ``purge --notices``)."""
+    from ..archive.purge import redact_notices
+
+    try:
+        return redact_notices(arc, ws, by), None
+    except DocgenError as exc:
+        return [], exc.message
+    except OSError as exc:
+        return [], str(exc)
+
+
+def _redacted_lines(gone: list, dry_run: bool = False) -> list[str]:
+    out = []
+    for g in gone:
+        if dry_run:
+            out.append(f"通知书 {g.label}（通知书卷 {g.dh}，销毁清册 {g.number}）：将清除登记簿中的人员和内容，"
+                       "删除输出目录中的通知书文书")
+            continue
+        res = g.result or {}
+        files = f"，删除文书文件 {res['files']} 个" if res.get("files") else ""
+        out.append(f"已清除通知书 {g.label}的人员信息（通知书卷 {g.dh} 已按销毁清册 {g.number} 销毁；"
+                   f"登记簿保留编号、日期、人数和内容散列值{files}；已记入审计日志）")
+    return out
 
 
 def _quiet_records(ws: Workspace):
@@ -551,17 +585,21 @@ def _quiet_records(ws: Workspace):
 
 @archive.command("purge")
 @click.option("--person", "persons", multiple=True, help="照管对象编号（可重复）")
-@click.option("--list", "number", default=None, help="销毁清册编号：清除该清册销毁的全部个人档案的对象的工作数据")
+@click.option("--list", "number", default=None,
+              help="销毁清册编号：清除该清册销毁的全部个人档案的对象的工作数据，及其销毁的通知书卷中通知书的人员信息")
+@click.option("--notices", "notices", is_flag=True,
+              help="清除所在通知书卷已销毁的全部通知书在通知书登记簿中的人员信息和内容（补完 execute 未完成的）")
 @click.option("--by", "by", default=None, help="经办人姓名（记入审计日志；除 --dry-run 外必填，不用操作系统账户名）")
 @click.option("--dry-run", "dry_run", is_flag=True, help="只列出将删除的文件，不作任何改动")
 @workspace_option
-def purge_cmd(ws: Workspace, persons, number, by, dry_run) -> None:
+def purge_cmd(ws: Workspace, persons, number, notices, by, dry_run) -> None:
     """清除个人档案已销毁的照管对象留在工作区的工作数据（记录、文书、打印包）。
 
     \b
     docgen archive purge --list XH-2029-001 --dry-run          查看将删除的文件
     docgen archive purge --list XH-2029-001 --by 刘芳           清除该清册销毁的全部个人档案的对象
     docgen archive purge --person T001 --person T002 --by 刘芳  逐人清除
+    docgen archive purge --notices --by 刘芳                    清除已销毁通知书卷中通知书的人员信息
 
     \b
     删除：记录文件和事件文件；输出目录中的全部文书（PDF、DOCX、XLSX）及其在清单 manifest.json
@@ -569,27 +607,46 @@ def purge_cmd(ws: Workspace, persons, number, by, dry_run) -> None:
     条件：个人档案（及典型培育档案）已按销毁清册销毁，以登记簿和审计日志为准。
     先记入审计日志（“清除工作数据”：编号、清册、各类文件数），再删除文件；中断后重新运行即可补完。
     本期的花名册、统计表在下次 docgen build 时不再含此人，已冻结、已归档期间的报表不变；
-    通知书登记簿、编号登记簿和统计冻结数据库中记有此人的，列出而不改动。
-    """
-    from ..archive.purge import purge
+    通知书卷仍在保管的通知书、编号登记簿和统计冻结数据库中记有此人的，列出而不改动。
 
-    if bool(persons) == bool(number):
-        raise UsageError("请选择且只选择一种：--person 编号（可重复）或 --list 销毁清册编号")
+    \b
+    通知书：通知书卷（TZ）已按销毁清册销毁的，卷内通知书在通知书登记簿中的人员（编号、姓名）和
+    发出时的内容被清除，保留编号、日期、回执、作废、人数和内容散列值，登记簿显示“已销毁”；
+    输出目录中的通知书文书删除，docgen build 不再生成。execute 执行销毁后即自动清除，
+    --notices 补完中断的清除。
+    """
+    from ..archive.purge import purge, redact_notices
+
+    if sum(map(bool, (persons, number, notices))) != 1:
+        raise UsageError("请选择且只选择一种：--person 编号（可重复）、--list 销毁清册编号 或 --notices")
     if not dry_run and not (by or "").strip():
         raise UsageError("清除工作数据须写明经办人：--by 姓名（记入审计日志；只查看时加 --dry-run）")
-    ds = _records(ws, required=False)
+    ds = _records(ws, required=False) if not notices else None
     arc = _open(ws)
+    gone: list = []
+    plans: list = []
     try:
+        if notices:
+            gone = redact_notices(arc, ws, by, dry_run=dry_run)
         if number:
             lst = arc._list(number)
             if lst["status"] != "executed":
                 raise DocgenError(f"销毁清册 {lst['number']} 尚未执行：个人档案销毁之后才能清除工作数据")
-            persons = arc.persons_of([r["dh"] for r in arc.list_entries(lst["number"])])
-            if not persons:
-                raise DocgenError(f"销毁清册 {lst['number']} 没有销毁个人档案，没有要清除的工作数据")
-        plans = purge(arc, ws, ds, list(persons), by, dry_run=dry_run)
+            entries = arc.list_entries(lst["number"])
+            persons = arc.persons_of([r["dh"] for r in entries])
+            with_notices = any(r["kind"] == "notices" for r in entries)
+            if not persons and not with_notices:
+                raise DocgenError(f"销毁清册 {lst['number']} 没有销毁个人档案或通知书卷，没有要清除的工作数据")
+            if with_notices:
+                gone = redact_notices(arc, ws, by, lists={lst["number"]}, dry_run=dry_run)
+        if persons:
+            plans = purge(arc, ws, ds, list(persons), by, dry_run=dry_run)
     finally:
         arc.close()
+    for line in _redacted_lines(gone, dry_run):
+        echo(line)
+    if (notices or (number and not plans)) and not gone:
+        echo("没有需要清除的通知书人员信息（所在通知书卷已销毁的通知书都已清除）。")
     out_dir = ws.output
     done = 0
     for lo in plans:
@@ -624,10 +681,16 @@ def verify_cmd(ws: Workspace) -> None:
     """逐件核对档案库：散列值改变、文件缺失、多余（未登记）文件、权限、登记簿和审计日志；有问题时返回非零。"""
     from ..archive.purge import reminder
 
+    from ..archive.purge import notice_reminder, pending_notices
+
     arc = _open(ws)
     try:
         rep = arc.verify()
         left = _working_data_left(ws, arc, _quiet_records(ws)) if not rep["audit"] else []
+        try:
+            notes = notice_reminder(pending_notices(arc, ws)) if not rep["audit"] else []
+        except DocgenError:
+            notes = []
     finally:
         arc.close()
     sections = [("registry", "登记簿损坏"), ("changed", "内容被改动（散列值不符）"), ("missing", "文件缺失"),
@@ -641,12 +704,12 @@ def verify_cmd(ws: Workspace) -> None:
     for entry in rep.get("unfinished", []):  # an interrupted change, completed by the next one: no failure
         echo(f"未完成的操作（下次改动时自动完成）：{entry}", err=True)
     if bad:
-        for line in reminder(ws, left):
+        for line in reminder(ws, left) + notes:
             echo(line, err=True)
         echo(f"核对未通过：{bad} 个问题（共核对 {rep['checked']} 个文件）。", err=True)
         sys.exit(1)
     echo(f"核对通过：{rep['checked']} 个文件的散列值全部相符，没有多余文件；审计日志 {rep['audit_entries']} 条，散列链完整。")
-    for line in reminder(ws, left):  # a reminder, not a failure: the archive itself is sound
+    for line in reminder(ws, left) + notes:  # a reminder, not a failure: the archive itself is sound
         echo(line)
 
 

@@ -144,34 +144,39 @@ def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | N
     rows = notices.list_notices(ws.data) if ws.data.exists() else []
     changed = _changes(ws) if rows else {}
     if outstanding:
-        rows = [r for r in rows if not r["voided"] and not r["receipt_date"]]
+        rows = [r for r in rows if not r["voided"] and not r["receipt_date"] and not r.get("redacted")]
     if older is not None:
         rows = [r for r in rows if (now - dt.date.fromisoformat(r["issued"])).days > older]
     if as_json:
         keys = ("number", "kind", "institution", "station", "month", "release_month", "supplement", "people",
                 "signed", "people_ids", "issued", "dated", "pdf", "docx", "receipt_date", "receipt_by",
                 "voided", "void_reason")
-        click.echo(json.dumps([{**{k: r[k] for k in keys}, "changed_since_issue": changed.get((r["kind"], r["number"]), [])}
+        click.echo(json.dumps([{**{k: r[k] for k in keys}, "changed_since_issue": changed.get((r["kind"], r["number"]), []),
+                                "redacted": r.get("redacted"), "redacted_list": r.get("redacted_list"),
+                                "status": notices.redacted_text(r) or None}
                                for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
         echo("登记簿中没有符合条件的通知书。")
         return
-    head = ["编号", "种类", "戒毒所", "指导站", "月份", "人数", "发出日期", "回执", "作废"]
+    head = ["编号", "种类", "戒毒所", "指导站", "月份", "人数", "发出日期", "回执", "作废", "销毁"]
     table = []
     for r in rows:
         receipt = f"{r['receipt_date']} {r['receipt_by']}" if r["receipt_date"] else \
-            ("" if r["voided"] else f"未收回（{(now - dt.date.fromisoformat(r['issued'])).days} 天）")
+            ("" if r["voided"] or r.get("redacted") else f"未收回（{(now - dt.date.fromisoformat(r['issued'])).days} 天）")
         voided = f"{r['voided']} {r['void_reason']}" if r["voided"] else ""
         kind = r["kind"] + ("补充" if r["supplement"] else "")
         table.append([r["number"], kind, r["institution"], r["station"], r["month"], str(r["people"]),
-                      r["issued"], receipt, voided])
+                      r["issued"], receipt, voided, notices.redacted_text(r)])
+    if not any(r.get("redacted") for r in rows):  # the column only when a notice was destroyed
+        head, table = head[:-1], [line[:-1] for line in table]
     widths = [max(_width(x) for x in col) for col in zip(head, *table)]
     echo("  ".join(_pad(h, w) for h, w in zip(head, widths)).rstrip())
     for line in table:
         echo("  ".join(_pad(x, w) for x, w in zip(line, widths)).rstrip())
-    out = sum(1 for r in rows if not r["voided"] and not r["receipt_date"])
-    echo(f"共 {len(rows)} 份，其中回执未收回 {out} 份。")
+    out = sum(1 for r in rows if not r["voided"] and not r["receipt_date"] and not r.get("redacted"))
+    gone = sum(1 for r in rows if r.get("redacted"))
+    echo(f"共 {len(rows)} 份，其中回执未收回 {out} 份" + (f"，随通知书卷销毁（人员信息已清除）{gone} 份" if gone else "") + "。")
     for r in rows:
         what = changed.get((r["kind"], r["number"]))
         if what:

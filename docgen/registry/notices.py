@@ -22,6 +22,14 @@ template the same data. A change of the records afterwards never changes the not
 :func:`changes` says what differs (``docgen notice list`` warns: void it and issue a new
 one). A voided notice stays in the output, rendered from its stored view with a 作废 mark
 on every page, and its manifest entry says ``"voided": true``.
+
+A notice whose notice volume (TZ) the archive destroyed under an executed 销毁清册 is
+redacted (:func:`redact`, called by ``docgen archive execute`` / ``purge``, which decide from
+the archive's registry and audit log): the register keeps it as a register entry (number,
+kind, institution, station, months, dates, receipt, void, the people count and the SHA-256 of
+the view as issued, the proof of what was sent) and ``redacted`` / ``redacted_list`` (the day
+and the 销毁清册); its stored view and its people (编号 and name) are gone, and so are its
+files and manifest entry in the output folder. Builds skip it; receipts and voids are refused.
 """
 from __future__ import annotations
 
@@ -61,6 +69,8 @@ CREATE TABLE IF NOT EXISTS notices (
     void_reason TEXT,
     view        TEXT,               -- the view it was rendered from at issue (canonical JSON)
     view_sha256 TEXT,               -- SHA-256 of view
+    redacted    TEXT,               -- ISO date its personal data was removed (notice volume destroyed)
+    redacted_list TEXT,             -- the 销毁清册 that destroyed its notice volume
     PRIMARY KEY (kind, institution, year, seq),
     FOREIGN KEY (kind, institution, year, seq) REFERENCES numbers (series, issuer, year, seq)
 );
@@ -136,17 +146,19 @@ def select_people(ds: Dataset, kind: str, institution_id: str, station_id: str, 
 # --------------------------------------------------------------------------- issue
 
 _VIEW_COLUMNS = ("view", "view_sha256")
+_REDACT_COLUMNS = ("redacted", "redacted_list")
 _migrated: set[str] = set()
 
 
 def _connect(data_dir: Path) -> sqlite3.Connection:
-    """The register; a register made before the stored views gets their columns (once)."""
+    """The register; a register made before the stored views (or the redaction) gets their
+    columns (once, in one transaction)."""
     conn = numbers.connect(data_dir)
     key = str(numbers.db_path(Path(data_dir)).resolve())
     if key not in _migrated:
         def missing() -> list[str]:
             have = {r[1] for r in conn.execute("PRAGMA table_info(notices)")}
-            return [c for c in _VIEW_COLUMNS if c not in have]
+            return [c for c in _VIEW_COLUMNS + _REDACT_COLUMNS if c not in have]
 
         if missing():
             with numbers.transaction(conn=conn):
@@ -209,6 +221,12 @@ def issue(ds: Dataset, data_dir: Path, out_dir: Path, kind: str, institution_id:
                 "SELECT p.person FROM notice_people p JOIN notices n USING (kind, institution, year, seq) "
                 "WHERE n.kind = ? AND n.institution = ? AND n.station = ? AND n.voided IS NULL",
                 (kind, inst.id, st.id))}
+            gone = conn.execute(
+                "SELECT number, redacted_list FROM notices WHERE kind = ? AND institution = ? AND station = ? "
+                "AND month = ? AND redacted IS NOT NULL", (kind, inst.id, st.id, month_key)).fetchone()
+            if gone is not None:  # its people are no longer known: a "supplement" would notify them again
+                raise DocgenError(f"{inst.name} {month_key} 寄送{st.city}的通知书（{gone['number']} 等）已随通知书卷按"
+                                  f"销毁清册 {gone['redacted_list']} 销毁，不能再为该月补发通知书；未使用编号。")
             todo = [p for p in people if p.id not in done]
             what = "预解戒人员" if kind == "F" else "典型培育对象"
             if not todo:
@@ -337,6 +355,8 @@ def issued_targets(ds: Dataset, data_dir: Path, kind: str, months: set[str] | No
         for row in _rows(conn, "WHERE kind = ?", (kind,)):
             if months is not None and row["month"] not in months:
                 continue
+            if row.get("redacted"):  # destroyed with its notice volume: never made again
+                continue
             view = _stored_view(conn, row)
             if view is None:
                 view = freeze_view(notice_target(ds, row).view)
@@ -369,7 +389,7 @@ def changes(ds: Dataset, data_dir: Path, outstanding: bool = False) -> dict[tupl
     try:
         out: dict[str, list[str]] = {}
         for row in _rows(conn):
-            if row["voided"] or (outstanding and row["receipt_date"]):
+            if row["voided"] or row.get("redacted") or (outstanding and row["receipt_date"]):
                 continue
             stored = _stored_view(conn, row)
             if stored is None:
@@ -427,6 +447,9 @@ def _rows(conn: sqlite3.Connection, where: str = "", args: tuple = ()) -> list[d
         d = dict(r)
         for column in _VIEW_COLUMNS:  # read by _stored_view only (the archive hashes these rows)
             d.pop(column, None)
+        for column in _REDACT_COLUMNS:  # present only once set: the rows of kept notices hash as before
+            if d.get(column) is None:
+                d.pop(column, None)
         people = conn.execute("SELECT person, name FROM notice_people WHERE kind = ? AND institution = ? "
                               "AND year = ? AND seq = ? ORDER BY pos",
                               (d["kind"], d["institution"], d["year"], d["seq"])).fetchall()
@@ -449,7 +472,8 @@ def list_notices(data_dir: Path) -> list[dict]:
     ``people`` (count), ``people_ids``, ``names``, ``signed``, ``supplement``, ``pdf`` and
     ``docx`` (relative to ``out_dir``), ``out_dir``, ``receipt`` / ``receipt_date`` and
     ``receipt_by`` (None while outstanding), ``voided`` (ISO date or None), ``void_reason``,
-    ``year``, ``seq``.
+    ``year``, ``seq``; a redacted notice (its notice volume destroyed) also ``redacted`` (ISO
+    date) and ``redacted_list`` (the 销毁清册), with ``people_ids`` and ``names`` empty.
     """
     if not has_register(data_dir):
         return []
@@ -477,6 +501,19 @@ def find(conn: sqlite3.Connection, number: str, kind: str | None = None) -> dict
     return rows[0]
 
 
+def redacted_text(row: dict) -> str:
+    """已销毁（清册 XH-…） for a redacted notice, "" otherwise."""
+    if not row.get("redacted"):
+        return ""
+    return f"已销毁（清册 {row.get('redacted_list') or '？'}）"
+
+
+def _refuse_redacted(row: dict, what: str) -> None:
+    if row.get("redacted"):
+        raise DocgenError(f"通知书 {row['number']} 已随通知书卷按销毁清册 {row.get('redacted_list') or '？'} 销毁"
+                          f"（{row['redacted']} 清除了登记簿中的人员和内容），不能再{what}")
+
+
 def _not_future(what: str, day: dt.date, today: dt.date | None) -> None:
     today = today or dt.date.today()
     if day > today:
@@ -494,6 +531,7 @@ def record_receipt(data_dir: Path, number: str, date: dt.date, by: str, kind: st
     try:
         with numbers.transaction(conn=conn):
             row = find(conn, number, kind)
+            _refuse_redacted(row, "登记回执")
             _not_future("回执日期", date, today)
             if row["voided"]:
                 raise DocgenError(f"通知书 {row['number']} 已于 {row['voided']} 作废，不能登记回执")
@@ -523,12 +561,15 @@ def void_notice(data_dir: Path, number: str, reason: str, kind: str | None = Non
     day = on or today or dt.date.today()
     conn = _connect(data_dir)
     try:
-        out_dir = Path(find(conn, number, kind)["out_dir"])
+        first = find(conn, number, kind)
+        _refuse_redacted(first, "作废")
+        out_dir = Path(first["out_dir"])
         _not_future("作废日期", day, today)
         # the output folder's lock before the register's, as issue and builds take them
         with output_lock(out_dir) if out_dir.is_dir() else contextlib.nullcontext(), \
                 numbers.transaction(conn=conn):
             row = find(conn, number, kind)
+            _refuse_redacted(row, "作废")
             if row["voided"]:
                 raise DocgenError(f"通知书 {row['number']} 已于 {row['voided']} 作废")
             if row["receipt_date"]:
@@ -557,6 +598,105 @@ def void_notice(data_dir: Path, number: str, reason: str, kind: str | None = Non
         return row
     finally:
         conn.close()
+
+
+def _key(row: dict) -> tuple[str, str, int, int]:
+    return row["kind"], row["institution"], row["year"], row["seq"]
+
+
+def output_leftovers(row: dict) -> tuple[list[Path], bool]:
+    """The files of a notice in its output folder and whether the manifest still lists it."""
+    from ..build import read_manifest
+
+    out_dir = Path(row["out_dir"])
+    if not out_dir.is_dir():
+        return [], False
+    key = f"{row['institution']}-{row['year']}-{row['seq']}"
+    rels = {row.get(ext) for ext in ("pdf", "docx")} - {None}
+    listed = False
+    for e in read_manifest(out_dir).get("documents", []):
+        if isinstance(e, dict) and e.get("form") == row["kind"] and e.get("key") == key:
+            listed = True
+            rels |= {rel for rel in (e.get("files") or {}).values() if isinstance(rel, str)}
+    files = [out_dir / rel for rel in sorted(rels)]
+    return [f for f in files if f.exists() or f.is_symlink()], listed
+
+
+def redact(data_dir: Path, wanted: dict[tuple[str, str, int, int], str], on: dt.date) -> list[dict]:
+    """Remove the personal data of the notices ``wanted`` ((kind, institution, year, seq) ->
+    the 销毁清册 that destroyed their notice volume): in one transaction the stored view is
+    cleared, the people (编号 and name) deleted and the notice marked ``redacted`` (``on``) with
+    the list; then, under the output folder's lock, its manifest and build-state entries and
+    its files go. The caller decides that the volume is destroyed (``docgen.archive.purge``).
+
+    Re-runnable: a notice already redacted is not changed again, and files or entries an
+    interrupted run left are removed. Returns, per notice that needed anything, a dict:
+    ``row`` (as :func:`list_notices` gives it, after), ``people`` (person entries removed
+    now), ``view`` (whether a stored view was removed now), ``files`` (files deleted).
+    """
+    from ..build import output_lock
+
+    if not wanted or not has_register(data_dir):
+        return []
+    conn = _connect(data_dir)
+    try:
+        rows = {_key(r): r for r in _rows(conn)}
+        groups: dict[str, list[tuple]] = {}
+        for key in wanted:
+            if key in rows:
+                groups.setdefault(rows[key]["out_dir"], []).append(key)
+        done = []
+        for out_dir, keys in sorted(groups.items()):
+            folder = Path(out_dir)
+            # the output folder's lock before the register's, as issue and builds take them
+            with output_lock(folder) if folder.is_dir() else contextlib.nullcontext():
+                changed: dict[tuple, dict] = {}
+                with numbers.transaction(conn=conn):
+                    for key in keys:
+                        row = _get(conn, *key)
+                        if row.get("redacted"):
+                            continue
+                        had_view = conn.execute(
+                            "SELECT view IS NOT NULL FROM notices WHERE kind = ? AND institution = ? AND year = ? "
+                            "AND seq = ?", key).fetchone()[0]
+                        people = conn.execute("DELETE FROM notice_people WHERE kind = ? AND institution = ? AND "
+                                              "year = ? AND seq = ?", key).rowcount
+                        conn.execute("UPDATE notices SET view = NULL, redacted = ?, redacted_list = ? WHERE kind = ? "
+                                     "AND institution = ? AND year = ? AND seq = ?", (on.isoformat(), wanted[key], *key))
+                        changed[key] = {"people": people, "view": bool(had_view)}
+                for key in keys:
+                    row = _get(conn, *key)
+                    files = _drop_outputs(row) if folder.is_dir() else 0
+                    if key in changed or files:
+                        done.append({"row": row, "people": 0, "view": False, **changed.get(key, {}), "files": files})
+        return done
+    finally:
+        conn.close()
+
+
+def _drop_outputs(row: dict) -> int:
+    """Remove a redacted notice from its output folder (the caller holds the output lock):
+    the manifest and build-state entries first, then the files. The number of files deleted."""
+    from ..build import MANIFEST, load_state, read_manifest, write_manifest, write_state
+
+    out_dir = Path(row["out_dir"])
+    files, listed = output_leftovers(row)
+    key = f"{row['institution']}-{row['year']}-{row['seq']}"
+    if listed and (out_dir / MANIFEST).exists():
+        manifest = read_manifest(out_dir)
+        docs = [e for e in manifest.get("documents", [])
+                if not (isinstance(e, dict) and e.get("form") == row["kind"] and e.get("key") == key)]
+        write_manifest(out_dir, docs, manifest.get("errors", []))
+    state = load_state(out_dir)
+    stale = [i for i in state if i.split("|")[:2] == [row["kind"], key]]
+    if stale:
+        write_state(out_dir, {k: v for k, v in state.items() if k not in stale})
+    for f in files:
+        try:
+            f.unlink()
+        except FileNotFoundError:
+            pass
+    return len(files)
 
 
 def _mark_manifest(out_dir: Path, form: str, key: str, fields: dict) -> None:
