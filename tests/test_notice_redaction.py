@@ -44,6 +44,7 @@ def _prepared(ws: Path) -> dict:
     backdate(ws, "T001", "T002")
     old = issue(ws, "F", "dh", "2021-05")
     kept = issue(ws, "F", "dh", "2025-05")
+    docgen(ws, "print", "--forms", "F")  # one print bundle holding both notices
     for month in ("2021-05", "2025-05"):
         docgen(ws, "archive", "file", "--notices", "dh", "--month", month, "--by", "周文静", "--as-of", TODAY)
     r = docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案")
@@ -54,7 +55,9 @@ def _prepared(ws: Path) -> dict:
         mp.setenv("LOGNAME", "lijuzhang")
         docgen(ws, "archive", "approve", number, "--by", "李局长")
     rows, people = register(ws)
-    return {"old": old, "kept": kept, "list": number, "before": rows, "people": people,
+    bundles = sorted(p.name for p in (ws / "output" / "打印").glob("*.pdf"))
+    assert len(bundles) == 1
+    return {"old": old, "kept": kept, "list": number, "before": rows, "people": people, "bundles": bundles,
             "files": {key: dict(e["files"]) for key, e in manifest_entries(ws, "F").items()}}
 
 
@@ -109,6 +112,12 @@ def test_the_output_loses_the_destroyed_notice_and_a_build_does_not_make_it_agai
         docgen(ws, "build", "--forms", "F,K", "-q")
     state = json.loads((ws / "output" / ".docgen-state.json").read_text(encoding="utf-8"))
     assert not any(f"|{old_key}|" in key for key in state)
+    # the print bundle holding it (and the other notice) is deleted whole; the register says so
+    assert not (ws / "output" / "打印" / info["bundles"][0]).exists()
+    printed = json.loads((ws / "output" / ".docgen-printed.json").read_text(encoding="utf-8"))
+    assert not any(f"|{old_key}|" in key for key in printed["printed"])
+    assert any(f"|{kept_key}|" in key for key in printed["printed"])
+    assert [b.get("deleted") for b in printed["bundles"]] == ["清除通知书个人信息"]
     assert register(ws)[0][info["old"]]["view"] is None  # not frozen again from the records
 
 

@@ -532,6 +532,8 @@ class NoticeGone:
     dh: str  # the notice volume
     number: str  # the disposal list that destroyed it
     result: dict | None = None  # what registry.notices.redact did
+    bundles: list[Path] = field(default_factory=list)  # print bundles holding the notice
+    printed: list[str] = field(default_factory=list)  # its print register idents
 
     @property
     def label(self) -> str:
@@ -581,8 +583,45 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None) -> list[Notice
     return out
 
 
+def _bundle_holds(path: Path, kind: str, stem: str) -> bool:
+    """Whether a print bundle has a bookmark of this notice (“F 名称：东湖戒[2026]3号-…”)."""
+    from pypdf import PdfReader
+
+    try:
+        outline = PdfReader(io.BytesIO(path.read_bytes())).outline
+    except Exception:  # unreadable: not ours to judge
+        return False
+
+    def walk(items) -> bool:
+        for item in items:
+            if isinstance(item, list):
+                if walk(item):
+                    return True
+                continue
+            title = str(getattr(item, "title", "") or "")
+            if title.startswith(f"{kind} ") and stem in title:
+                return True
+        return False
+
+    return walk(outline)
+
+
+def _notice_prints(row: dict) -> tuple[list[Path], list[str]]:
+    """The print bundles holding a notice and its print register idents."""
+    from ..printing import load_register
+
+    out_dir = Path(row["out_dir"])
+    if not out_dir.is_dir():
+        return [], []
+    key = f"{row['institution']}-{row['year']}-{row['seq']}"
+    printed = [i for i in load_register(out_dir).get("printed", {}) if i.split("|")[:2] == [row["kind"], key]]
+    stem = Path(row.get("pdf") or row.get("docx") or "").stem
+    bundles = [p for p in bundle_files(out_dir) if stem and _bundle_holds(p, row["kind"], stem)]
+    return bundles, printed
+
+
 def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] | None = None) -> list[NoticeGone]:
-    """Destroyed notices whose personal data or output files are still there."""
+    """Destroyed notices whose personal data, output files or print bundles are still there."""
     from ..registry.notices import output_leftovers
 
     gone = destroyed_notices(arc, ws, entries)
@@ -591,9 +630,28 @@ def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] 
     out = []
     for g in gone:
         files, listed = output_leftovers(g.row)
-        if not g.row.get("redacted") or files or listed:
+        g.bundles, g.printed = _notice_prints(g.row)
+        if not g.row.get("redacted") or files or listed or g.bundles or g.printed:
             out.append(g)
     return out
+
+
+def _drop_prints(out_dir: Path, bundles: list[Path], printed: set[str]) -> None:
+    """Remove print register entries and delete bundles (whole: they merge many documents);
+    the caller holds the output lock."""
+    from ..fsutil import atomic_write
+    from ..printing import REGISTER, load_register
+
+    if printed or bundles:
+        register = load_register(out_dir)
+        register["printed"] = {k: v for k, v in register["printed"].items() if k not in printed}
+        names = {p.name for p in bundles} | {str(p) for p in bundles}
+        for b in register["bundles"]:
+            if isinstance(b, dict) and b.get("file") in names:
+                b["deleted"] = NOTICE_ACTION
+        atomic_write(out_dir / REGISTER, json.dumps(register, ensure_ascii=False, indent=1).encode("utf-8"))
+    for p in bundles:
+        _unlink(p)
 
 
 def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_run: bool = False,
@@ -622,7 +680,8 @@ def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_r
         for dh, group in by_volume.items():
             act.log(NOTICE_ACTION, dh, None,
                     {"通知书": [g.label for g in group], "清册": group[0].number,
-                     "人数": sum(int(g.row.get("people") or 0) for g in group)},
+                     "人数": sum(int(g.row.get("people") or 0) for g in group),
+                     **({"打印包": len({p for g in group for p in g.bundles})} if any(g.bundles for g in group) else {})},
                     note="通知书卷已销毁：清除通知书登记簿中的人员（编号、姓名）和发出时的内容（保留编号、日期、人数和内容散列值），"
                          "删除输出目录中的通知书文书")
     # only once the log entry is committed (a separate database: a run again completes it)
@@ -631,6 +690,16 @@ def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_r
     results = {(d["row"]["kind"], d["row"]["number"]): d for d in done}
     for g in todo:
         g.result = results.get((g.row["kind"], g.row["number"]))
+    from ..build import output_lock
+
+    folders: dict[str, list[NoticeGone]] = {}
+    for g in todo:
+        if g.bundles or g.printed:
+            folders.setdefault(g.row["out_dir"], []).append(g)
+    for folder, group in sorted(folders.items()):
+        with output_lock(Path(folder)):
+            _drop_prints(Path(folder), sorted({p for g in group for p in g.bundles}),
+                         {i for g in group for i in g.printed})
     return todo
 
 

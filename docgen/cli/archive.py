@@ -566,6 +566,8 @@ def _redacted_lines(gone: list, dry_run: bool = False) -> list[str]:
             continue
         res = g.result or {}
         files = f"，删除文书文件 {res['files']} 个" if res.get("files") else ""
+        if g.bundles:
+            files += f"，删除含此通知书的打印包 {len(g.bundles)} 个（也含其他文书；需要时重新运行 docgen print）"
         out.append(f"已清除通知书 {g.label}的人员信息（通知书卷 {g.dh} 已按销毁清册 {g.number} 销毁；"
                    f"登记簿保留编号、日期、人数和内容散列值{files}；已记入审计日志）")
     return out
