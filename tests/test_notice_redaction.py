@@ -180,6 +180,18 @@ def test_an_execution_interrupted_before_the_redaction_is_completed_by_purge(tmp
     finally:
         arc.close()
     assert {p[2] for p in register(ws)[1] if p[0] == info["old"]} == set(GONE_NAMES)
+
+    def remains() -> list[str]:  # what purge reports as left naming T001
+        from docgen.archive.purge import remains as said
+
+        arc = Archive(w)
+        try:
+            return [line for line in said(w, arc, "T001", None) if line.startswith("通知书登记簿")]
+        finally:
+            arc.close()
+
+    left = remains()
+    assert len(left) == 1 and info["old"] in left[0] and "purge --notices" in left[0]
     r = docgen(ws, "archive", "verify")
     assert "核对通过" in r.stdout and "docgen archive purge --notices" in r.stdout and info["old"] in r.stdout
     r = docgen(ws, "archive", "purge", "--notices", "--dry-run")
@@ -191,3 +203,4 @@ def test_an_execution_interrupted_before_the_redaction_is_completed_by_purge(tmp
     assert sorted(p[2] for p in people if p[0] == info["kept"]) == sorted(KEPT_NAMES)
     assert [e["who"] for e in audit(ws) if e["action"] == "清除通知书个人信息"] == ["刘芳"]
     assert "purge --notices" not in docgen(ws, "archive", "verify").stdout
+    assert remains() == []  # the register no longer names T001
