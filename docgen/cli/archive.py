@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 
 import click
@@ -553,7 +554,7 @@ def _redact_after_execute(ws: Workspace, arc, by: str) -> tuple[list, str | None
         return redact_notices(arc, ws, by), None
     except DocgenError as exc:
         return [], exc.message
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:  # the notice register (another database) not writable now
         return [], str(exc)
 
 
