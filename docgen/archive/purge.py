@@ -346,8 +346,6 @@ def _prune_dirs(paths: list[Path], stop: Path) -> None:
 def remove(ws, out_dir: Path, plans: list[Leftover]) -> None:
     """Delete what ``find`` found (after the log entry is committed), under the output lock."""
     from ..build import entry_ident, load_state, read_manifest, write_manifest, write_state
-    from ..fsutil import atomic_write
-    from ..printing import REGISTER, load_register
 
     out_dir = Path(out_dir)
     idents = {entry_ident(e) for lo in plans for e in lo.documents} | {i for lo in plans for i in lo.state}
@@ -371,18 +369,8 @@ def remove(ws, out_dir: Path, plans: list[Leftover]) -> None:
         _unlink(p)
     _prune_dirs(gone, out_dir)
     # 3. print bundles and the register
-    bundles = sorted({p for lo in plans for p in lo.bundles})
-    printed = {i for lo in plans for i in lo.printed}
-    if printed or bundles:
-        register = load_register(out_dir)
-        register["printed"] = {k: v for k, v in register["printed"].items() if k not in printed}
-        names = {p.name for p in bundles} | {str(p) for p in bundles}
-        for b in register["bundles"]:
-            if isinstance(b, dict) and b.get("file") in names:
-                b["deleted"] = ACTION
-        atomic_write(out_dir / REGISTER, json.dumps(register, ensure_ascii=False, indent=1).encode("utf-8"))
-    for p in bundles:
-        _unlink(p)
+    _drop_prints(out_dir, sorted({p for lo in plans for p in lo.bundles}), {i for lo in plans for i in lo.printed},
+                 ACTION)
     # 4. the records, then their parse cache entries
     records = [p for lo in plans for p in lo.records]
     for p in records:
@@ -636,9 +624,9 @@ def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] 
     return out
 
 
-def _drop_prints(out_dir: Path, bundles: list[Path], printed: set[str]) -> None:
-    """Remove print register entries and delete bundles (whole: they merge many documents);
-    the caller holds the output lock."""
+def _drop_prints(out_dir: Path, bundles: list[Path], printed: set[str], why: str = NOTICE_ACTION) -> None:
+    """Remove print register entries and delete bundles (whole: they merge many documents),
+    marking them deleted by ``why`` in the register; the caller holds the output lock."""
     from ..fsutil import atomic_write
     from ..printing import REGISTER, load_register
 
@@ -648,7 +636,7 @@ def _drop_prints(out_dir: Path, bundles: list[Path], printed: set[str]) -> None:
         names = {p.name for p in bundles} | {str(p) for p in bundles}
         for b in register["bundles"]:
             if isinstance(b, dict) and b.get("file") in names:
-                b["deleted"] = NOTICE_ACTION
+                b["deleted"] = why
         atomic_write(out_dir / REGISTER, json.dumps(register, ensure_ascii=False, indent=1).encode("utf-8"))
     for p in bundles:
         _unlink(p)
