@@ -261,19 +261,69 @@ def disposal_of(arc, pid: str, led=None) -> tuple[str, str] | str:
     return dh, number
 
 
-def remains(ws, arc, pid: str, name: str | None) -> list[str]:
-    """What stays after the purge and names the person: issued notices (register), frozen months."""
-    out = []
-    try:
-        from ..registry.notices import list_notices
+class Registers:
+    """What the registers outside the workspace hold, read once for every person of one check
+    (the notice register, the destroyed notices -- a replay of the whole audit log --, the
+    frozen months' snapshots), not once per person."""
 
-        notices = [n for n in list_notices(ws.data) if pid in (n.get("people_ids") or [])]
-    except DocgenError:
-        notices = []
-    try:
-        destroyed = {(g.row.get("kind"), g.row.get("number")) for g in destroyed_notices(arc, ws)} if notices else set()
-    except DocgenError:
-        destroyed = set()
+    def __init__(self, ws, arc, pids: list[str] | None = None):
+        self.ws, self.arc = ws, arc
+        self._pids = set(pids or ())
+        self._notices: list[dict] | None = None
+        self._destroyed: set | None = None
+        self._months: dict[str, list[str]] | None = None
+
+    def notices(self) -> list[dict]:
+        if self._notices is None:
+            try:
+                from ..registry.notices import list_notices
+
+                self._notices = list_notices(self.ws.data)
+            except DocgenError:
+                self._notices = []
+        return self._notices
+
+    def destroyed(self) -> set:
+        if self._destroyed is None:
+            try:
+                self._destroyed = {(g.row.get("kind"), g.row.get("number")) for g in destroyed_notices(self.arc, self.ws)}
+            except DocgenError:
+                self._destroyed = set()
+        return self._destroyed
+
+    def frozen_months(self, pid: str) -> list[str]:
+        """The frozen months whose month-end snapshot names ``pid``."""
+        if self._months is None:
+            self._months = self._read_months(self._pids)
+        if pid not in self._months:
+            self._months.update(self._read_months({pid}))
+        return self._months[pid]
+
+    def _read_months(self, pids: set[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {p: [] for p in pids}
+        if not pids:
+            return found
+        try:
+            from ..model.freeze import StatsStore
+
+            store = StatsStore(self.ws.data)
+            for month, _ in store.months():
+                snap = store.snapshot(month) or {}
+                for p in pids & snap.keys():
+                    found[p].append(month)
+        except (DocgenError, OSError, ValueError):
+            return {p: [] for p in pids}
+        return found
+
+
+def remains(ws, arc, pid: str, name: str | None = None, registers: Registers | None = None) -> list[str]:
+    """What stays after the purge and names the person: issued notices (register), frozen months.
+    ``registers``: what several persons' calls share (read once). (``name`` is not used: no line
+    names the person.)"""
+    reg = registers if registers is not None else Registers(ws, arc, [pid])
+    out = []
+    notices = [n for n in reg.notices() if pid in (n.get("people_ids") or [])]
+    destroyed = reg.destroyed() if notices else set()
     for n in notices:
         key = f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
         row = arc.db.execute("SELECT dh, status FROM items WHERE key = ?", (key,)).fetchone()
@@ -308,13 +358,7 @@ def remains(ws, arc, pid: str, name: str | None) -> list[str]:
             out.append(f"编号登记簿：{shown} 分配给此编号（不含姓名）；编号须连续可查，不删除")
     except sqlite3.Error:
         pass
-    try:
-        from ..model.freeze import StatsStore
-
-        store = StatsStore(ws.data)
-        months = [p for p, _ in store.months() if pid in (store.snapshot(p) or {})]
-    except (DocgenError, OSError, ValueError):
-        months = []
+    months = reg.frozen_months(pid)
     if months:
         shown = "、".join(months[:4]) + ("等" if len(months) > 4 else "")
         out.append(f"统计冻结数据库：{len(months)} 个已冻结月份（{shown}）的月末快照记有其编号（不含姓名），"
@@ -442,10 +486,10 @@ def _checked(arc, ws, out_dir: Path, ds, pids: list[str]) -> list[Leftover]:
                            "请改正或按本单位规定另行处理后再清除")
     if refused:
         raise DocgenError("拒绝清除工作数据：\n  " + "\n  ".join(refused))
+    registers = Registers(ws, arc, pids)
     for pid, lo in found.items():
         lo.dh, lo.number = gates[pid]
-        person = ds.persons.get(pid) if ds is not None else None
-        lo.remains = remains(ws, arc, pid, person.name if person else None)
+        lo.remains = remains(ws, arc, pid, registers=registers)
     return [found[pid] for pid in pids]
 
 
