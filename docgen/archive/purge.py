@@ -121,25 +121,33 @@ def _named_after(pid: str, name: str) -> bool:
     return name == pid or name.startswith(f"{pid}-") or name.startswith(f"{pid}.")
 
 
-def _bundle_persons(path: Path) -> set[str] | None:
-    """The persons a print bundle holds documents of, by its bookmarks (unit > “编号 姓名” > document)."""
+def _outline(path: Path) -> list[tuple[int, str]] | None:
+    """A print bundle's bookmarks as (depth, title) (unit > “编号 姓名” > document); None when unreadable."""
     from pypdf import PdfReader
 
     try:
         outline = PdfReader(io.BytesIO(path.read_bytes())).outline
     except Exception:  # unreadable: not ours to judge
         return None
-    found: set[str] = set()
+    found: list[tuple[int, str]] = []
 
     def walk(items, depth: int) -> None:
         for item in items:
             if isinstance(item, list):
                 walk(item, depth + 1)
-            elif depth == 1:
-                found.add(str(getattr(item, "title", "") or "").split(" ")[0])
+            else:
+                found.append((depth, str(getattr(item, "title", "") or "")))
 
     walk(outline, 0)
     return found
+
+
+def _bundle_persons(path: Path) -> set[str] | None:
+    """The persons a print bundle holds documents of, by its bookmarks (unit > “编号 姓名” > document)."""
+    outline = _outline(path)
+    if outline is None:
+        return None
+    return {title.split(" ")[0] for depth, title in outline if depth == 1}
 
 
 def bundle_files(out_dir: Path) -> list[Path]:
@@ -615,41 +623,29 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None) -> list[Notice
     return out
 
 
-def _bundle_holds(path: Path, kind: str, stem: str) -> bool:
-    """Whether a print bundle has a bookmark of this notice (“F 名称：东湖戒[2026]3号-…”)."""
-    from pypdf import PdfReader
-
-    try:
-        outline = PdfReader(io.BytesIO(path.read_bytes())).outline
-    except Exception:  # unreadable: not ours to judge
-        return False
-
-    def walk(items) -> bool:
-        for item in items:
-            if isinstance(item, list):
-                if walk(item):
-                    return True
-                continue
-            title = str(getattr(item, "title", "") or "")
-            if title.startswith(f"{kind} ") and stem in title:
-                return True
-        return False
-
-    return walk(outline)
-
-
-def _notice_prints(row: dict) -> tuple[list[Path], list[str]]:
-    """The print bundles holding a notice and its print register idents."""
+def _notice_prints(row: dict, outlines: dict[Path, list | None],
+                   folders: dict[Path, tuple[dict, list[Path]]]) -> tuple[list[Path], list[str]]:
+    """The print bundles holding a notice (a bookmark “F 名称：东湖戒[2026]3号-…”) and its print
+    register idents. ``outlines`` (each bundle's bookmarks) and ``folders`` (each output folder's
+    register and bundles) are read once for all the notices of a check."""
     from ..printing import load_register
 
     out_dir = Path(row["out_dir"])
     if not out_dir.is_dir():
         return [], []
+    if out_dir not in folders:
+        folders[out_dir] = (load_register(out_dir), bundle_files(out_dir))
+    register, bundles = folders[out_dir]
     key = f"{row['institution']}-{row['year']}-{row['seq']}"
-    printed = [i for i in load_register(out_dir).get("printed", {}) if i.split("|")[:2] == [row["kind"], key]]
+    printed = [i for i in register.get("printed", {}) if i.split("|")[:2] == [row["kind"], key]]
     stem = Path(row.get("pdf") or row.get("docx") or "").stem
-    bundles = [p for p in bundle_files(out_dir) if stem and _bundle_holds(p, row["kind"], stem)]
-    return bundles, printed
+    holding = []
+    for p in bundles if stem else ():
+        if p not in outlines:
+            outlines[p] = _outline(p)
+        if any(title.startswith(f"{row['kind']} ") and stem in title for _, title in outlines[p] or ()):
+            holding.append(p)
+    return holding, printed
 
 
 def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] | None = None) -> list[NoticeGone]:
@@ -660,9 +656,11 @@ def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] 
     if lists is not None:
         gone = [g for g in gone if g.number in lists]
     out = []
+    outlines: dict[Path, list | None] = {}
+    folders: dict[Path, tuple[dict, list[Path]]] = {}
     for g in gone:
         files, listed = output_leftovers(g.row)
-        g.bundles, g.printed = _notice_prints(g.row)
+        g.bundles, g.printed = _notice_prints(g.row, outlines, folders)
         if not g.row.get("redacted") or files or listed or g.bundles or g.printed:
             out.append(g)
     return out
