@@ -724,7 +724,7 @@ class Statistics:
         ds, facts = self.ds, self.facts
         first, last = month.first_day, month.last_day
         cur = self.computed_snapshot(month)
-        frozen_on = self.store.frozen_on(prev.key)
+        frozen_on = self.frozen_dates().get(prev.key)  # (kept: no database opened per table)
         if form == "N":
             rows = [(inst, {inst}) for inst in (self.institutions() if unit == PROVINCE else [unit])]
         else:
