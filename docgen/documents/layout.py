@@ -166,5 +166,13 @@ def eval_items(expr: str, ctx: dict, min_rows: int) -> list:
     return _pad(value, min_rows)
 
 
+def para_texts(block: Para, ctx: dict) -> list[str]:
+    """A paragraph's filled text (``fill``): one per item of ``block.items`` (none without
+    items), else the one paragraph."""
+    if not block.items:
+        return [fill(block.text, ctx)]
+    return [fill(block.text, {**ctx, block.var: item}) for item in eval_items(block.items, ctx, 0)]
+
+
 __all__ = ["Cell", "L", "V", "Row", "Loop", "Table", "Para", "Title", "Spacer", "PageBreak", "Layout",
-           "make_env", "fill", "eval_items", "FULL_SPACE", "Markup", "field"]
+           "make_env", "fill", "eval_items", "para_texts", "FULL_SPACE", "Markup", "field"]

@@ -26,7 +26,7 @@ from reportlab.platypus.paragraph import ParaLines, cjkU, makeCJKParaLine
 from reportlab.platypus.doctemplate import LayoutError
 from reportlab.rl_config import _FUZZ
 
-from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill
+from ..documents.layout import Cell, Layout, Loop, PageBreak, Para, Row, Spacer, Table, eval_items, fill, para_texts
 from ..errors import DocgenError
 from . import objstreams
 from .fonts import rl_font, split_runs
@@ -507,8 +507,7 @@ def _render_pdf(layout: Layout, ctx: dict, context: str, split_tall_rows: bool =
         parts.append((block, story))
         if isinstance(block, Para):
             style = _para_style(block.role, block.size, block.align, block.leading, block.indent, block.char_space)
-            texts = ([fill(block.text, {**ctx, block.var: item}) for item in eval_items(block.items, ctx, 0)]
-                     if block.items else [fill(block.text, ctx)])
+            texts = para_texts(block, ctx)
             story.extend(CJKParagraph(rich(text, block.role, context), style) for text in texts)
             if texts and block.space_before:
                 story.insert(0, RLSpacer(1, block.space_before * mm))

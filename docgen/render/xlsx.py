@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from ..documents.layout import Layout, Para, Table, eval_items, fill
+from ..documents.layout import Layout, Para, Table, fill, para_texts
 from .ooxml import normalise_zip
 from .pdf import _expand, grid_positions
 
@@ -61,8 +61,7 @@ def render_xlsx(layout: Layout, ctx: dict, sheet_title: str = "Sheet1") -> bytes
     ncols_max = max((t.columns for t in tables), default=1)
     for block in layout.blocks:
         if isinstance(block, Para):
-            texts = ([_plain(fill(block.text, {**ctx, block.var: item})) for item in eval_items(block.items, ctx, 0)]
-                     if block.items else [_plain(fill(block.text, ctx))])
+            texts = [_plain(text) for text in para_texts(block, ctx)]
             for text in texts:
                 if not text:
                     continue
