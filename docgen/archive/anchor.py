@@ -40,10 +40,11 @@ class Anchor:
     @property
     def grouped(self) -> str:
         """The hash in eight groups of eight, as printed (easier to read back and compare)."""
-        return _grouped(self.hash)
+        return grouped_hash(self.hash)
 
 
-def _grouped(digest: str) -> str:
+def grouped_hash(digest: str) -> str:
+    """A SHA-256 in groups of eight hexadecimal digits, as anchor sheets and executed 销毁清册 print it."""
     return " ".join(digest[i:i + 8] for i in range(0, len(digest), 8))
 
 
@@ -98,7 +99,7 @@ def check(store: Store, seq: int, digest: str) -> list[str]:
     entry = entries[seq - 1]
     have = entry.get("hash") if isinstance(entry, dict) else None
     if have != digest:
-        out.append(f"审计日志第 {seq} 条的散列值为 {_grouped(str(have))}，锚点单记为 {_grouped(digest)}："
+        out.append(f"审计日志第 {seq} 条的散列值为 {grouped_hash(str(have))}，锚点单记为 {grouped_hash(digest)}："
                    "这一条或它之前的日志被改写过（或整本日志被换掉）")
     return out
 

@@ -78,9 +78,10 @@ def render_list(number: str, fonds: str, fonds_name: str, rows, as_of: dt.date, 
         approval_text = ""
     note = "注：本清册永久保存；被销毁档案的档号、题名、SHA-256 散列值、销毁时间和清册编号作为存根永久保存在档案登记簿中。"
     if executed_on and audit_head:
+        from .anchor import grouped_hash
+
         seq, digest = audit_head
-        grouped = " ".join(digest[i:i + 8] for i in range(0, len(digest), 8))
-        note += (f"执行前审计日志共 {seq} 条，第 {seq} 条的散列值为 {grouped}"
+        note += (f"执行前审计日志共 {seq} 条，第 {seq} 条的散列值为 {grouped_hash(digest)}"
                  f"（审计锚点：可用 docgen archive anchor --check 核对）。")
     view = {"note": note, "status": status, "fonds": fonds, "fonds_name": fonds_name, "number": number,
             "drafted": _cn(drafted), "dh_text": f"本清册档号：{dh}（永久保管）" if dh else "本清册档号：执行销毁后归档时编定", "rows": items,
