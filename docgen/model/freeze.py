@@ -119,21 +119,20 @@ class StatsStore:
     def counted(self, period: str) -> dict | None:
         """The events the frozen figures of ``period`` counted ({person: [event key …]}); None
         for a month frozen before docgen kept them (or not frozen)."""
-        con = self._connect()
-        if con is None:
-            return None
-        with closing(con):
-            row = con.execute("SELECT data FROM counted WHERE period = ?", (period,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return self._events("counted", period)
 
     def carried(self, period: str) -> dict | None:
         """The late events of earlier frozen months that the frozen figures of ``period`` counted
         ({person: [event key …]}); None for a month frozen before docgen kept them (or not frozen)."""
+        return self._events("carried", period)
+
+    def _events(self, table: str, period: str) -> dict | None:
+        assert table in ("counted", "carried")
         con = self._connect()
         if con is None:
             return None
         with closing(con):
-            row = con.execute("SELECT data FROM carried WHERE period = ?", (period,)).fetchone()
+            row = con.execute(f"SELECT data FROM {table} WHERE period = ?", (period,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def months(self) -> list[tuple[str, str]]:
