@@ -1,6 +1,7 @@
 """The wheel carries docgen's data folders (templates, font roles, sign specs, retention
 policy, docs, examples) under docgen/_data/ (see docgen/resources.py); the metadata is in
 pyproject.toml. An editable install uses the checkout's folders directly."""
+import runpy
 import shutil
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-DATA_DIRS = ("templates", "fonts", "signage", "archive", "docs", "examples")
+# the list docgen/resources.py keeps (read without importing the package and its dependencies)
+DATA_DIRS = runpy.run_path(str(ROOT / "docgen" / "resources.py"))["DATA_DIRS"]
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "*.otf", "*.ttf", "*.ttc", "*.otc")
 # the example workspace without what building it makes
 SKIP_EXAMPLES = shutil.ignore_patterns("output", "data", "archive", "__pycache__", ".*")
