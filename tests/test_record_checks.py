@@ -178,6 +178,20 @@ def test_a_file_with_a_field_error_is_checked_against_the_other_files_in_the_sam
     assert len(dup) == 1 and f"persons/{PERSON}.yaml" in dup[0].message and "320102198503141235" not in dup[0].message
 
 
+def test_an_id_number_written_in_groups_in_a_file_with_a_field_error_is_still_found_a_duplicate(tmp_path: Path):
+    """The file that does not validate is checked on its ID number as the loaded records are
+    keyed (blanks between the digit groups dropped): a duplicate is reported, masked."""
+    ws = make_small_workspace(tmp_path / "ws")
+    text = _person_file(ws).read_text(encoding="utf-8")
+    number = re.search(r"身份证号码: \"?(\d{17}[\dX])", text)[1]
+    twin = ws / "records" / "persons" / "NJ2026098.yaml"
+    twin.write_text(text.replace(f"编号: {PERSON}", "编号: NJ2026098")
+                    .replace(number, f"{number[:6]} {number[6:14]} {number[14:]}")
+                    .replace("出所时间: 2026-07-20", "出所时间: 2026-02-30"), encoding="utf-8")
+    dup = [d for d in _load(ws).errors if d.file.endswith("NJ2026098.yaml") and d.field == "身份证号码"]
+    assert len(dup) == 1 and f"persons/{PERSON}.yaml" in dup[0].message and number not in dup[0].message
+
+
 def test_a_duplicate_person_file_is_reported_once(tmp_path: Path):
     ws = make_small_workspace(tmp_path / "ws")
     twin = ws / "records" / "persons" / "NJ2026098.yaml"

@@ -22,8 +22,9 @@ class IdNumberError(ValueError):
 
 def normalize_id(number: str) -> str:
     """An ID number as typed, with full-width digits (３２０１…), a full-width or lowercase x and
-    surrounding blanks made plain: ``320102…X``."""
-    return unicodedata.normalize("NFKC", str(number)).strip().upper()
+    blanks (around it, or between its digit groups as printed on some forms: 3201 0619 …) made
+    plain: ``320102…X``."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(number))).upper()
 
 
 def parse_id(number: str) -> tuple[dt.date, str]:

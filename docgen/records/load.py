@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .idcard import mask_id
+from .idcard import mask_id, normalize_id
 from .model import (RECORD_TYPES, TERMINATION_GROUNDS, Event, EventFile, Institution, LogEntry, Person, Record,
                     Station, WorkLog, add_months, term_months)
 from .yamlsrc import Position, YamlSource, YamlSyntaxError, load_yaml
@@ -589,6 +589,7 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
         if prior is not None and prior.path != path:
             diag(src, ("编号",), f"编号“{pid}”与 {_display(prior.path, base)} 重复：同一照管对象只能有一个记录文件")
         number = text("身份证号码")
+        number = normalize_id(number) if number else None  # as the records that loaded are keyed
         prior = first_seen.get(("照管对象身份证", number)) if number else None
         if prior is not None and prior.path != path:
             diag(src, ("身份证号码",), f"身份证号码 {mask_id(number)} 与 {_display(prior.path, base)} 重复："

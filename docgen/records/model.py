@@ -667,7 +667,7 @@ class Person(Record):
     def _id(cls, v: str, info: ValidationInfo) -> str:
         """A valid number (full-width digits and a lowercase x are normalised) that agrees with
         the 性别 and 出生年月 written above it (both are declared before it)."""
-        v = re.sub(r"\s+", "", normalize_id(v))  # 3201 0619 8805 1200 3X, as printed on some forms
+        v = normalize_id(v)  # (also 3201 0619 8805 1200 3X, as printed on some forms)
         try:
             birth, sex = parse_id(v)
         except IdNumberError as exc:
