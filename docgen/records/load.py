@@ -458,6 +458,14 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
             return f"{what}“{uid}”的记录文件 {'、'.join(broken)} 有错，先改正它"
         return f"{what}“{uid}”不存在{hint}"
 
+    def check_station(src: YamlSource, station: str) -> None:
+        """A person's 服务站: an existing service station."""
+        st = ds.stations.get(station)
+        if st is None:
+            diag(src, ("服务站",), missing_unit("服务站", station, station_hint(ds, station, "服务站")))
+        elif st.kind != "服务站":
+            diag(src, ("服务站",), f"“{station}”是{st.kind}，此处应填写服务站的编号")
+
     def institution_hint(given: str) -> str:
         """A 戒毒所 written by its 代字 or name instead of its 编号."""
         for inst in ds.institutions.values():
@@ -503,8 +511,12 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
 
     # files that did not validate: their references and unique keys are checked as well, so
     # that a clerk sees every problem of a file in one run, not the next one after fixing the first
+    flagged: dict[str, set[str]] = defaultdict(set)  # file -> fields that have an error of their own
+    for d in ds.diagnostics:
+        flagged[d.file].add(d.field)
     for path in unvalidated:
-        _check_unvalidated(path, base, ds, first_seen, diag, missing_unit, institution_hint)
+        _check_unvalidated(path, base, ds, first_seen, diag, missing_unit, institution_hint, check_station,
+                           flagged[_display(path, base)])
 
     # persons: references and event consistency
     fresh_memo: dict[str, tuple] = {}
@@ -512,11 +524,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
     for pid, record in list(ds.persons.items()):
         src = person_src[pid]
         person = record
-        st = ds.stations.get(person.station)
-        if st is None:
-            diag(src, ("服务站",), missing_unit("服务站", person.station, station_hint(ds, person.station, "服务站")))
-        elif st.kind != "服务站":
-            diag(src, ("服务站",), f"“{person.station}”是{st.kind}，此处应填写服务站的编号")
+        check_station(src, person.station)
         if person.detention.institution not in ds.institutions:
             diag(src, ("强制隔离戒毒", "戒毒所"),
                  missing_unit("戒毒所", person.detention.institution, institution_hint(person.detention.institution)))
@@ -558,7 +566,7 @@ def _assemble(loaded: list[tuple[Record, YamlSource]], base: Path | None, ds: Da
 
 
 def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: dict, diag, missing_unit,
-                       institution_hint) -> None:
+                       institution_hint, check_station, flagged: set[str]) -> None:
     """The cross-file checks of a person or event file whose fields did not validate, on what
     it says as written: 服务站, 戒毒所, 对象 that do not exist, 编号 or 身份证号码 already used by
     another file. Fields that already have an error of their own are left to it."""
@@ -570,7 +578,6 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
     data = src.data
     if not isinstance(data, dict):
         return
-    flagged = {d.field for d in ds.diagnostics if d.file == shown}
 
     def text(*loc: str) -> str | None:
         value: Any = data
@@ -596,11 +603,7 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
                                    "同一照管对象只能有一个记录文件")
         station = text("服务站")
         if station:
-            st = ds.stations.get(station)
-            if st is None:
-                diag(src, ("服务站",), missing_unit("服务站", station, station_hint(ds, station, "服务站")))
-            elif st.kind != "服务站":
-                diag(src, ("服务站",), f"“{station}”是{st.kind}，此处应填写服务站的编号")
+            check_station(src, station)
         inst = text("强制隔离戒毒", "戒毒所")
         if inst and inst not in ds.institutions:
             diag(src, ("强制隔离戒毒", "戒毒所"), missing_unit("戒毒所", inst, institution_hint(inst)))
