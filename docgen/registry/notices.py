@@ -664,9 +664,9 @@ def redact(data_dir: Path, wanted: dict[tuple[str, str, int, int], str], on: dt.
                         conn.execute("UPDATE notices SET view = NULL, redacted = ?, redacted_list = ? WHERE kind = ? "
                                      "AND institution = ? AND year = ? AND seq = ?", (on.isoformat(), wanted[key], *key))
                         changed[key] = {"people": people, "view": bool(had_view)}
-                for key in keys:
-                    row = _get(conn, *key)
-                    files = _drop_outputs(row) if folder.is_dir() else 0
+                rows_now = [_get(conn, *key) for key in keys]
+                dropped = _drop_outputs(folder, rows_now) if folder.is_dir() else [0] * len(keys)
+                for key, row, files in zip(keys, rows_now, dropped):
                     if key in changed or files:
                         done.append({"row": row, "people": 0, "view": False, **changed.get(key, {}), "files": files})
         return done
@@ -674,29 +674,30 @@ def redact(data_dir: Path, wanted: dict[tuple[str, str, int, int], str], on: dt.
         conn.close()
 
 
-def _drop_outputs(row: dict) -> int:
-    """Remove a redacted notice from its output folder (the caller holds the output lock):
-    the manifest and build-state entries first, then the files. The number of files deleted."""
+def _drop_outputs(out_dir: Path, rows: list[dict]) -> list[int]:
+    """Remove redacted notices (all of the output folder ``out_dir``) from it (the caller holds
+    the output lock): the manifest and build-state entries first, each list rewritten once, then
+    the files. The number of files deleted, per notice."""
     from ..build import MANIFEST, load_state, read_manifest, write_manifest, write_state
 
-    out_dir = Path(row["out_dir"])
-    files, listed = output_leftovers(row)
-    key = f"{row['institution']}-{row['year']}-{row['seq']}"
-    if listed and (out_dir / MANIFEST).exists():
+    found = [output_leftovers(row) for row in rows]
+    keys = {(row["kind"], f"{row['institution']}-{row['year']}-{row['seq']}") for row in rows}
+    if any(listed for _, listed in found) and (out_dir / MANIFEST).exists():
         manifest = read_manifest(out_dir)
         docs = [e for e in manifest.get("documents", [])
-                if not (isinstance(e, dict) and e.get("form") == row["kind"] and e.get("key") == key)]
+                if not (isinstance(e, dict) and isinstance(e.get("key"), str) and (e.get("form"), e["key"]) in keys)]
         write_manifest(out_dir, docs, manifest.get("errors", []))
     state = load_state(out_dir)
-    stale = [i for i in state if i.split("|")[:2] == [row["kind"], key]]
+    stale = {i for i in state if tuple(i.split("|")[:2]) in keys}
     if stale:
         write_state(out_dir, {k: v for k, v in state.items() if k not in stale})
-    for f in files:
-        try:
-            f.unlink()
-        except FileNotFoundError:
-            pass
-    return len(files)
+    for files, _ in found:
+        for f in files:
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                pass
+    return [len(files) for files, _ in found]
 
 
 def _mark_manifest(out_dir: Path, form: str, key: str, fields: dict) -> None:
