@@ -383,11 +383,16 @@ def changes(ds: Dataset, data_dir: Path, outstanding: bool = False) -> dict[tupl
     """Notices (not voided; with ``outstanding``, only those whose receipt is not back) whose
     records changed since they were issued: (kind, number) -> what differs (花名册, 戒毒所联系电话,
     附件 E（…）…). The notices themselves stay as issued."""
+    return {key: what for key, (_, what) in _changed(ds, data_dir, outstanding).items()}
+
+
+def _changed(ds: Dataset, data_dir: Path, outstanding: bool) -> dict[tuple[str, str], tuple[dict, list[str]]]:
+    """``changes``, with each notice's register row."""
     if not has_register(data_dir):
         return {}
     conn = _connect(data_dir)
     try:
-        out: dict[str, list[str]] = {}
+        out: dict[tuple[str, str], tuple[dict, list[str]]] = {}
         for row in _rows(conn):
             if row["voided"] or row.get("redacted") or (outstanding and row["receipt_date"]):
                 continue
@@ -397,7 +402,7 @@ def changes(ds: Dataset, data_dir: Path, outstanding: bool = False) -> dict[tupl
             try:
                 now = freeze_view(notice_target(ds, row).view)
             except DocgenError as exc:
-                out[(row["kind"], row["number"])] = [exc.message]
+                out[(row["kind"], row["number"])] = (row, [exc.message])
                 continue
             what: list[str] = []
             for key in sorted(set(stored) | set(now)):
@@ -413,7 +418,7 @@ def changes(ds: Dataset, data_dir: Path, outstanding: bool = False) -> dict[tupl
                 if a != b:
                     what.append(f"附件 {b[0]}（{b[2]}）")
             if what:
-                out[(row["kind"], row["number"])] = what
+                out[(row["kind"], row["number"])] = (row, what)
         return out
     finally:
         conn.close()
@@ -431,11 +436,7 @@ def outstanding_change_warnings(ds: Dataset, data_dir: Path) -> list[str]:
     """Warnings for the notices still out (not voided, receipt not back) whose records changed
     since issue: said by ``docgen build`` and the watch service, where a notice can still be
     voided and issued again before the institution acts on it."""
-    changed = changes(ds, data_dir, outstanding=True)
-    if not changed:
-        return []
-    rows = {(r["kind"], r["number"]): r for r in list_notices(data_dir)}
-    return [change_warning(rows[key], what) for key, what in changed.items() if key in rows]
+    return [change_warning(row, what) for row, what in _changed(ds, data_dir, outstanding=True).values()]
 
 
 # --------------------------------------------------------------------------- register
