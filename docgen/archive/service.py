@@ -1425,10 +1425,11 @@ class Archive:
                 when = f"，{str(r['superseded_at'])[:10]} 被取代" if r["superseded_at"] else ""
                 tracked[want] = (f"{r['dh']} 第 {r['version']} 版，旧版本{when}", r["sha256"])
         disposed = {}  # where the files of destroyed volumes were: each version's
-        for r in self.db.execute("SELECT id, dh, kind, disposal_list FROM items WHERE status = 'disposed'"):
+        for r in self.db.execute("SELECT i.dh, i.kind, i.disposal_list, v.version FROM items i LEFT JOIN versions v "
+                                 "ON v.item_id = i.id WHERE i.status = 'disposed'"):
             disposed[f"{KIND_DIRS.get(r['kind'], r['kind'])}/{r['dh']}.pdf"] = r
-            for v in self.db.execute("SELECT version FROM versions WHERE item_id = ?", (r["id"],)):
-                disposed[version_rel(r["kind"], r["dh"], v[0])] = r
+            if r["version"] is not None:
+                disposed[version_rel(r["kind"], r["dh"], r["version"])] = r
         for rel, (name, digest) in sorted(tracked.items()):
             p = self.root / rel
             if p.is_symlink():  # the content would live outside the archive's keeping
