@@ -682,14 +682,13 @@ def purge_cmd(ws: Workspace, persons, number, notices, by, dry_run) -> None:
 @workspace_option
 def verify_cmd(ws: Workspace) -> None:
     """逐件核对档案库：散列值改变、文件缺失、多余（未登记）文件、权限、登记簿和审计日志；有问题时返回非零。"""
-    from ..archive.purge import reminder
-
-    from ..archive.purge import notice_reminder, pending_notices
+    from ..archive.purge import disposed_persons, notice_reminder, pending_notices, reminder
 
     arc = _open(ws)
     try:
         rep = arc.verify()
-        left = _working_data_left(ws, arc, _quiet_records(ws)) if not rep["audit"] else []
+        # (the records are loaded only when some person's volumes are destroyed: else nothing to remind of)
+        left = _working_data_left(ws, arc, _quiet_records(ws)) if not rep["audit"] and disposed_persons(arc) else []
         try:
             notes = notice_reminder(pending_notices(arc, ws)) if not rep["audit"] else []
         except DocgenError:
