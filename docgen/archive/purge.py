@@ -113,12 +113,19 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _person_key(pid: str, key: str) -> bool:
-    return key == pid or key.startswith(f"{pid}/")
-
-
 def _named_after(pid: str, name: str) -> bool:
     return name == pid or name.startswith(f"{pid}-") or name.startswith(f"{pid}.")
+
+
+def _owners(name: str, pids, seps: str) -> list[str]:
+    """The persons of ``pids`` that ``name`` is, or starts with followed by one of ``seps`` (``"/"``:
+    a document key ``T001/2026-11``; ``"-."``: a file named after the person, ``_named_after``): a
+    look-up per prefix, not a test per person (``due`` and ``verify`` ask about every disposed person)."""
+    found = [name] if name in pids else []
+    for i, ch in enumerate(name):
+        if ch in seps and name[:i] in pids:
+            found.append(name[:i])
+    return found
 
 
 def _outline(path: Path) -> list[tuple[int, str]] | None:
@@ -198,29 +205,31 @@ def find(ws, out_dir: Path, ds, pids: list[str], cache: bool = True, bundles: bo
             if e.get("person") == pid or e.get("record") in shown[pid]:
                 lo.errors.append(e)
     of_person = {entry_ident(e): pid for pid, lo in found.items() for e in lo.documents}
+
+    def keyed(iid: str) -> set[str]:  # the persons a state or register ident belongs to
+        owners = set(_owners(iid.partition("|")[2].rpartition("|")[0], found, "/"))
+        if iid in of_person:
+            owners.add(of_person[iid])
+        return owners
+
     for iid in state:
-        key = iid.partition("|")[2].rpartition("|")[0]
-        for pid, lo in found.items():
-            if _person_key(pid, key) or of_person.get(iid) == pid:
-                lo.state.append(iid)
+        for pid in keyed(iid):
+            found[pid].state.append(iid)
     # the person's files the manifest no longer lists (a build dropped the vanished person)
     if out_dir.is_dir():
         for top in sorted(out_dir.iterdir()):
             if not top.is_dir() or top.is_symlink() or top.name.startswith(".") or top.name == PRINT_DIR:
                 continue
             for child in sorted(top.iterdir()):
-                for pid, lo in found.items():
-                    if not _named_after(pid, child.name):
-                        continue
+                for pid in _owners(child.name, found, "-."):
                     files = [child] if not child.is_dir() or child.is_symlink() else \
                         sorted(p for p in child.rglob("*") if not p.is_dir() or p.is_symlink())
-                    lo.stray += [p for p in files if os.path.normpath(p.relative_to(out_dir).as_posix()) not in listed]
+                    found[pid].stray += [p for p in files
+                                         if os.path.normpath(p.relative_to(out_dir).as_posix()) not in listed]
     register = load_register(out_dir)
     for iid in register.get("printed", {}):
-        key = iid.partition("|")[2].rpartition("|")[0]
-        for pid, lo in found.items():
-            if _person_key(pid, key) or of_person.get(iid) == pid:
-                lo.printed.append(iid)
+        for pid in keyed(iid):
+            found[pid].printed.append(iid)
     if bundles:
         for path in bundle_files(out_dir):
             held = _bundle_persons(path) or set()
@@ -230,11 +239,14 @@ def find(ws, out_dir: Path, ds, pids: list[str], cache: bool = True, bundles: bo
         from ..records.cache import CACHE_NAME, RecordParseCache
 
         entries = RecordParseCache(out_dir / CACHE_NAME).entries if (out_dir / CACHE_NAME).exists() else {}
-        for pid, lo in found.items():
+        for lo in found.values():
             lo.cache = [os.path.abspath(f) for f in lo.records if os.path.abspath(f) in entries]
-            # files already deleted by an interrupted run: their entries name the person's files
-            lo.cache += [k for k in entries if k not in lo.cache and _inside(Path(k), records_root)
-                         and _named_after(pid, Path(k).stem) and not Path(k).exists()]
+        # files already deleted by an interrupted run: their entries name the person's files
+        for k in entries:
+            for pid in _owners(Path(k).stem, found, "-."):
+                lo = found[pid]
+                if k not in lo.cache and _inside(Path(k), records_root) and not Path(k).exists():
+                    lo.cache.append(k)
     return found
 
 
