@@ -570,7 +570,6 @@ def _check_unvalidated(path: Path, base: Path | None, ds: Dataset, first_seen: d
     """The cross-file checks of a person or event file whose fields did not validate, on what
     it says as written: 服务站, 戒毒所, 对象 that do not exist, 编号 or 身份证号码 already used by
     another file. Fields that already have an error of their own are left to it."""
-    shown = _display(path, base)
     try:
         src = load_yaml(path)
     except (YamlSyntaxError, OSError):
