@@ -382,3 +382,20 @@ def test_a_full_width_colon_in_multi_line_text_is_not_blamed_for_the_next_mistak
     put(station, PERSON.replace("事件:\n", "本人简历: |\n  2004年：工作\n 家庭状况: 良好\n事件:\n"))
     ((_, line, _, _, msg),) = errors(station)
     assert line == 18 and "缩进不一致" in msg and "全角" not in msg, msg
+
+
+def test_a_line_of_text_with_a_full_width_colon_continues_a_note(station):
+    """Only an item name before the "：" marks a folded key line; "注意：…" continuing a 备注 is text."""
+    text = PERSON + ("  - 类型: 回访\n    日期: 2026-11-28\n    方式: 见面回访\n    回访人: 孙丽\n"
+                     "    备注: 谈了就业打算，\n      注意：下次带上简历\n")
+    put(station, text)
+    assert errors(station) == []
+    person = load(station).persons["NH2026001"]
+    assert any(e.notes and "注意：下次带上简历" in e.notes for e in person.events)
+
+
+def test_a_full_width_colon_message_masks_the_id_number_typed_in_the_key(station):
+    put(station, PERSON.replace("身份证号码: 32010619880512003x", "身份证号码：32010619880512003x:"))
+    messages = [msg for *_, msg in errors(station)]
+    assert messages and any("全角" in m for m in messages)
+    assert not any("32010619880512003" in m for m in messages), messages

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .idcard import mask_id, normalize_id
+from .idcard import mask_id, mask_ids_in_text, normalize_id
 from .model import (RECORD_TYPES, TERMINATION_GROUNDS, Event, EventFile, Institution, LogEntry, Person, Record,
                     Station, WorkLog, add_months, term_months)
 from .yamlsrc import Position, YamlSource, YamlSyntaxError, load_yaml
@@ -33,6 +33,11 @@ class Diagnostic:
     field: str
     message: str
     severity: str = "错误"  # 错误 | 警告
+
+    def __post_init__(self) -> None:
+        # a message quotes what the clerk typed, which may hold an ID number (身份证号码：3201…:):
+        # masked here, so that no report, manifest entry or log line made from it carries one
+        object.__setattr__(self, "message", mask_ids_in_text(self.message))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -340,13 +341,26 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.style in (None, "") and node.value in _NULLS
 
 
+@lru_cache(maxsize=1)
+def _record_keys() -> frozenset[str]:
+    """Every item name of the record model (姓名, 性别, 出所时间 …)."""
+    from pydantic import BaseModel
+
+    from . import model
+
+    return frozenset(f.alias for obj in vars(model).values()
+                     if isinstance(obj, type) and issubclass(obj, BaseModel)
+                     for f in obj.model_fields.values() if f.alias)
+
+
 def _check_folded(node: yaml.ScalarNode, text: str) -> None:
-    """A plain value continued on a further line that reads like "key：value": the key of the next
-    item, typed with a full-width colon and indented deeper, became part of this value."""
+    """A plain value continued on a further line that reads like "key：value" with a record item's
+    name as key: the next item, typed with a full-width colon and indented deeper, became part
+    of this value. (A line of text such as "注意：…" continuing a 备注 is text.)"""
     lines = text.splitlines()
     for n in range(node.start_mark.line + 1, min(node.end_mark.line, len(lines) - 1) + 1):
         m = _KEY_FULL_COLON.match(lines[n])
-        if m:
+        if m and lines[n][m.end(1):m.start(2)] in _record_keys():
             raise YamlSyntaxError(f"YAML 语法错误：第 {n + 1} 行被读成了上一行的值的续行。它若是下一个项目，"
                                   "冒号要改为半角冒号加空格“: ”，缩进与上一项对齐；若是多行文字，请在项目名后写“|”"
                                   "（如“本人简历: |”），文字另起一行、缩进两格", n + 1, m.start(2) + 1)
