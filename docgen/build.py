@@ -92,6 +92,24 @@ def write_manifest(out_dir: Path, documents: list[dict], errors: list[dict]) -> 
                                            "errors": errors})
 
 
+def forget_documents(out_dir: Path, document: Callable[[dict], bool], state_ident: Callable[[str], bool],
+                     error: Callable[[dict], bool] | None = None) -> None:
+    """Take documents off the manifest (and the errors ``error`` picks) and their entries off the
+    build state, each file rewritten once and only when something goes; the manifest first, so
+    that it never lists a document whose files are gone. Deleting the files is the caller's
+    (the archive's purge and notice redaction), under the output lock."""
+    if (out_dir / MANIFEST).exists():
+        manifest = read_manifest(out_dir)
+        docs = [e for e in manifest.get("documents", []) if not (isinstance(e, dict) and document(e))]
+        errs = [e for e in manifest.get("errors", []) if not (error and isinstance(e, dict) and error(e))]
+        if len(docs) != len(manifest.get("documents", [])) or len(errs) != len(manifest.get("errors", [])):
+            write_manifest(out_dir, docs, errs)
+    state = load_state(out_dir)
+    stale = {k for k in state if state_ident(k)}
+    if stale:
+        write_state(out_dir, {k: v for k, v in state.items() if k not in stale})
+
+
 def _write_json_lines(path: Path, data: dict) -> None:
     """JSON with one list item per line: readable and diffable, and written by the fast
     C encoder (``indent`` would switch to the slow one, seconds for a province)."""

@@ -409,24 +409,15 @@ def _prune_dirs(paths: list[Path], stop: Path) -> None:
 
 def remove(ws, out_dir: Path, plans: list[Leftover]) -> None:
     """Delete what ``find`` found (after the log entry is committed), under the output lock."""
-    from ..build import entry_ident, load_state, read_manifest, write_manifest, write_state
+    from ..build import entry_ident, forget_documents
 
     out_dir = Path(out_dir)
     idents = {entry_ident(e) for lo in plans for e in lo.documents} | {i for lo in plans for i in lo.state}
     errors = {json.dumps(e, sort_keys=True, ensure_ascii=False) for lo in plans for e in lo.errors}
     pids = {lo.pid for lo in plans}
     # 1. the lists first: nothing listed is ever missing its person
-    manifest = read_manifest(out_dir)
-    if (out_dir / "manifest.json").exists():
-        docs = [e for e in manifest.get("documents", []) if isinstance(e, dict)
-                and e.get("person") not in pids and entry_ident(e) not in idents]
-        errs = [e for e in manifest.get("errors", []) if not (isinstance(e, dict) and (
-            e.get("person") in pids or json.dumps(e, sort_keys=True, ensure_ascii=False) in errors))]
-        if len(docs) != len(manifest.get("documents", [])) or len(errs) != len(manifest.get("errors", [])):
-            write_manifest(out_dir, docs, errs)
-    state = load_state(out_dir)
-    if idents & state.keys():
-        write_state(out_dir, {k: v for k, v in state.items() if k not in idents})
+    forget_documents(out_dir, lambda e: e.get("person") in pids or entry_ident(e) in idents, idents.__contains__,
+                     lambda e: e.get("person") in pids or json.dumps(e, sort_keys=True, ensure_ascii=False) in errors)
     # 2. the documents
     gone = [p for lo in plans for p in lo.document_files(out_dir)]
     for p in gone:

@@ -679,19 +679,12 @@ def _drop_outputs(out_dir: Path, rows: list[dict]) -> list[int]:
     """Remove redacted notices (all of the output folder ``out_dir``) from it (the caller holds
     the output lock): the manifest and build-state entries first, each list rewritten once, then
     the files. The number of files deleted, per notice."""
-    from ..build import MANIFEST, load_state, read_manifest, write_manifest, write_state
+    from ..build import forget_documents
 
     found = [output_leftovers(row) for row in rows]
     keys = {(row["kind"], f"{row['institution']}-{row['year']}-{row['seq']}") for row in rows}
-    if any(listed for _, listed in found) and (out_dir / MANIFEST).exists():
-        manifest = read_manifest(out_dir)
-        docs = [e for e in manifest.get("documents", [])
-                if not (isinstance(e, dict) and isinstance(e.get("key"), str) and (e.get("form"), e["key"]) in keys)]
-        write_manifest(out_dir, docs, manifest.get("errors", []))
-    state = load_state(out_dir)
-    stale = {i for i in state if tuple(i.split("|")[:2]) in keys}
-    if stale:
-        write_state(out_dir, {k: v for k, v in state.items() if k not in stale})
+    forget_documents(out_dir, lambda e: (e.get("form"), e.get("key")) in keys,
+                     lambda ident: tuple(ident.split("|")[:2]) in keys)
     for files, _ in found:
         for f in files:
             try:
