@@ -479,6 +479,10 @@ def _render_chunk(jobs: list[Job], out_dir: Path, want: set[str]) -> list[tuple[
         if os.getppid() != parent:
             os._exit(1)
         raise
+    if _stopping and os.getppid() != parent:
+        # the stop (SIGTERM at the build's death) was swallowed by a library's bare ``except``
+        # during a job: nothing will ever send this orphan more work
+        os._exit(1)
     return out
 
 
