@@ -399,3 +399,11 @@ def test_a_full_width_colon_message_masks_the_id_number_typed_in_the_key(station
     messages = [msg for *_, msg in errors(station)]
     assert messages and any("全角" in m for m in messages)
     assert not any("32010619880512003" in m for m in messages), messages
+
+
+def test_a_folded_key_line_is_known_with_half_width_brackets_too(station):
+    """"    金额(元)：500" under 事项类型 is the next item (its key as typed, brackets half-width)."""
+    text = PERSON + "  - 类型: 帮扶\n    日期: 2026-11-27\n    事项类型: 救助财物\n      金额(元)：500\n"
+    put(station, text)
+    ((_, line, _, _, msg),) = errors(station)
+    assert line == text.count("\n") and "续行" in msg

@@ -360,7 +360,7 @@ def _check_folded(node: yaml.ScalarNode, text: str) -> None:
     lines = text.splitlines()
     for n in range(node.start_mark.line + 1, min(node.end_mark.line, len(lines) - 1) + 1):
         m = _KEY_FULL_COLON.match(lines[n])
-        if m and lines[n][m.end(1):m.start(2)] in _record_keys():
+        if m and lines[n][m.end(1):m.start(2)].translate(_KEY_BRACKETS) in _record_keys():
             raise YamlSyntaxError(f"YAML 语法错误：第 {n + 1} 行被读成了上一行的值的续行。它若是下一个项目，"
                                   "冒号要改为半角冒号加空格“: ”，缩进与上一项对齐；若是多行文字，请在项目名后写“|”"
                                   "（如“本人简历: |”），文字另起一行、缩进两格", n + 1, m.start(2) + 1)
