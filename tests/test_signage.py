@@ -257,7 +257,9 @@ def test_insert_sign_boxes_bleed_and_marks(signs: Path, sid: str):
     ops = _operations(path)
     assert not {op for _, op in ops} & FORBIDDEN
     fills = _filled_paths(ops)
-    assert len(fills) == 1  # one background path with the letters as holes
+    # one background path with the letters as holes, then the letters in the white-ink spot
+    # colour (test_signage_prepress.py checks that layer)
+    assert [op for _, _, op in fills] == [b"f*", b"f"]
     colour, points, op = fills[0]
     assert colour == [1, 0.5, 0, 0] and op == b"f*"
     xs, ys = [p[0] / PT_PER_MM for p in points], [p[1] / PT_PER_MM for p in points]

@@ -193,13 +193,13 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
         plate_fp, insert_fp = sign_fingerprints(st, inputs, insert_mm, vertical)
         stem = f"{plate.form}/{st.id}-铜牌{'-竖版' if vertical else ''}"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
-        outputs = {"pdf": plate_pdf(plate, specs.plate), "svg": plate_svg(plate, specs.plate)}
+        outputs = {"pdf": plate_pdf(plate, specs.plate, plate_font), "svg": plate_svg(plate, specs.plate)}
         outputs["proof_pdf"] = plate_proof(plate, specs.plate, plate_font, names, date_text)
         jobs.append((plate, specs.plate.names[plate.form], f"{st.id}{'/竖版' if vertical else ''}", stem,
                      outputs, plate_font, plate_fp))
         stem = f"{insert.form}/{st.id}-插牌"
         names = {"pdf": f"{stem}.pdf", "svg": f"{stem}.svg"}
-        outputs = {"pdf": insert_pdf(insert, specs.insert), "svg": insert_svg(insert, specs.insert)}
+        outputs = {"pdf": insert_pdf(insert, specs.insert, insert_font), "svg": insert_svg(insert, specs.insert)}
         outputs["proof_pdf"] = insert_proof(insert, specs.insert, insert_font, names, date_text)
         jobs.append((insert, specs.insert.name, st.id, stem, outputs, insert_font, insert_fp))
     # PNG previews: pdftoppm runs in separate processes, several at a time

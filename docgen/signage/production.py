@@ -12,8 +12,15 @@ ends up in it:
   An insert sign has BleedBox = TrimBox + 3 mm on every side, its background filling the
   BleedBox exactly, and K100 crop marks outside the bleed: MediaBox = TrimBox + mark offset
   + mark length on every side;
-* knock-out white: the letters of an insert sign are holes in the background path (overlaps
-  removed, even-odd fill), so no white is printed and nothing can overprint;
+* white letters of an insert sign (6.3.2.2), for every substrate 6.3.2.1 allows: the letters
+  are holes in the background path (overlaps removed, even-odd fill, overprint off), so on a
+  white sheet they are the sheet; and the same letters are filled once more in a spot colour
+  of white ink (Separation "White" of specs.toml, tint 1, overprinting), which a RIP with white
+  ink prints on clear acrylic or bare aluminium. Its alternate is CMYK 0/0/0/0: a press without
+  white ink prints nothing there. An insert sign's finished edge is a CutContour stroke on the
+  TrimBox, as a plate's;
+* the Info dictionary's Subject states the finished size, bleed, colours, spot colours and the
+  face the outlines were made from (a substitute named), for a shop that receives only the PDF;
 * deterministic: no dates, a document ID derived from the content.
 """
 from __future__ import annotations
@@ -73,7 +80,8 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> str:
     return "[" + " ".join(num(v * k) for v in (x0, y0, x1, y1)) + "]"
 
 
-def write_pdf(content: str, media: tuple, trim: tuple, bleed: tuple, resources: str, title: str) -> bytes:
+def write_pdf(content: str, media: tuple, trim: tuple, bleed: tuple, resources: str, title: str,
+              subject: str = "") -> bytes:
     """A one-page PDF: boxes in mm (x0, y0, x1, y1), content in points."""
     stream = zlib.compress(content.encode("ascii"), 9)
     objects = [
@@ -82,7 +90,9 @@ def write_pdf(content: str, media: tuple, trim: tuple, bleed: tuple, resources: 
         (f"<< /Type /Page /Parent 2 0 R /MediaBox {_box(*media)} /BleedBox {_box(*bleed)} "
          f"/TrimBox {_box(*trim)} /Resources {resources} /Contents 4 0 R >>"),
         None,  # the content stream
-        (f"<< /Title {_pdf_string(title)} /Creator (docgen signage) /Producer (docgen) /Trapped /False >>"),
+        (f"<< /Title {_pdf_string(title)} "
+         + (f"/Subject {_pdf_string(subject)} " if subject else "")
+         + "/Creator (docgen signage) /Producer (docgen) /Trapped /False >>"),
     ]
     out = bytearray(b"%PDF-1.6\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -104,7 +114,28 @@ def write_pdf(content: str, media: tuple, trim: tuple, bleed: tuple, resources: 
     return bytes(out)
 
 
-def plate_pdf(layout: SignLayout, spec: PlateSpec) -> bytes:
+def _cmyk_text(values) -> str:
+    return "/".join(num(v * 100) for v in values)
+
+
+def _font_note(layout: SignLayout, font, requested: str) -> str:
+    """The faces the outlines were made from; a substitute for the standard's face named."""
+    faces = list(dict.fromkeys(g.font.face.label for g in layout.glyphs))
+    note = f"文字已转曲线（不含字体），字形取自 {'、'.join(faces)}"
+    if font is not None and font.role.substitute:
+        note += f"（替代字体：标准要求{requested}，本机未安装）"
+    elif font is not None and layout.fallback_chars:
+        note += f"（“{''.join(layout.fallback_chars)}”为替代字体补字）"
+    return note
+
+
+def _spot(name: str, alternate) -> str:
+    alt = " ".join(num(v) for v in alternate)
+    return (f"[/Separation /{name} /DeviceCMYK "
+            f"<< /FunctionType 2 /Domain [0 1] /C0 [0 0 0 0] /C1 [{alt}] /N 1 >>]")
+
+
+def plate_pdf(layout: SignLayout, spec: PlateSpec, font=None) -> bytes:
     k = mm_to_pt(1)
     ops = ["q", _cmyk(spec.colour_cmyk)]
     for g in layout.glyphs:  # one path per character, non-zero fill
@@ -115,13 +146,15 @@ def plate_pdf(layout: SignLayout, spec: PlateSpec) -> bytes:
     # the plate's outline: a separate cut path in the spot colour CutContour, overprinting
     ops += ["q", "/GScut gs", "/CS0 CS", "1 SCN", f"{num(spec.cut_width_pt)} w", "0 j",
             _rect_ops(0, 0, layout.width, layout.height), "S", "Q"]
-    alt = " ".join(num(v) for v in spec.cut_alternate)
-    resources = (f"<< /ColorSpace << /CS0 [/Separation /{spec.cut_name} /DeviceCMYK "
-                 f"<< /FunctionType 2 /Domain [0 1] /C0 [0 0 0 0] /C1 [{alt}] /N 1 >>] >> "
+    resources = (f"<< /ColorSpace << /CS0 {_spot(spec.cut_name, spec.cut_alternate)} >> "
                  f"/ExtGState << /GScut << /Type /ExtGState /OP true /op true /OPM 1 >> >> >>")
     box = (0, 0, layout.width, layout.height)
+    subject = (f"{layout.form} {spec.names[layout.form]}（规范 {spec.standard}）：成品 {num(layout.width)}×"
+               f"{num(layout.height)} mm（TrimBox = BleedBox = MediaBox，蚀刻，无出血）；文字 {spec.colour_name} "
+               f"CMYK {_cmyk_text(spec.colour_cmyk)}，{num(layout.size_pt)} pt；{_font_note(layout, font, spec.font_requested)}；"
+               f"外框专色 {spec.cut_name}（{num(spec.cut_width_pt)} pt，叠印）为切割线，不印刷")
     return write_pdf("\n".join(ops) + "\n", box, box, box, resources,
-                     f"{layout.form} {spec.names[layout.form]} {layout.name}")
+                     f"{layout.form} {spec.names[layout.form]} {layout.name}", subject)
 
 
 def insert_geometry(layout: SignLayout, spec: InsertSpec) -> dict:
@@ -132,17 +165,22 @@ def insert_geometry(layout: SignLayout, spec: InsertSpec) -> dict:
             "trim": (o, o, o + w, o + h), "bleed": (o - b, o - b, o + w + b, o + h + b)}
 
 
-def insert_pdf(layout: SignLayout, spec: InsertSpec) -> bytes:
+def insert_pdf(layout: SignLayout, spec: InsertSpec, font=None) -> bytes:
     k = mm_to_pt(1)
     geo = insert_geometry(layout, spec)
     o, (bx0, by0, bx1, by1) = geo["offset"], geo["bleed"]
-    ops = ["q", "/GSko gs", _cmyk(spec.background_cmyk), _rect_ops(bx0, by0, bx1 - bx0, by1 - by0)]
-    # the letters are holes in the background: knocked out, not white ink
-    ops.extend(_path_ops(union([c for g in layout.glyphs for c in g.contours]), o, o, k))
-    ops += ["f*", "Q"]
+    letters = _path_ops(union([c for g in layout.glyphs for c in g.contours]), o, o, k)
+    # the ground fills the bleed box; the letters are holes in it (knocked out)
+    ops = ["q", "/GSko gs", _cmyk(spec.background_cmyk), _rect_ops(bx0, by0, bx1 - bx0, by1 - by0), *letters,
+           "f*", "Q"]
+    # the white ink: the same letters in the spot colour White, overprinting
+    ops += ["q", "/GSop gs", "/CSw cs", "1 scn", *letters, "f", "Q"]
+    # the finished edge: a cut path on the trim in the spot colour CutContour, overprinting
+    tx0, ty0, tx1, ty1 = geo["trim"]
+    ops += ["q", "/GSop gs", "/CSc CS", "1 SCN", f"{num(spec.cut_width_pt)} w", "0 j",
+            _rect_ops(tx0, ty0, tx1 - tx0, ty1 - ty0), "S", "Q"]
     # crop marks at the trim lines, outside the bleed
     ops += ["q", _cmyk(spec.mark_cmyk, stroke=True), f"{num(spec.mark_width_pt)} w", "0 J"]
-    tx0, ty0, tx1, ty1 = geo["trim"]
     near, far = spec.mark_offset, spec.mark_offset + spec.mark_length
     segments = []
     for x in (tx0, tx1):
@@ -152,9 +190,19 @@ def insert_pdf(layout: SignLayout, spec: InsertSpec) -> bytes:
     for (x0, y0), (x1, y1) in segments:
         ops.append(f"{num(x0 * k)} {num(y0 * k)} m {num(x1 * k)} {num(y1 * k)} l S")
     ops.append("Q")
-    resources = "<< /ExtGState << /GSko << /Type /ExtGState /OP false /op false /OPM 0 >> >> >>"
+    resources = (f"<< /ColorSpace << /CSw {_spot(spec.white_name, (0, 0, 0, 0))} "
+                 f"/CSc {_spot(spec.cut_name, spec.cut_alternate)} >> "
+                 "/ExtGState << /GSko << /Type /ExtGState /OP false /op false /OPM 0 >> "
+                 "/GSop << /Type /ExtGState /OP true /op true /OPM 1 >> >> >>")
+    subject = (f"{layout.form} {spec.name}（规范 {spec.standard}）：成品 {num(layout.width)}×{num(layout.height)} mm"
+               f"（TrimBox），出血 {num(spec.bleed)} mm（BleedBox，底色铺满），裁切线 K100 在出血之外；"
+               f"底色 {spec.background_name} CMYK {_cmyk_text(spec.background_cmyk)}；"
+               f"文字{spec.text_colour_name}：底色中镂空，另有专色 {spec.white_name}（叠印）为白墨范围，"
+               f"白色基材可不印白墨，透明有机玻璃、铝合金等非白色基材须在此印白墨；"
+               f"{_font_note(layout, font, spec.font_requested)}，{num(layout.size_pt)} pt；"
+               f"专色 {spec.cut_name}（{num(spec.cut_width_pt)} pt，叠印）为成品切割线，不印刷")
     return write_pdf("\n".join(ops) + "\n", geo["media"], geo["trim"], geo["bleed"], resources,
-                     f"{layout.form} {spec.name} {layout.name}")
+                     f"{layout.form} {spec.name} {layout.name}", subject)
 
 
 # --------------------------------------------------------------------------- SVG
@@ -208,7 +256,8 @@ def plate_svg(layout: SignLayout, spec: PlateSpec) -> bytes:
 
 def insert_svg(layout: SignLayout, spec: InsertSpec) -> bytes:
     """The insert sign at its finished size (no bleed, no marks): the background with the
-    letters cut out of it (even-odd), and the outline as a cut path."""
+    letters cut out of it (even-odd), the white ink layer (the letters) and the outline as a
+    cut path."""
     lines = _svg_head(layout, f"{layout.form} {spec.name} {layout.name}")
     w, h = layout.width, layout.height
     rect = [[("M", (0, 0)), ("L", (w, 0)), ("L", (w, h)), ("L", (0, h)), ("Z",)]]
@@ -216,7 +265,10 @@ def insert_svg(layout: SignLayout, spec: InsertSpec) -> bytes:
     cmyk = ",".join(num(v * 100) for v in spec.background_cmyk)
     lines.append(f'<path id="background" fill="{spec.proof_background_rgb}" fill-rule="evenodd" '
                  f'data-cmyk="{cmyk}" d="{_svg_path(contours, h)}"/>')
-    lines.append(f'<rect id="CutContour" x="0" y="0" width="{num(w)}" height="{num(h)}" fill="none" '
-                 f'stroke="#ff00ff" stroke-width="{num(0.25 * 25.4 / 72)}"/>')
+    # the white ink (spot colour): exactly the letters cut out of the background
+    lines.append(f'<path id="{spec.white_name}" fill="#ffffff" fill-rule="nonzero" data-spot="{spec.white_name}" '
+                 f'd="{_svg_path(contours[1:], h)}"/>')
+    lines.append(f'<rect id="{spec.cut_name}" x="0" y="0" width="{num(w)}" height="{num(h)}" fill="none" '
+                 f'stroke="#ff00ff" stroke-width="{num(spec.cut_width_pt * 25.4 / 72)}"/>')
     lines.append("</svg>")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -199,7 +199,8 @@ def _sheet(title: str, layout: SignLayout, preview: SignPreview, rows: list, war
                                ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
     story += [table, Spacer(1, 3 * mm),
               _p("本页为校样，供核对文字、版式和规格；制作以 1:1 生产文件（PDF 或 SVG）为准。"
-                 "生产文件中文字已转为曲线，不含字体，颜色仅用 CMYK。", size=8, colour=colors.HexColor("#555555"))]
+                 "生产文件中文字已转为曲线，不含字体，颜色仅用 CMYK 和专色（见上表）。", size=8,
+                 colour=colors.HexColor("#555555"))]
     doc.build(story)
     return buf.getvalue()
 
@@ -245,9 +246,13 @@ def insert_proof(layout: SignLayout, spec: InsertSpec, font, files: dict[str, st
         *font_rows,
         ["字号", f"{layout.size_pt:.1f} pt（每字 {layout.em:.2f} mm），按牌面大小排满，四边留白均匀"],
         ["颜色", f"底色 {spec.background_name}（CMYK {_cmyk_text(spec.background_cmyk)}）；"
-               f"文字{spec.text_colour_name}，为底色镂空（不印白墨，不叠印）"],
+               f"文字{spec.text_colour_name}，为底色镂空（底色不叠印）"],
+        ["白墨", f"文字处另有专色 {spec.white_name}（叠印，替代色 CMYK 0/0/0/0）标出白墨范围：白色 PVC 等白色基材"
+               "可不印白墨，文字即基材的白色；透明有机玻璃、铝合金原色等非白色基材须在文字处印白墨"
+               "（底色下是否铺白由制作单位按基材决定）"],
         ["边距", f"左右各 {left:.1f} mm，上下各 {top:.1f} mm"],
-        ["生产文件", f"{files['pdf']}（1:1 PDF，含出血和裁切线）；{files['svg']}（SVG，成品尺寸，单位 mm）"],
+        ["生产文件", f"{files['pdf']}（1:1 PDF，含出血和裁切线；成品边为专色 {spec.cut_name} "
+                 f"{spec.cut_width_pt:g} pt 切割线）；{files['svg']}（SVG，成品尺寸，单位 mm）"],
     ]
     preview = SignPreview(layout, spec.proof_background_rgb, spec.bleed, (spec.mark_offset, spec.mark_length))
     return _sheet(f"标牌校样　{layout.form} {spec.name}", layout, preview, rows, warning, date,

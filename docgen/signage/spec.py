@@ -85,6 +85,10 @@ class InsertSpec:
     mark_width_pt: float
     mark_cmyk: tuple[float, float, float, float]
     proof_background_rgb: str
+    white_name: str  # spot colour of the white ink (Separation, alternate CMYK 0/0/0/0)
+    cut_name: str
+    cut_alternate: tuple[float, float, float, float]
+    cut_width_pt: float
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ class Specs:
 PLATE_FORMS = ("B1", "B2", "B3")  # appendix B: one plate per station kind
 INSERT_FORM = "C1"  # appendix C
 PDF_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # written as a PDF name (/CutContour): no escapes needed
+# colorant names a Separation must not take: the process inks and PDF's special names
+PROCESS_NAMES = {"cyan", "magenta", "yellow", "black", "all", "none"}
 HEX_RGB = re.compile(r"^#[0-9A-Fa-f]{6}$")
 INSERT_MM = (20, 5000)  # the range docgen.toml [signage] insert_width_mm / insert_height_mm accept
 
@@ -188,10 +194,7 @@ def _plate(p: _Table) -> PlateSpec:
         if not isinstance(names.get(code), str) or not names[code]:
             raise p.error("names", f"缺少 {code} 的牌名")
     cut = p.table("cut_contour")
-    cut_name = cut.text("name")
-    if not PDF_NAME.match(cut_name):
-        raise cut.error("name", f"= {cut_name!r} 无效：专色名只能用英文字母、数字、下划线、点和连字符（如 CutContour），"
-                                "不能有空格")
+    cut_name = _spot_name(cut, "CutContour")
     plate = PlateSpec(
         forms=dict(forms), names={code: names[code] for code in forms.values()}, standard=p.text("standard"),
         font_role=p.text("font_role"), font_requested=p.text("font_requested"),
@@ -209,11 +212,25 @@ def _plate(p: _Table) -> PlateSpec:
     return plate
 
 
+def _spot_name(table: _Table, example: str) -> str:
+    name = table.text("name")
+    if not PDF_NAME.match(name):
+        raise table.error("name", f"= {name!r} 无效：专色名只能用英文字母、数字、下划线、点和连字符（如 {example}），"
+                                  "不能有空格")
+    if name.lower() in PROCESS_NAMES:
+        raise table.error("name", f"= {name!r} 无效：这是印刷四色或 PDF 的保留色名，专色须另取名字（如 {example}）")
+    return name
+
+
 def _insert(i: _Table) -> InsertSpec:
     form = i.text("form")
     if form != INSERT_FORM:
         raise i.error("form", f"= {form!r} 无效：插牌的表单编号为 {INSERT_FORM}（附录 C）")
     marks = i.table("crop_marks")
+    white, cut = i.table("white_ink"), i.table("cut_contour")
+    white_name, cut_name = _spot_name(white, "White"), _spot_name(cut, "CutContour")
+    if white_name == cut_name:
+        raise white.error("name", f"= {white_name!r} 无效：与切割线 [insert.cut_contour] 同名，白墨与切割线须用不同的专色")
     low, high = INSERT_MM
     insert = InsertSpec(
         form=form, name=i.text("name"), standard=i.text("standard"), font_role=i.text("font_role"),
@@ -229,7 +246,8 @@ def _insert(i: _Table) -> InsertSpec:
         mark_offset=marks.number("offset", low_open=False, unit="（mm）"),
         mark_length=marks.number("length", unit="（mm）"),
         mark_width_pt=marks.number("width_pt", unit="（pt）"), mark_cmyk=marks.cmyk("cmyk"),
-        proof_background_rgb=i.rgb("proof_background_rgb"))
+        proof_background_rgb=i.rgb("proof_background_rgb"), white_name=white_name, cut_name=cut_name,
+        cut_alternate=cut.cmyk("alternate_cmyk"), cut_width_pt=cut.number("width_pt", unit="（pt）"))
     if insert.mark_offset < insert.bleed:
         raise marks.error("offset", f"（{insert.mark_offset:g} mm）须不小于出血 bleed（{insert.bleed:g} mm），"
                                     "裁切线应在出血之外")
