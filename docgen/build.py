@@ -414,12 +414,24 @@ def stop_requested() -> bool:
 # ---- worker processes
 
 _stopping = False
+_in_job = False
+_STOP_GRACE_S = 5
 
 
 def _worker_stop(signum, frame):  # pragma: no cover - runs in a worker process
     global _stopping
     _stopping = True
-    # unwinds through fsutil.atomic_write, which removes its temporary file
+    if not _in_job:
+        # idle (waiting for work, or sending a result): nothing to clean up. Unwinding here
+        # could be swallowed (a ``__del__`` the collector runs, the pool's own ``except
+        # BaseException`` around sending a result) and leave the worker waiting on a queue
+        # that a killed build never writes again, holding the build's output pipes.
+        os._exit(128 + signum)
+    # during a job: unwind through fsutil.atomic_write, which removes its temporary file.
+    # Should the unwinding be swallowed or block, the kernel ends the worker shortly
+    # (SIGALRM's default action terminates, whatever Python is doing).
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(_STOP_GRACE_S)
     raise SystemExit(128 + signum)
 
 
@@ -448,7 +460,7 @@ def warm_forms(forms: Iterable[Form]) -> None:
             continue
 
 
-def _worker_init(warm: bool) -> None:  # pragma: no cover - runs in a worker process
+def _worker_init(warm: bool, parent: int) -> None:  # pragma: no cover - runs in a worker process
     signal.signal(signal.SIGTERM, _worker_stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the workers
     if sys.platform.startswith("linux"):
@@ -458,20 +470,25 @@ def _worker_init(warm: bool) -> None:  # pragma: no cover - runs in a worker pro
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-        if os.getppid() == 1:
+        if os.getppid() != parent:  # the build died before the line above (adopted by init or a subreaper)
             os._exit(1)
     if warm:
         warm_fonts()
 
 
 def _render_chunk(jobs: list[Job], out_dir: Path, want: set[str]) -> list[tuple[str, Job, dict]]:
+    global _in_job
     parent = os.getppid()
     out = []
     try:
         for job in jobs:
             if _stopping:
                 break
-            status, entry = _render_job(job, out_dir, want)
+            _in_job = True
+            try:
+                status, entry = _render_job(job, out_dir, want)
+            finally:
+                _in_job = False
             out.append((status, job, entry))
     except BaseException:
         # the temporary file of an interrupted write is gone by now (atomic_write unwinds);
@@ -985,7 +1002,7 @@ def make_pool(workers: int | None = None):
     if fork:
         warm_fonts()
     pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork" if fork else "spawn"),
-                               initializer=_worker_init, initargs=(not fork,))
+                               initializer=_worker_init, initargs=(not fork, os.getpid()))
     for fut in [pool.submit(os.getpid) for _ in range(n)]:
         fut.result()
     return pool

@@ -191,6 +191,46 @@ def test_killed_build_leaves_no_partial_file(workspace: Path, sig):
         assert len(manifest(out)["documents"]) == 82  # 41 persons, forms D and E
 
 
+_STOP_PROBE = """
+import os, signal, sys, time
+from docgen import build
+build._STOP_GRACE_S = 1
+build._in_job = {in_job}
+signal.signal(signal.SIGTERM, build._worker_stop)
+for i in range(3):
+    try:  # code that swallows everything, as a __del__ or the pool's result sending does
+        if i == 0:
+            print("ready", flush=True)
+        time.sleep(8)
+    except BaseException:
+        pass
+sys.exit(0)
+"""
+
+
+@pytest.mark.parametrize("in_job", [False, True])
+def test_stopped_worker_exits_even_where_the_stop_is_swallowed(in_job):
+    """A worker told to stop (SIGTERM, also as the death signal of a killed build) is gone soon
+    even when the code it is running swallows the SystemExit: idle at once, in a job after a
+    short grace the kernel enforces. A worker that lingered would wait forever on a queue a
+    killed build never writes again, holding the build's output pipes open."""
+    proc = subprocess.Popen([sys.executable, "-c", _STOP_PROBE.format(in_job=in_job)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=6)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the worker outlived its stop")
+    took = time.monotonic() - started
+    if in_job:
+        assert proc.returncode == -signal.SIGALRM and took < 4
+    else:
+        assert proc.returncode == 128 + signal.SIGTERM and took < 1
+
+
 def test_output_folder_that_cannot_be_made_is_explained(workspace: Path, tmp_path: Path):
     """An --out below a plain file, or in a read-only place, gives a Chinese reason naming the
     path (exit 1), not an internal error."""
