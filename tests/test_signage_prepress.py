@@ -157,6 +157,17 @@ def test_insert_has_a_cut_contour_on_the_trim(out: Path):
         assert gap >= 4 - 0.01, p  # 1 mm clear of the 3 mm bleed
 
 
+def test_insert_has_no_fonts_and_no_text(out: Path):
+    path = out / _entry(out, "C1")["files"]["pdf"]
+    listed = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len(listed.splitlines()) == 2  # the header only
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert text.strip() == ""
+    reader, page = _page(out, "C1")
+    ops = {op for _, op in ContentStream(page.get_contents(), reader).operations}
+    assert not ops & {b"BT", b"Tj", b"TJ", b"Do", b"sh", b"rg", b"RG", b"g", b"G", b"sc", b"SC"}
+
+
 def test_production_files_say_what_they_hold(out: Path):
     """A sign maker opening only the production PDF (Document Properties) learns the finished
     size, the colours, the spot colours and the face the outlines were made from."""

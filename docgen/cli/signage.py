@@ -32,8 +32,8 @@ def signage(ws: Workspace, stations: tuple[str, ...], vertical: bool, out: Path 
     """制作站点标牌：铜牌（B1 指导站、B2 工作站、B3 服务站）和插牌（C1）。
 
     \b
-    每块牌生成：1:1 生产 PDF（文字转曲线、不含字体、仅 CMYK）、SVG（单位 mm）、
-    校样 PDF 和 PNG，并登记在输出目录的 manifest.json 中。
+    每块牌生成：1:1 生产 PDF（文字转曲线、不含字体；仅 CMYK 和专色：切割线 CutContour，
+    插牌另有白墨 White）、SVG（单位 mm）、校样 PDF 和 PNG，并登记在输出目录的 manifest.json 中。
     铜牌字号按规范 6.3 固定为 136 pt；站名排不下时报错并说明超出多少，不会缩小字号。
     """
     from ..signage import broken_station_files, make_signs
