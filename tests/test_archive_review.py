@@ -322,3 +322,146 @@ def test_a_reader_meeting_a_registry_write_to_roll_back_is_told_why(filed):
         _cleanup(ro)
     r = docgen(ws, "archive", "verify")  # the archivist's account rolls it back
     assert "核对通过" in r.stdout and "x" * 50 not in docgen(ws, "archive", "list").stdout
+
+
+# ----------------------------------------------------------------------------- notices of a destroyed notice volume
+
+REHAB = ("社区康复:\n  期限: 3年\n  起始日期: 2021-06-01\n  建议理由: 诊断评估合格，有稳定住所和家庭监护条件\n"
+         "  大队意见: 同意\n  管理科意见: 同意\n  戒毒所意见: 同意\n")
+
+
+def _second_account(ws: Path, *args: str) -> subprocess.CompletedProcess:
+    """A command run under another login account (the second approver)."""
+    from conftest import run_cli
+
+    r = run_cli(*args, "--workspace", str(ws), env={"LOGNAME": "lijuzhang", "USER": "lijuzhang"})
+    assert r.returncode == 0, r.stderr + r.stdout
+    return r
+
+
+def _approve_twice(ws: Path, number: str) -> None:
+    docgen(ws, "archive", "approve", number, "--by", "张主任")
+    _second_account(ws, "archive", "approve", number, "--by", "李局长")
+
+
+def _list_number(text: str) -> str:
+    import re
+
+    return re.search(r"销毁清册 (XH-\d{4}-\d{3})", text)[1]
+
+
+def _late_person(ws: Path) -> None:
+    """T005, released from 东湖 in 2021-06 like T001 and T002, entered after their notice was filed."""
+    import re
+
+    from test_archive import PERSONS
+
+    from docgen.records.idcard import check_digit
+
+    first17 = "32010219850505504"  # a woman (17th digit even), synthetic
+    text = re.sub(r'身份证号码: "\d+"', f'身份证号码: "{first17 + check_digit(first17)}"', PERSONS["T002"])
+    text = text.replace("T002", "T005").replace("乙二", "戊五").replace("2026-", "2022-").replace("2025-", "2021-")
+    (ws / "records" / "persons" / "T005.yaml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def month_destroyed(tmp_path_factory) -> tuple[Path, dict]:
+    """东湖's notices to 南京 of 2021-05: one voided before the month's volume (TZ) was filed, one
+    filed in it, one supplementary notice issued after the volume was listed for destruction.
+    东湖's annual volume (GZ) of 2021 holds the filed notice and T001's 责令社区康复建议书 (H) and
+    is held (保全) while the TZ is destroyed."""
+    from test_archive import _make_ws, backdate
+    from test_notice_frozen import issue
+
+    ws = tmp_path_factory.mktemp("review-notices") / "ws"
+    _make_ws(ws)
+    docgen(ws, "archive", "file", "--person", "T003", "--by", "刘芳", "--as-of", TODAY)
+    backdate(ws, "T001", "T002")
+    p = ws / "records" / "persons" / "T001.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("事件:\n", REHAB + "事件:\n"), encoding="utf-8")
+    info: dict = {"voided": issue(ws, "F", "dh", "2021-05")}
+    docgen(ws, "notice", "void", info["voided"], "--reason", "收件站点填错")
+    info["kept"] = issue(ws, "F", "dh", "2021-05")
+    docgen(ws, "archive", "file", "--notices", "dh", "--month", "2021-05", "--by", "周文静", "--as-of", TODAY)
+    r = docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
+    info["gz"] = next(i for i in by_subject_all(ws) if i["kind"] == "annual")
+    info["tz"] = next(i for i in by_subject_all(ws) if i["kind"] == "notices")
+    docgen(ws, "archive", "hold", info["gz"]["dh"], "--reason", "涉诉调阅")
+    first = _list_number(docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案").stdout)
+    _late_person(ws)
+    info["late"] = issue(ws, "F", "dh", "2021-05")  # a supplementary notice, after the listing
+    _approve_twice(ws, first)
+    info["refused"] = docgen(ws, "archive", "execute", first, "--by", "监销员", ok=False)
+    info["due"] = docgen(ws, "archive", "due", "--as-of", "2025-12-31").stdout
+    docgen(ws, "archive", "cancel", first, "--reason", "通知书卷须重新归档")
+    info["dispose_early"] = docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案").stdout
+    docgen(ws, "archive", "file", "--notices", "dh", "--month", "2021-05", "--by", "周文静", "--as-of", TODAY)
+    info["list"] = second = _list_number(
+        docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案").stdout)
+    _approve_twice(ws, second)
+    info["executed"] = docgen(ws, "archive", "execute", second, "--by", "监销员").stdout
+    return ws, info
+
+
+def by_subject_all(ws: Path) -> list[dict]:
+    from test_archive import items
+
+    return items(ws)
+
+
+def test_a_notice_volume_lacking_a_later_notice_is_not_destroyed_until_filed_again(month_destroyed):
+    """A supplementary notice of the month issued after the TZ was filed is in no version of it:
+    destroying the volume would leave that notice's names in the register for ever. execute
+    refuses (logged), due and dispose say the volume must be filed again first."""
+    ws, info = month_destroyed
+    tz, late = info["tz"]["dh"], info["late"]
+    r = info["refused"]
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"{tz} 没有收入立卷后发出的通知书 {late}" in r.stderr and "--notices dh --month 2021-05" in r.stderr
+    refusals = [e for e in _audit(ws) if e["action"] == "拒绝执行销毁"]
+    assert len(refusals) == 1 and any(late in why for why in refusals[0]["after"]["原因"])
+    assert "须先重新归档" in info["due"] and late in info["due"]
+    assert f"未列入：{tz}" in info["dispose_early"]
+
+
+def test_voided_and_filed_notices_of_a_destroyed_volume_lose_their_names(month_destroyed):
+    """Once the TZ (filed again with the supplementary notice) is destroyed, every notice of its
+    month loses its people and view: the filed ones and the one voided before the filing
+    (never in the volume, kept no longer than the month's notices), logged as such."""
+    from test_notice_redaction import register
+
+    ws, info = month_destroyed
+    rows, people = register(ws)
+    for number in (info["voided"], info["kept"], info["late"]):
+        assert rows[number]["view"] is None and rows[number]["redacted_list"] == info["list"], number
+    assert not people
+    logged = [e for e in _audit(ws) if e["action"] == "清除通知书个人信息"]
+    assert len(logged) == 1 and logged[0]["after"]["作废未入卷"] == [f"{info['voided']}（F）"]
+    assert "立卷前已作废" in info["executed"]
+    assert "戊五" not in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8")
+
+
+def test_the_institution_volume_is_filed_again_naming_the_destroyed_notices(month_destroyed, tmp_path):
+    """东湖's GZ of 2021 (held) is filed again after its notice's TZ was destroyed: the new
+    version keeps H, states on its 备考表 which notice was destroyed with which volume under which
+    list (no traceback, no PDF asked for), the old version is kept, the log names the notice."""
+    from test_archive import pdf_all_text
+
+    src, info = month_destroyed
+    ws = tmp_path / "ws"
+    shutil.copytree(src, ws, symlinks=True)
+    r = docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
+    gz = next(i for i in by_subject_all(ws) if i["kind"] == "annual")
+    assert gz["version"] == 2 and gz["dh"] == info["gz"]["dh"]
+    text = pdf_all_text(ws / "archive" / gz["path"])
+    assert f"预解戒人员信息对接通知书{info['kept']}" in text.replace(" ", "")
+    assert info["tz"]["dh"] in text and info["list"] in text and "责令社区康复建议书" in text
+    entry = [e for e in _audit(ws) if e["action"] == "重新归档"][-1]
+    assert entry["after"]["已销毁未收入"] == [f"预解戒人员信息对接通知书 {n}" for n in (info["kept"], info["late"])]
+    assert "去除文件" not in entry["after"]
+    assert (ws / "archive" / "annual" / "versions" / f"{gz['dh']}.v1.pdf").is_file()
+    assert "核对通过" in docgen(ws, "archive", "verify").stdout
+
+
+def _audit(ws: Path) -> list[dict]:
+    return [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -61,11 +61,11 @@ def parse(text: str) -> tuple[int, str]:
 
 def _intact(store: Store) -> list[dict]:
     """The committed entries, refusing a log whose chain is already broken."""
-    _, problems, _ = store.audit_report()
+    entries, problems, _ = store.audit_chain()  # the log read once
     if problems:
         raise DocgenError("审计日志的散列链已不完整：" + "；".join(problems[:3])
                           + "。先运行 docgen archive audit --verify 查明问题")
-    return store.committed_entries()
+    return entries[:int(store.meta("audit_count", "0"))]
 
 
 def current(store: Store) -> Anchor:
@@ -89,8 +89,7 @@ def issue(store: Store, by: str) -> Anchor:
 def check(store: Store, seq: int, digest: str) -> list[str]:
     """Why the log does not hold the anchored entry (none: it does, with an intact chain
     from the first entry through it to the head)."""
-    n, problems, _ = store.audit_report()
-    entries = store.audit_entries()
+    entries, problems, _ = store.audit_chain()  # the log read once
     out = list(problems)
     if seq < 1:
         return out + ["锚点的条目序号应从 1 起"]

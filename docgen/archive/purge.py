@@ -88,19 +88,7 @@ class Leftover:
                     or self.cache or self.bundles or self.printed)
 
     def summary(self, out_dir: Path) -> str:
-        c = self.counts(out_dir)
-        parts = [f"记录文件 {c['记录文件']} 个"] if c["记录文件"] else []
-        if c["文书"] or c["文书文件"]:
-            parts.append(f"文书 {c['文书']} 份（{c['文书文件']} 个文件）")
-        if c["打印包"]:
-            parts.append(f"打印包 {c['打印包']} 个")
-        if c["打印登记"]:
-            parts.append(f"打印登记 {c['打印登记']} 条")
-        if c["解析缓存"]:
-            parts.append(f"解析缓存 {c['解析缓存']} 条")
-        if not parts and (self.errors or self.state):
-            parts.append("清单中的条目")
-        return "、".join(parts) or "无"
+        return _what(self.counts(out_dir), full=True, listed=bool(self.errors or self.state))
 
 
 # ----------------------------------------------------------------------------- finding
@@ -345,8 +333,7 @@ def remains(ws, arc, pid: str, name: str | None = None, registers: Registers | N
     notices = [n for n in reg.notices() if pid in (n.get("people_ids") or [])]
     destroyed = reg.destroyed() if notices else set()
     for n in notices:
-        key = f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
-        row = arc.db.execute("SELECT dh, status FROM items WHERE key = ?", (key,)).fetchone()
+        row = arc.db.execute("SELECT dh, status FROM items WHERE key = ?", (notice_key(n),)).fetchone()
         vol = (f"通知书卷 {row['dh']} {'已销毁' if row['status'] == 'disposed' else '在库'}" if row
                else "尚未归入通知书卷")
         if row is not None and row["status"] == "disposed":
@@ -354,8 +341,8 @@ def remains(ws, arc, pid: str, name: str | None = None, registers: Registers | N
                 why = ("通知书卷已销毁，登记簿中这份通知书的人员和内容尚未清除：请运行 docgen archive purge --notices "
                        "--by 姓名")
             else:
-                why = ("这份通知书不在已销毁的通知书卷中（立卷后发出或已作废），登记簿保存其原样（含此人姓名），"
-                       "请档案员按本单位规定处理")
+                why = ("这份通知书不在已销毁的通知书卷中（立卷后才发出，该卷销毁前没有重新归档），登记簿保存其原样"
+                       "（含此人姓名），请档案员按本单位规定处理")
         else:
             why = "登记簿保存寄出的通知书原样（编号连续，存底联和通知书卷据此重印），随通知书卷保管，不随个人清除"
         out.append(f"通知书登记簿：{n.get('number')}（{n.get('kind')}，{n.get('month')} 寄送，{vol}）记有其编号和姓名；{why}")
@@ -527,7 +514,10 @@ def pending(ws, arc, ds, pids: list[str] | None = None, out_dir: Path | None = N
     return left
 
 
-def _what(c: dict[str, int], records: list[str] | None = None) -> str:
+def _what(c: dict[str, int], records: list[str] | None = None, full: bool = False, listed: bool = True) -> str:
+    """What a person left, counted: record files (named, given ``records``), documents, print
+    bundles; ``full`` (a purge's own account) adds the print register and parse cache entries,
+    and says 无 when nothing at all is left (``listed``: manifest or state entries are)."""
     parts = []
     if c["记录文件"]:
         parts.append(f"记录文件 {c['记录文件']} 个" + (f"（{'、'.join(records)}）" if records else ""))
@@ -535,7 +525,14 @@ def _what(c: dict[str, int], records: list[str] | None = None) -> str:
         parts.append(f"文书 {c['文书']} 份（{c['文书文件']} 个文件）")
     if c["打印包"]:
         parts.append(f"打印包 {c['打印包']} 个")
-    return "、".join(parts) or "清单中的条目"
+    if full:
+        if c["打印登记"]:
+            parts.append(f"打印登记 {c['打印登记']} 条")
+        if c["解析缓存"]:
+            parts.append(f"解析缓存 {c['解析缓存']} 条")
+    if not parts:
+        return "清单中的条目" if listed else "无"
+    return "、".join(parts)
 
 
 def reminder(ws, left: list[Leftover], number: str | None = None, out_dir: Path | None = None) -> list[str]:
@@ -574,6 +571,7 @@ class NoticeGone:
     row: dict  # the register's row (registry.notices.list_notices)
     dh: str  # the notice volume
     number: str  # the disposal list that destroyed it
+    filed: bool = True  # False: voided before the volume was filed (of its month, never in it)
     result: dict | None = None  # what registry.notices.redact did
     bundles: list[Path] = field(default_factory=list)  # print bundles holding the notice
     printed: list[str] = field(default_factory=list)  # its print register idents
@@ -596,10 +594,24 @@ def _volume_documents(entries: list[dict]) -> dict[str, set[str]]:
     return out
 
 
-def destroyed_notices(arc, ws, entries: list[dict] | None = None) -> list[NoticeGone]:
+def notice_key(n: dict) -> str:
+    """The registry key of the notice volume a notice belongs to (institution, station, month)."""
+    return f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
+
+
+def notice_name(n: dict) -> str:
+    """A notice as a volume's ``卷内文件`` names it."""
+    return f"{NOTICE_TITLES.get(n.get('kind'), '')} {n.get('number')}"
+
+
+def destroyed_notices(arc, ws, entries: list[dict] | None = None, led=None) -> list[NoticeGone]:
     """The notices of the register held by a notice volume that is destroyed as the registry
     *and* the audit log record it (status, an executed list naming the volume, the notice in
-    the volume's ``卷内文件``), redacted already or not."""
+    the volume's ``卷内文件``), redacted already or not; and the notices of the volume's month
+    voided before it was filed (never in it: their personal data is kept no longer than the
+    month's notices, 《戒毒条例》第七条), marked ``filed=False``. A notice issued after the
+    volume was filed and not voided is not destroyed with it (``unfiled_notices`` keeps such a
+    volume from being destroyed before it is filed again). ``led``: the replay of ``entries``."""
     from ..registry.notices import has_register, list_notices
     from .ledger import replay
 
@@ -609,21 +621,61 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None) -> list[Notice
     if not rows:
         return []
     entries = arc.store.committed_entries() if entries is None else entries
-    led = replay(entries)
+    led = replay(entries) if led is None else led
     held = _volume_documents(entries)
     out = []
     for n in rows:
-        key = f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}"
-        r = arc.db.execute("SELECT dh, status, disposal_list FROM items WHERE key = ?", (key,)).fetchone()
+        r = arc.db.execute("SELECT dh, status, disposal_list FROM items WHERE key = ?", (notice_key(n),)).fetchone()
         if r is None or r["status"] != "disposed" or led.volumes.get(r["dh"], {}).get("status") != "disposed":
             continue
         lst = led.lists.get(r["disposal_list"] or "")
         if lst is None or lst.status != "executed" or r["dh"] not in (lst.volumes or []):
             continue
-        if f"{NOTICE_TITLES.get(n.get('kind'), '')} {n.get('number')}" not in held.get(r["dh"], set()):
-            continue  # issued after the volume was filed, or voided before: not destroyed with it
-        out.append(NoticeGone(n, r["dh"], r["disposal_list"]))
+        filed = notice_name(n) in held.get(r["dh"], set())
+        if not filed and not n.get("voided"):
+            continue  # issued after the volume was filed: not destroyed with it
+        out.append(NoticeGone(n, r["dh"], r["disposal_list"], filed=filed))
     return out
+
+
+def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[str, list[str]]:
+    """档号 -> the notices (printed numbers) of each notice volume of ``rows`` that none of its
+    filed versions holds although they are neither voided nor redacted: issued after the volume
+    was filed (a supplementary notice). Such a volume is incomplete; it is filed again before
+    it is listed or destroyed, or the notice's personal data would outlive the volume. A volume
+    filed before the log listed its documents is read by its bookmarks (unreadable: not held back)."""
+    from ..registry.notices import has_register, list_notices
+    from .service import _outline_documents
+
+    vols = [r for r in rows if r["kind"] == "notices" and r["status"] == "filed"]
+    if not vols or not has_register(ws.data):
+        return {}
+    by_key: dict[str, list[dict]] = {}
+    for n in list_notices(ws.data):
+        if not n.get("voided") and not n.get("redacted"):
+            by_key.setdefault(notice_key(n), []).append(n)
+    if not any(r["key"] in by_key for r in vols):
+        return {}
+    held = _volume_documents(arc.store.committed_entries() if entries is None else entries)
+    out: dict[str, list[str]] = {}
+    for r in vols:
+        docs = held.get(r["dh"])
+        if docs is None:
+            titles = _outline_documents(arc.root / r["path"]) if r["path"] else None
+            if titles is None:
+                continue
+            docs = set(titles)
+        missing = [str(n.get("number")) for n in by_key.get(r["key"], []) if notice_name(n) not in docs]
+        if missing:
+            out[r["dh"]] = missing
+    return out
+
+
+def unfiled_text(row, numbers: list[str]) -> str:
+    """Why a notice volume lacking later notices is not destroyed yet, and what to do."""
+    return (f"{row['dh']} 没有收入立卷后发出的通知书 {'、'.join(numbers)}（同一戒毒所、同一月份）：先重新归档该卷"
+            f"（docgen archive file --notices {row['subject']} --month {row['period']} --by 姓名），"
+            "再鉴定销毁；否则这些通知书的人员信息会在通知书卷销毁后仍留在通知书登记簿中")
 
 
 def _notice_prints(row: dict, outlines: dict[Path, list | None],
@@ -651,11 +703,13 @@ def _notice_prints(row: dict, outlines: dict[Path, list | None],
     return holding, printed
 
 
-def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] | None = None) -> list[NoticeGone]:
-    """Destroyed notices whose personal data, output files or print bundles are still there."""
+def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] | None = None,
+                    led=None) -> list[NoticeGone]:
+    """Destroyed notices whose personal data, output files or print bundles are still there.
+    ``led``: the replay of ``entries`` when the caller has it."""
     from ..registry.notices import output_leftovers
 
-    gone = destroyed_notices(arc, ws, entries)
+    gone = destroyed_notices(arc, ws, entries, led)
     if lists is not None:
         gone = [g for g in gone if g.number in lists]
     out = []
@@ -697,26 +751,35 @@ def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_r
     from ..registry import notices as register
     from .service import clean_name
 
-    problems = arc.tampering()
-    if problems:
-        raise DocgenError("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能清除通知书的个人信息：\n  "
-                          + "\n  ".join(problems) + "\n请运行 docgen archive verify 查看")
-    todo = pending_notices(arc, ws, lists)
+    from .ledger import replay
+
+    def found() -> list[NoticeGone]:  # the log read and replayed once for the check and the search
+        entries = arc.store.committed_entries()
+        led = replay(entries)
+        problems = arc.tampering(led)
+        if problems:
+            raise DocgenError("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能清除通知书的个人信息：\n  "
+                              + "\n  ".join(problems) + "\n请运行 docgen archive verify 查看")
+        return pending_notices(arc, ws, lists, entries, led)
+
+    todo = found()
     if dry_run or not todo:
         return todo
     by = clean_name(by, "经办人")
     with arc.store.action(by) as act:  # found again under the archive's lock, then logged
-        todo = pending_notices(arc, ws, lists, arc.store.committed_entries())
+        todo = found()
         by_volume: dict[str, list[NoticeGone]] = {}
         for g in todo:
             by_volume.setdefault(g.dh, []).append(g)
         for dh, group in by_volume.items():
+            voided = [g.label for g in group if not g.filed]
             act.log(NOTICE_ACTION, dh, None,
                     {"通知书": [g.label for g in group], "清册": group[0].number,
                      "人数": sum(int(g.row.get("people") or 0) for g in group),
+                     **({"作废未入卷": voided} if voided else {}),
                      **({"打印包": len({p for g in group for p in g.bundles})} if any(g.bundles for g in group) else {})},
                     note="通知书卷已销毁：清除通知书登记簿中的人员（编号、姓名）和发出时的内容（保留编号、日期、人数和内容散列值），"
-                         "删除输出目录中的通知书文书")
+                         "删除输出目录中的通知书文书" + ("；该月立卷前已作废、未入卷的通知书随卷一并清除" if voided else ""))
     # only once the log entry is committed (a separate database: a run again completes it)
     done = register.redact(ws.data, {(g.row["kind"], g.row["institution"], g.row["year"], g.row["seq"]): g.number
                                      for g in todo}, today or dt.date.today())

@@ -249,6 +249,7 @@ class Archive:
         self.store = Store(self.root, create=create)
         self._targets: dict[tuple, list[Target]] = {}
         self._recomputed: dict[int, dict] = {}  # due dates worked out for a reader who cannot record them
+        self.held_back: list[tuple] = []  # due volumes the last draft_disposal left out, with why
 
     @property
     def policy(self) -> Policy:
@@ -516,6 +517,9 @@ class Archive:
     def _notice_docs(self, notices: list[dict], suffix: str) -> list[Doc]:
         docs = []
         for n in notices:
+            if n.get("redacted"):  # its notice volume was destroyed: the volume says so instead
+                docs.append(self._destroyed_notice(n, suffix))
+                continue
             rel = n.get("pdf")
             path = Path(n.get("out_dir") or self.ws.output) / str(rel or "")
             if not rel or not path.is_file():
@@ -530,6 +534,19 @@ class Archive:
             docs.append(Doc(kind, title, str(n.get("issued") or ""), data, page_count(data), note, key=issued,
                             ident=title))
         return docs
+
+    def _destroyed_notice(self, n: dict, suffix: str) -> Doc:
+        """A notice whose notice volume (TZ) was destroyed and whose personal data the notice
+        register no longer holds: not in the volume, named with the volume and the 销毁清册."""
+        kind = "K" if n.get("kind") in ("K", "戒毒典型培育对象信息对接通知书") else "F"
+        name = "戒毒典型培育对象信息对接通知书" if kind == "K" else "预解戒人员信息对接通知书"
+        title = f"{name} {n.get('number')}{suffix}"
+        row = self.db.execute("SELECT dh FROM items WHERE key = ?",
+                              (f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}",)).fetchone()
+        volume = f"通知书卷 {row['dh']}" if row is not None else "所在通知书卷"
+        why = (f"已随{volume}按销毁清册 {n.get('redacted_list') or '（未记清册编号）'}销毁，"
+               f"{n.get('redacted')} 清除了通知书登记簿中的人员和内容")
+        return Doc(kind, title, str(n.get("issued") or ""), b"", 0, ident=title, gone=why)
 
     # ================================================================== filing
 
@@ -555,8 +572,14 @@ class Archive:
             raise VolumeDisposed(f"{title} 的案卷 {disposed['dh']} 已于 {disposed['disposed_at'][:10]} 按销毁清册 "
                                  f"{disposed['disposal_list']} 销毁，不能再归档到同一档号")
         docs, notes = docs_fn()  # rendered before taking the lock: other writers wait only for the numbering
-        blank = [d for d in docs if d.blank]
-        docs = [d for d in docs if not d.blank]
+        gone = [d for d in docs if d.gone]  # destroyed with another volume: named, not silently missing
+        blank = [d for d in docs if d.blank and not d.gone]
+        docs = [d for d in docs if not d.blank and not d.gone]
+        if gone and not docs:
+            raise NothingToFile(f"{title}：卷内只会有已按销毁清册销毁的文件（{'；'.join(f'{d.title}：{d.gone}' for d in gone)}），"
+                                "没有可归档的文件，未归档（已归档的版本保持不变）")
+        if gone:
+            notes.append("下列文件已按销毁清册销毁，本卷不再收入：" + "；".join(f"{d.title}（{d.gone}）" for d in gone) + "。")
         if blank and not docs:
             raise NothingToFile(f"{title}：卷内只会有空表（{_blank_text(blank)} 都没有记录），未归档；"
                                 "有了记录之后再归档")
@@ -584,7 +607,7 @@ class Archive:
             notes = [rule_text(series)] + list(extra_notes or []) + notes
             dropped: list[str] = []
             if old is not None:  # a filed document is never dropped silently (动态更新 adds, it does not remove)
-                dropped = self._dropped(old, docs, blank)
+                dropped = self._dropped(old, docs, blank + gone)
                 if dropped and not drop_reason:
                     raise DocgenError(
                         f"{title}：按当前记录重新归档，将从案卷 {old['dh']} 中去除现行第 {old['version']} 版已归档的"
@@ -663,7 +686,8 @@ class Archive:
                 act.log("归档", dh, None, {"题名": title, "版本": 1, "页数": pages, "sha256": digest,
                                           "内容散列": ckey, "检查人": checker or None,
                                           "起算日": values["trigger_date"], "到期日": values["due_date"],
-                                          "起算事由": trigger.reason, "卷内文件": [d.name for d in docs]})
+                                          "起算事由": trigger.reason, "卷内文件": [d.name for d in docs],
+                                          **({"已销毁未收入": [d.name for d in gone]} if gone else {})})
             else:
                 item_id = old["id"]
                 act.db.execute("UPDATE versions SET superseded_at = ?, path = ? WHERE item_id = ? AND version = ?",
@@ -676,6 +700,7 @@ class Archive:
                         {"版本": version, "页数": pages, "sha256": digest, "内容散列": ckey,
                          "检查人": checker or None, "到期日": values["due_date"], "起算事由": trigger.reason,
                          "卷内文件": [d.name for d in docs], "旧版文件": kept,
+                         **({"已销毁未收入": [d.name for d in gone]} if gone else {}),
                          **({"旧版文件状态": "缺失"} if warnings else {}),
                          **({"去除文件": dropped, "去除理由": drop_reason} if dropped else {})})
             act.db.execute("INSERT INTO versions (item_id, version, sha256, pages, filed_at, filed_on, filed_by, "
@@ -1142,7 +1167,10 @@ class Archive:
         return None
 
     def draft_disposal(self, ds: Dataset | None, as_of: dt.date, by: str | None) -> list[str]:
+        """Draft the 销毁清册 of ``as_of``: its numbers. ``held_back`` then holds the due volumes
+        left out with why (a notice volume lacking a notice issued after it was filed)."""
         from .disposal import render_list
+        from .purge import unfiled_notices, unfiled_text
 
         not_future(as_of, "鉴定截止日期")
         with self.store.action(by):  # before refresh rewrites due dates edited by hand
@@ -1159,6 +1187,9 @@ class Archive:
                 "WHERE l.status = 'draft'").fetchall()}
             rows = [r for r in self.due(as_of) if not r["hold_reason"] and r["id"] not in open_ids
                     and not led.volumes.get(r["dh"], {}).get("hold_reason")]
+            unfiled = unfiled_notices(self, self.ws, rows)  # incomplete notice volumes: filed again first
+            self.held_back = [(r, unfiled_text(r, unfiled[r["dh"]])) for r in rows if r["dh"] in unfiled]
+            rows = [r for r in rows if r["dh"] not in unfiled]
             groups: dict[str, list[sqlite3.Row]] = {}
             for r in rows:
                 groups.setdefault(r["fonds"], []).append(r)
@@ -1237,6 +1268,8 @@ class Archive:
             act.log("撤销销毁清册", number, {"状态": "draft"}, {"状态": "cancelled"}, note=reason.strip())
 
     def execute(self, ds: Dataset | None, number: str, as_of: dt.date, by: str | None) -> dict:
+        from .purge import unfiled_notices, unfiled_text
+
         lst = self._list(number)
         number = lst["number"]
         if lst["status"] != "draft":
@@ -1256,6 +1289,7 @@ class Archive:
             faulty = faulty_persons(ds)
             logged = self.ledger().volumes
             problems = [why] if why else []
+            unfiled = unfiled_notices(self, self.ws, entries)
             for r in entries:
                 held = r["hold_reason"] or logged.get(r["dh"], {}).get("hold_reason")
                 if r["status"] != "filed":
@@ -1267,6 +1301,8 @@ class Archive:
                                     f"{r['trigger_reason']}）")
                 elif r["version"] != r["listed_version"]:
                     problems.append(f"{r['dh']} 在编制清册后重新归档过（第 {r['listed_version']} 版 → 第 {r['version']} 版），须重新鉴定")
+                elif r["dh"] in unfiled:
+                    problems.append(unfiled_text(r, unfiled[r["dh"]]))
                 elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons \
                         and ds.errors:
                     problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录读不出（记录有错误），无法确认保管期限")

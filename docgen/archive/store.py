@@ -582,30 +582,36 @@ class Store:
         a writer killed between writing the log and committing the registry left after the
         registry's head (one change, continuing the chain exactly): its change did not take
         effect, and the next change records their retraction -- not an integrity failure."""
+        entries, problems, unfinished = self.audit_chain()
+        return len(entries), problems, unfinished
+
+    def audit_chain(self) -> tuple[list[dict], list[str], str | None]:
+        """``audit_report`` with the entries themselves (the log read once): an unreadable line
+        is an empty dict."""
         head = self.meta("audit_head", GENESIS)
         count = int(self.meta("audit_count", "0"))
         if not self.audit_path.exists():
-            return 0, ([f"审计日志 {AUDIT_NAME} 不见了（登记簿记有 {count} 条）"] if count else []), None
+            return [], ([f"审计日志 {AUDIT_NAME} 不见了（登记簿记有 {count} 条）"] if count else []), None
         entries, problems = _chain(self.audit_path.read_bytes())
         n = len(entries)
         if problems:
             if n != count:
                 problems.append(f"日志有 {n} 条，登记簿记有 {count} 条")
-            return n, problems, None
+            return entries, problems, None
         at_head = (count == 0 and head == GENESIS) or (0 < count <= n and entries[count - 1].get("hash") == head)
         beyond = entries[count:]
         if n > count and at_head and not one_transaction(beyond):
             problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：其后的条目来自不止一次操作，登记簿可能被换成了旧的备份")
         elif n > count and at_head:
             what = "、".join(sorted({f"{e.get('action')} {e.get('target')}" for e in beyond}))
-            return n, problems, (f"日志有 {n} 条，登记簿记有 {count} 条：末尾 {n - count} 条（{what}）是一次在提交登记簿前"
-                                 "中断的操作写下的、未生效的条目；下次改动档案库时会记一条“撤回未生效的日志条目”，"
-                                 "中断的操作可重新执行")
+            return entries, problems, (f"日志有 {n} 条，登记簿记有 {count} 条：末尾 {n - count} 条（{what}）是一次在提交"
+                                       "登记簿前中断的操作写下的、未生效的条目；下次改动档案库时会记一条“撤回未生效的日志条目”，"
+                                       "中断的操作可重新执行")
         elif n != count:
             problems.append(f"日志有 {n} 条，登记簿记有 {count} 条：有条目被删除或添加")
         elif n and entries[-1].get("hash") != head:
             problems.append("日志末条与登记簿记载的链头不符：末尾的条目被改动或替换")
-        return n, problems, None
+        return entries, problems, None
 
     def committed_entries(self) -> list[dict]:
         """The log entries the registry counts as committed (without an interrupted writer's)."""

@@ -34,6 +34,7 @@ class Doc:
     key: str = ""  # hash of what the document says (its form and data), not of its bytes
     ident: str = ""  # which document this is, across versions: form name and event date, period or number
     blank: bool = False  # a form with no underlying records (a month without log entries, zero counts)
+    gone: str = ""  # a document destroyed under a 销毁清册 (a redacted notice): why it is not in the volume
 
     @property
     def name(self) -> str:

@@ -331,6 +331,14 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
             echo(f"{r['dh']}  {r['title']}  到期 {r['due_date']}（{r['trigger_reason']}）"
                  + (f"  【保全：{r['hold_reason']}，不得销毁】" if r["hold_reason"] else ""))
         echo(f"截至 {day.isoformat()}，保管期满 {len(rows)} 卷。")
+        from ..archive.purge import unfiled_notices, unfiled_text
+
+        unfiled = unfiled_notices(arc, ws, rows)
+        if unfiled:
+            echo(f"其中 {len(unfiled)} 卷通知书卷须先重新归档，才能列入销毁清册：")
+            for r in rows:
+                if r["dh"] in unfiled:
+                    echo(f"  {unfiled_text(r, unfiled[r['dh']])}")
         stuck = arc.undetermined(ds, day)
         if stuck:
             echo(f"另有 {len(stuck)} 卷到期日未定，补录结案事件、运行 docgen archive refresh 后才能确定：")
@@ -392,6 +400,8 @@ def dispose_cmd(ws: Workspace, as_of, by, policy) -> None:
             for r in entries:
                 echo(f"  {r['dh']}  {r['title']}")
             echo(f"  下一步：docgen archive approve {n} --by 批准人（两名不同的批准人），再 docgen archive execute {n}")
+        for r, why in arc.held_back:
+            echo(f"未列入：{why}")
         if not numbers:
             echo(f"截至 {day.isoformat()} 没有可列入销毁清册的案卷（未到期、保全中或已列入其他清册）。")
     finally:
@@ -562,14 +572,15 @@ def _redacted_lines(gone: list, dry_run: bool = False) -> list[str]:
     out = []
     for g in gone:
         if dry_run:
-            out.append(f"通知书 {g.label}（通知书卷 {g.dh}，销毁清册 {g.number}）：将清除登记簿中的人员和内容，"
-                       "删除输出目录中的通知书文书")
+            out.append(f"通知书 {g.label}（通知书卷 {g.dh}，销毁清册 {g.number}{'' if g.filed else '；立卷前已作废、未入卷'}）："
+                       "将清除登记簿中的人员和内容，删除输出目录中的通知书文书")
             continue
         res = g.result or {}
         files = f"，删除文书文件 {res['files']} 个" if res.get("files") else ""
         if g.bundles:
             files += f"，删除含此通知书的打印包 {len(g.bundles)} 个（也含其他文书；需要时重新运行 docgen print）"
-        out.append(f"已清除通知书 {g.label}的人员信息（通知书卷 {g.dh} 已按销毁清册 {g.number} 销毁；"
+        voided = "" if g.filed else "；立卷前已作废、未入卷，随该月的通知书卷一并清除"
+        out.append(f"已清除通知书 {g.label}的人员信息（通知书卷 {g.dh} 已按销毁清册 {g.number} 销毁{voided}；"
                    f"登记簿保留编号、日期、人数和内容散列值{files}；已记入审计日志）")
     return out
 
