@@ -61,9 +61,10 @@ def test_scripted_items_by_hand(tmp_path: Path) -> None:
     # P14 leaves on 12-05: collection by 10-05, form D by 11-15
     assert got[("信息采集", "P14")] == (dt.date(2026, 10, 5), True)
     assert got[("对象信息表", "P14")] == (dt.date(2026, 11, 15), False)
-    # in care without an October visit (due 10-31): P05 (所外就医), P16 and P17 after reporting...
+    # in care without an October visit (due 10-31): P05 (所外就医); P16 reported on 10-22 and was
+    # met then (registration and first talk), P17 was visited 10-25; relapsed/refusing persons owe none
     october = {i.person for i in items if i.kind == "回访" and i.date == dt.date(2026, 10, 31)}
-    assert october == {"P05", "P16"}  # P17 was visited 10-25; relapsed/refusing persons owe none
+    assert october == {"P05"}
     # ... and September (overdue, 09-30): persons in care then, without a September visit, still in
     # the register (not P06 whose care ended, P10 who died, P13 terminated, P15 whose care ended)
     september = {i.person for i in items if i.kind == "回访" and i.date == dt.date(2026, 9, 30)}
@@ -76,8 +77,12 @@ def test_scripted_items_by_hand(tmp_path: Path) -> None:
     assert {i.unit for i in stats} == {"t", "t-a", "s1", "s2", "i1", "i2"}
     assert all(i.date == dt.date(2026, 10, 8) for i in stats)
     # 3 months 拒访: P11 since 09-10 -> candidate on 12-10, listed from 30 days before
-    later = {(i.kind, i.person): i.date for i in due_items(ds, dt.date(2026, 11, 15)) if i.person}
+    later_items = due_items(ds, dt.date(2026, 11, 15))
+    later = {(i.kind, i.person): i.date for i in later_items if i.person}
     assert later[("终止审批", "P11")] == dt.date(2026, 12, 10)
+    # P16's month of 报到 (October) owes no visit, not even overdue in November; November does
+    p16 = sorted((i.date, i.overdue) for i in later_items if i.kind == "回访" and i.person == "P16")
+    assert p16 == [(dt.date(2026, 11, 30), False)]
 
 
 def test_information_sheet_sent_with_a_notice_is_done(tmp_path: Path) -> None:

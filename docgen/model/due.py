@@ -13,7 +13,10 @@ Items, by rule of the standard:
 * 回访 — at least one per calendar month (9.3.1.1) for persons in care (在册照管, 所外就医):
   due at the end of the current month when there is none yet, and reported overdue for the
   previous month when that month had none while the person was in care at its end (only for
-  persons still in the register);
+  persons still in the register). The month of 报到 owes none: the person was met at the
+  station that month (9.2: registration and the 首次谈话, form X4), and a reminder of that
+  month could only turn into an overdue item the clerk can no longer mend. (The statistics
+  count 回访 records only; this reading changes nothing there.);
 * 终止审批 — 3 months of 失联 / 拒访 without restored contact (5.3): the 指导站 may terminate
   (form X3);
 * 期满鉴定 — care ends within 30 days, or has ended without a 期满 event: appraisal (form X2
@@ -61,7 +64,10 @@ def _month_end(day: dt.date) -> dt.date:
     return Period(day.year, month=day.month).last_day
 
 
-def _visited(person, first: dt.date, last: dt.date) -> bool:
+def _visited(person, report: dt.date | None, first: dt.date, last: dt.date) -> bool:
+    """A 回访 between ``first`` and ``last``, or the 报到 itself (the month's contact, see above)."""
+    if report is not None and first <= report <= last:
+        return True
     return any(e.kind == "回访" and first <= e.date <= last for e in person.events)
 
 
@@ -95,11 +101,11 @@ def due_items(ds: Dataset, as_of: dt.date, unit: str | None = None,
             extra = "；已逾期，可依 5.3 报指导站终止协议（X3）" if st.state == "尚未报到" else ""
             add(tl.report_due, "报到", p.station, f"{who} {tl.release} 出所，应在十日内报到{extra}", pid)
         if st.state in ("在册照管", "所外就医"):
-            if not _visited(p, this_month.first_day, as_of):
+            if not _visited(p, tl.report, this_month.first_day, as_of):
                 add(this_month.last_day, "回访", p.station, f"{who} 本月（{this_month}）尚无跟踪回访记录（每月不少于一次）",
                     pid, "I")
         prev_state = status_on(p, prev_month.last_day).state
-        if st.in_register and prev_state in ("在册照管", "所外就医") and not _visited(p, prev_month.first_day, prev_month.last_day):
+        if st.in_register and prev_state in ("在册照管", "所外就医") and not _visited(p, tl.report, prev_month.first_day, prev_month.last_day):
             add(prev_month.last_day, "回访", p.station, f"{who} {prev_month} 没有跟踪回访记录（每月不少于一次）", pid, "I")
         if st.state in ("失联", "拒访") and st.since is not None:
             when = add_months(st.since, 3)
