@@ -465,3 +465,30 @@ def test_the_institution_volume_is_filed_again_naming_the_destroyed_notices(mont
 
 def _audit(ws: Path) -> list[dict]:
     return [json.loads(line) for line in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+# ----------------------------------------------------------------------------- found walking the lifecycle
+
+
+def test_filing_an_unchanged_volume_whose_file_was_altered_warns(filed):
+    """The monthly run finds T001's records unchanged (no new version) while its current file
+    no longer matches the registered hash: the archivist is told now, not only by verify."""
+    ws = filed
+    t1 = by_subject(ws)["T001"]
+    path = ws / "archive" / t1["path"]
+    path.write_bytes(path.read_bytes() + b"%")
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY)
+    assert "未建新版本" in r.stdout and by_subject(ws)["T001"]["version"] == 1
+    assert f"警告：{t1['dh']} 现行第 1 版的文件 {t1['path']} 与登记的散列值不符" in r.stderr
+    assert "从备份恢复" in r.stderr
+    path.write_bytes(path.read_bytes()[:-1])  # restored: no warning
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY)
+    assert "警告" not in r.stderr
+
+
+def test_audit_tail_takes_no_negative_count(filed):
+    """``--tail -1`` showed every entry but the first; it is refused in Chinese."""
+    r = docgen(filed, "archive", "audit", "--tail", "-1", ok=False)
+    assert r.returncode == 2 and "--tail" in r.stderr and "Traceback" not in r.stderr and "#1 " not in r.stdout
+    r = docgen(filed, "archive", "audit", "--tail", "1")
+    assert len(r.stdout.strip().splitlines()) == 1

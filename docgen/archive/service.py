@@ -543,8 +543,8 @@ class Archive:
         title = f"{name} {n.get('number')}{suffix}"
         row = self.db.execute("SELECT dh FROM items WHERE key = ?",
                               (f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}",)).fetchone()
-        volume = f"通知书卷 {row['dh']}" if row is not None else "所在通知书卷"
-        why = (f"已随{volume}按销毁清册 {n.get('redacted_list') or '（未记清册编号）'}销毁，"
+        volume = f"通知书卷 {row['dh']} " if row is not None else "所在通知书卷"
+        why = (f"已随{volume}按销毁清册 {n.get('redacted_list') or '（未记清册编号）'} 销毁，"
                f"{n.get('redacted')} 清除了通知书登记簿中的人员和内容")
         return Doc(kind, title, str(n.get("issued") or ""), b"", 0, ident=title, gone=why)
 
@@ -664,8 +664,12 @@ class Archive:
                         act.log("登记内容散列", dh, {"版本": old["version"], "内容散列": old["content_key"]},
                                 {"版本": old["version"], "内容散列": ckey},
                                 note="现行版本与按当前记录重新生成的案卷逐字节相同；此后按内容散列判断是否需要新版本")
+                    damaged = []  # no new version to supersede it, but the archivist hears of it now
+                    if (self.root / rel).is_symlink() or sha256((self.root / rel).read_bytes()) != old["sha256"]:
+                        damaged = [f"{dh} 现行第 {old['version']} 版的文件 {rel} 与登记的散列值不符（被改动、损坏或被换成了"
+                                   "符号链接）。记录没有变化，未建新版本；请从备份恢复该文件（docgen archive verify 可查看）"]
                     return Filed(dh, title, self.root / rel, old["pages"], old["version"], len(docs), notes,
-                                 unchanged=True)
+                                 unchanged=True, warnings=damaged)
             kept, warnings = self._keep_superseded(act, old, title) if old is not None else (None, [])
             pdf = build(version)
             pages = page_count(pdf)

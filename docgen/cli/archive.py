@@ -728,7 +728,7 @@ def verify_cmd(ws: Workspace) -> None:
 
 @archive.command("audit")
 @click.option("--verify", "check", is_flag=True, help="核对散列链：发现被改动、删除、插入或调换顺序的条目")
-@click.option("--tail", type=int, default=0, help="只显示最后 N 条")
+@click.option("--tail", type=click.IntRange(min=0), default=0, help="只显示最后 N 条（0：全部）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @workspace_option
 def audit_cmd(ws: Workspace, check: bool, tail: int, as_json: bool) -> None:
