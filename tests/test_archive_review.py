@@ -420,7 +420,7 @@ def test_a_notice_volume_lacking_a_later_notice_is_not_destroyed_until_filed_aga
     assert f"{tz} 没有收入立卷后发出的通知书 {late}" in r.stderr and "--notices dh --month 2021-05" in r.stderr
     refusals = [e for e in _audit(ws) if e["action"] == "拒绝执行销毁"]
     assert len(refusals) == 1 and any(late in why for why in refusals[0]["after"]["原因"])
-    assert "须先重新归档" in info["due"] and late in info["due"]
+    assert "暂不能列入销毁清册" in info["due"] and "先重新归档该卷" in info["due"] and late in info["due"]
     assert f"未列入：{tz}" in info["dispose_early"]
 
 
@@ -492,3 +492,49 @@ def test_audit_tail_takes_no_negative_count(filed):
     assert r.returncode == 2 and "--tail" in r.stderr and "Traceback" not in r.stderr and "#1 " not in r.stdout
     r = docgen(filed, "archive", "audit", "--tail", "1")
     assert len(r.stdout.strip().splitlines()) == 1
+
+
+def test_a_notice_volume_is_not_listed_while_the_notice_register_cannot_be_read(filed):
+    """Whether a due notice volume holds every notice of its month is read in the notice
+    register; while that cannot be read, due says so (and still lists), dispose leaves it out."""
+    from test_archive import backdate
+    from test_notice_frozen import issue
+
+    ws = filed
+    backdate(ws, "T001", "T002")
+    issue(ws, "F", "dh", "2021-05")
+    docgen(ws, "archive", "file", "--notices", "dh", "--month", "2021-05", "--by", "周文静", "--as-of", TODAY)
+    tz = next(i for i in by_subject_all(ws) if i["kind"] == "notices")["dh"]
+    (ws / "data" / "registry.sqlite3").write_bytes(b"not a database")
+    r = docgen(ws, "archive", "due", "--as-of", "2025-12-31")
+    assert tz in r.stdout and "暂不能列入销毁清册" in r.stdout and "无法核对是否收入了当月的全部通知书" in r.stdout
+    r = docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案")
+    assert f"未列入：{tz} 无法核对" in r.stdout and "Traceback" not in r.stderr
+    listed = [e for e in _audit(ws) if e["action"] == "编制销毁清册"]
+    assert all(tz not in e["after"]["案卷"] for e in listed)
+
+
+def test_a_disposal_list_belongs_to_its_fonds(filed):
+    """A 戒毒所's fonds (J201) gets a 销毁清册 naming the 戒毒所 as 全宗名称 (it was blank: only
+    stations were looked at), and an executed list is registered under the unit holding the
+    fonds (the 指导站 nj for J101), not under the unit of its first volume."""
+    from test_archive import backdate, pdf_all_text
+    from test_notice_frozen import issue
+
+    ws = filed
+    backdate(ws, "T001", "T002")
+    issue(ws, "F", "dh", "2021-05")
+    docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
+    r = docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案")
+    import re
+
+    numbers = re.findall(r"已编制销毁清册 (XH-\d{4}-\d{3})", r.stdout)
+    lists = {n: json.loads(docgen(ws, "archive", "lists", n, "--json").stdout) for n in numbers}
+    by_fonds = {v["全宗号"]: n for n, v in lists.items()}
+    j201, j101 = by_fonds["J201"], by_fonds["J101"]
+    text = pdf_all_text(ws / "archive" / "disposal" / "drafts" / f"{j201}.pdf").replace(" ", "")
+    assert "全宗名称:江苏省东湖强制隔离戒毒所" in text
+    _approve_twice(ws, j101)
+    docgen(ws, "archive", "execute", j101, "--by", "监销员")
+    record = next(i for i in by_subject_all(ws) if i["kind"] == "disposal")
+    assert record["unit"] == "nj" and record["subject"] == j101

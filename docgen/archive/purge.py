@@ -638,20 +638,28 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None, led=None) -> l
     return out
 
 
-def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[str, list[str]]:
+def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[str, list[str] | str]:
     """档号 -> the notices (printed numbers) of each notice volume of ``rows`` that none of its
     filed versions holds although they are neither voided nor redacted: issued after the volume
     was filed (a supplementary notice). Such a volume is incomplete; it is filed again before
     it is listed or destroyed, or the notice's personal data would outlive the volume. A volume
-    filed before the log listed its documents is read by its bookmarks (unreadable: not held back)."""
+    filed before the log listed its documents is read by its bookmarks (unreadable: not held back).
+    When the notice register cannot be read, every notice volume maps to why (a str)."""
     from ..registry.notices import has_register, list_notices
     from .service import _outline_documents
+
+    import sqlite3
 
     vols = [r for r in rows if r["kind"] == "notices" and r["status"] == "filed"]
     if not vols or not has_register(ws.data):
         return {}
     by_key: dict[str, list[dict]] = {}
-    for n in list_notices(ws.data):
+    try:
+        notices = list_notices(ws.data)
+    except (DocgenError, sqlite3.Error, OSError) as exc:  # cannot tell: none of them is complete for sure
+        why = getattr(exc, "message", None) or str(exc)
+        return {r["dh"]: why for r in vols}
+    for n in notices:
         if not n.get("voided") and not n.get("redacted"):
             by_key.setdefault(notice_key(n), []).append(n)
     if not any(r["key"] in by_key for r in vols):
@@ -671,8 +679,10 @@ def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[st
     return out
 
 
-def unfiled_text(row, numbers: list[str]) -> str:
+def unfiled_text(row, numbers: list[str] | str) -> str:
     """Why a notice volume lacking later notices is not destroyed yet, and what to do."""
+    if isinstance(numbers, str):
+        return (f"{row['dh']} 无法核对是否收入了当月的全部通知书（{numbers}）：通知书登记簿恢复之后再鉴定销毁")
     return (f"{row['dh']} 没有收入立卷后发出的通知书 {'、'.join(numbers)}（同一戒毒所、同一月份）：先重新归档该卷"
             f"（docgen archive file --notices {row['subject']} --month {row['period']} --by 姓名），"
             "再鉴定销毁；否则这些通知书的人员信息会在通知书卷销毁后仍留在通知书登记簿中")

@@ -1154,20 +1154,25 @@ class Archive:
         return self.db.execute("SELECT i.*, e.version AS listed_version FROM list_entries e JOIN items i "
                                "ON i.id = e.item_id WHERE e.number = ? ORDER BY e.pos", (number,)).fetchall()
 
+    @staticmethod
+    def _fonds_holders(ds: Dataset | None, fonds: str) -> list:
+        """The units whose own 全宗号 is ``fonds``: stations (the 指导站), then 戒毒所 (J201 …)."""
+        if not ds:
+            return []
+        return ([st for st in sorted(ds.stations.values(), key=lambda s: s.id) if st.fonds == fonds]
+                + [i for i in sorted(ds.institutions.values(), key=lambda i: i.id) if i.fonds == fonds])
+
     def _fonds_name(self, ds: Dataset | None, fonds: str) -> str:
-        if ds:
-            for st in sorted(ds.stations.values(), key=lambda s: s.id):
-                if st.fonds == fonds:
-                    return st.display_name
+        for unit in self._fonds_holders(ds, fonds):
+            return getattr(unit, "display_name", None) or unit.name
         return ""
 
-    @staticmethod
-    def _fonds_org(ds: Dataset | None, fonds: str) -> str | None:
-        """机构代码 of the station that holds the fonds (the 指导站): the 清册 is filed there."""
-        if ds:
-            for st in sorted(ds.stations.values(), key=lambda s: s.id):
-                if st.fonds == fonds and st.org_code:
-                    return st.org_code
+    @classmethod
+    def _fonds_org(cls, ds: Dataset | None, fonds: str) -> str | None:
+        """机构代码 of the unit that holds the fonds (the 指导站, a 戒毒所): the 清册 is filed there."""
+        for unit in cls._fonds_holders(ds, fonds):
+            if unit.org_code:
+                return unit.org_code
         return None
 
     def draft_disposal(self, ds: Dataset | None, as_of: dt.date, by: str | None) -> list[str]:
@@ -1407,7 +1412,9 @@ class Archive:
         stamped = _stamp_only(pdf, Stamp(fonds, year, seq, org, series.retention, 0, dh))
         rel = f"disposal/{dh}.pdf"
         pages = page_count(stamped)
-        cols = dict(dh=dh, key=f"disposal:{number}", kind="disposal", subject=number, unit=entries[0]["unit"],
+        holders = self._fonds_holders(ds, fonds)  # the 清册 belongs to the fonds, not to its first volume's unit
+        cols = dict(dh=dh, key=f"disposal:{number}", kind="disposal", subject=number,
+                    unit=holders[0].id if holders else entries[0]["unit"],
                     period=str(year), title=f"档案销毁清册 {number}", fonds=fonds, klass=series.klass,
                     year=year, retention=series.retention, org_code=org, seq=seq, version=1, path=rel,
                     sha256=sha256(stamped), pages=pages, filed_at=now, filed_on=as_of.isoformat(),

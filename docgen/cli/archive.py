@@ -335,7 +335,7 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
 
         unfiled = unfiled_notices(arc, ws, rows)
         if unfiled:
-            echo(f"其中 {len(unfiled)} 卷通知书卷须先重新归档，才能列入销毁清册：")
+            echo(f"其中 {len(unfiled)} 卷通知书卷暂不能列入销毁清册：")
             for r in rows:
                 if r["dh"] in unfiled:
                     echo(f"  {unfiled_text(r, unfiled[r['dh']])}")
