@@ -538,3 +538,25 @@ def test_a_disposal_list_belongs_to_its_fonds(filed):
     docgen(ws, "archive", "execute", j101, "--by", "监销员")
     record = next(i for i in by_subject_all(ws) if i["kind"] == "disposal")
     assert record["unit"] == "nj" and record["subject"] == j101
+
+
+def test_a_personal_volume_whose_record_is_gone_is_not_destroyed(filed):
+    """Execution checks each term against the current records; a person whose record file was
+    removed (not purged: the volume is still in the archive) cannot be checked, so the list is
+    refused (logged) until the record is back."""
+    from test_archive import backdate
+
+    ws = filed
+    backdate(ws, "T001")
+    number = _list_number(docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案").stdout)
+    _approve_twice(ws, number)
+    record = ws / "records" / "persons" / "T001.yaml"
+    kept = record.read_bytes()
+    record.unlink()
+    r = docgen(ws, "archive", "execute", number, "--by", "监销员", ok=False)
+    assert r.returncode == 1 and "T001 的记录不在记录目录中" in r.stderr and "Traceback" not in r.stderr
+    assert by_subject(ws)["T001"]["status"] == "filed"
+    assert _audit(ws)[-1]["action"] == "拒绝执行销毁"
+    record.write_bytes(kept)
+    docgen(ws, "archive", "execute", number, "--by", "监销员")
+    assert by_subject(ws)["T001"]["status"] == "disposed"

@@ -1315,6 +1315,9 @@ class Archive:
                 elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons \
                         and ds.errors:
                     problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录读不出（记录有错误），无法确认保管期限")
+                elif r["kind"] in ("personal", "cultivation") and ds is not None and r["subject"] not in ds.persons:
+                    problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录不在记录目录中：无法按当前记录核对保管期限，"
+                                    "不得销毁（销毁不能撤回）；请恢复其记录文件后再执行")
                 elif r["kind"] in ("personal", "cultivation") and r["subject"] in faulty:
                     problems.append(f"{r['dh']} 的照管对象 {r['subject']} 的记录有错误（docgen validate 可查看），"
                                     "改正之前无法确认保管期限，不得销毁")
