@@ -560,3 +560,20 @@ def test_a_personal_volume_whose_record_is_gone_is_not_destroyed(filed):
     record.write_bytes(kept)
     docgen(ws, "archive", "execute", number, "--by", "监销员")
     assert by_subject(ws)["T001"]["status"] == "disposed"
+
+
+def test_a_truncated_or_deleted_log_refuses_even_a_filing_that_changes_nothing(filed):
+    """A filing found unchanged writes no log entry; with the log's last entry cut off, or the
+    log deleted, it said 已归档 and exit 0 all the same. Now it is refused like any change."""
+    ws = filed
+    log = ws / "archive" / "audit.jsonl"
+    whole = log.read_bytes()
+    log.write_bytes(b"".join(whole.splitlines(keepends=True)[:-1]))
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY, ok=False)
+    assert r.returncode == 1 and "日志只有" in r.stderr and "从备份恢复审计日志" in r.stderr
+    log.unlink()
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY, ok=False)
+    assert r.returncode == 1 and "日志不见了" in r.stderr
+    log.write_bytes(whole)  # restored from the backup
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY)
+    assert "未建新版本" in r.stdout
