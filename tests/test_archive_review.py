@@ -1,5 +1,8 @@
 """The archive reviewed for an audit: crashes around the commit, readers without write access,
-several processes opening an old registry, and what the audit log says about content keys.
+several processes opening an old registry, and what the audit log says about content keys;
+the notices of a destroyed notice volume (voided ones redacted with it, later ones holding it
+back, a 戒毒所's annual volume filed again naming them); what a walk through the lifecycle
+found (altered or truncated files and logs, lists of a 戒毒所's fonds, records gone at execution).
 
 The workspace is the one of ``test_archive`` (four synthetic persons filed once, checker 周文静).
 """
@@ -383,7 +386,7 @@ def month_destroyed(tmp_path_factory) -> tuple[Path, dict]:
     docgen(ws, "notice", "void", info["voided"], "--reason", "收件站点填错")
     info["kept"] = issue(ws, "F", "dh", "2021-05")
     docgen(ws, "archive", "file", "--notices", "dh", "--month", "2021-05", "--by", "周文静", "--as-of", TODAY)
-    r = docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
+    docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
     info["gz"] = next(i for i in by_subject_all(ws) if i["kind"] == "annual")
     info["tz"] = next(i for i in by_subject_all(ws) if i["kind"] == "notices")
     docgen(ws, "archive", "hold", info["gz"]["dh"], "--reason", "涉诉调阅")
@@ -450,7 +453,7 @@ def test_the_institution_volume_is_filed_again_naming_the_destroyed_notices(mont
     src, info = month_destroyed
     ws = tmp_path / "ws"
     shutil.copytree(src, ws, symlinks=True)
-    r = docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
+    docgen(ws, "archive", "file", "--annual", "dh", "--year", "2021", "--by", "韩志刚", "--as-of", TODAY)
     gz = next(i for i in by_subject_all(ws) if i["kind"] == "annual")
     assert gz["version"] == 2 and gz["dh"] == info["gz"]["dh"]
     text = pdf_all_text(ws / "archive" / gz["path"])
