@@ -491,15 +491,19 @@ def _render_chunk(jobs: list[Job], out_dir: Path, want: set[str]) -> list[tuple[
                 _in_job = False
             out.append((status, job, entry))
     except BaseException:
-        # the temporary file of an interrupted write is gone by now (atomic_write unwinds);
-        # an orphaned worker (the build was killed) must not linger waiting for more work
+        # the temporary file of an interrupted write is gone by now (atomic_write unwinds).
+        # A stopped worker exits now: handed to the pool, the SystemExit would become a result
+        # and the worker would wait for more work until the grace alarm (a stopping build
+        # waits for its workers); an orphan (the build was killed) must not linger either
+        if _stopping:
+            os._exit(128 + signal.SIGTERM)
         if os.getppid() != parent:
             os._exit(1)
         raise
-    if _stopping and os.getppid() != parent:
-        # the stop (SIGTERM at the build's death) was swallowed by a library's bare ``except``
-        # during a job: nothing will ever send this orphan more work
-        os._exit(1)
+    if _stopping:
+        # the stop was swallowed by a library's bare ``except`` during a job: a stopping build
+        # takes no more results, and nothing will ever send an orphan more work
+        os._exit(128 + signal.SIGTERM if os.getppid() == parent else 1)
     return out
 
 

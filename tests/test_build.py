@@ -231,6 +231,41 @@ def test_stopped_worker_exits_even_where_the_stop_is_swallowed(in_job):
         assert proc.returncode == 128 + signal.SIGTERM and took < 1
 
 
+_CHUNK_PROBE = """
+import signal, sys, time
+from docgen import build
+build._STOP_GRACE_S = 3
+signal.signal(signal.SIGTERM, build._worker_stop)
+
+def job(*args):
+    print("ready", flush=True)
+    time.sleep(8)
+
+build._render_job = job
+try:
+    build._render_chunk([None], None, set())
+except BaseException:  # as the pool does: the worker would go on waiting for work
+    time.sleep(8)
+sys.exit(0)
+"""
+
+
+def test_worker_stopped_in_a_job_exits_once_unwound():
+    """A worker stopped in the middle of a document unwinds (removing its temporary file) and
+    exits then, rather than handing the stop to the pool as a result and waiting for work until
+    the grace alarm ends it: a build stopped by SIGINT/SIGTERM is not held up by its workers."""
+    proc = subprocess.Popen([sys.executable, "-c", _CHUNK_PROBE], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=6)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the worker outlived its stop")
+    assert proc.returncode == 128 + signal.SIGTERM  # not -SIGALRM: it did not wait for the grace alarm
+
+
 def test_output_folder_that_cannot_be_made_is_explained(workspace: Path, tmp_path: Path):
     """An --out below a plain file, or in a read-only place, gives a Chinese reason naming the
     path (exit 1), not an internal error."""
