@@ -577,6 +577,18 @@ def test_a_truncated_or_deleted_log_refuses_even_a_filing_that_changes_nothing(f
     log.unlink()
     r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY, ok=False)
     assert r.returncode == 1 and "日志不见了" in r.stderr
+    # a log of as many entries whose last one was rewritten with its hash made anew (an intact
+    # chain, another head): the message does not claim the log is shorter than it is
+    from docgen.archive.store import entry_hash
+
+    lines = whole.splitlines(keepends=True)
+    last = json.loads(lines[-1])
+    last["who"] = "某人"
+    last["hash"] = entry_hash(last)
+    log.write_bytes(b"".join(lines[:-1]) + json.dumps(last, ensure_ascii=False).encode("utf-8") + b"\n")
+    r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY, ok=False)
+    assert r.returncode == 1 and "日志只有" not in r.stderr, r.stderr
+    assert f"日志第 {len(lines)} 条与登记簿记载的链头不符" in r.stderr
     log.write_bytes(whole)  # restored from the backup
     r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY)
     assert "未建新版本" in r.stdout

@@ -565,10 +565,12 @@ class Store:
         count = int(self.meta("audit_count", "0"))
         if not problems and (len(entries) < count or (count and entries[count - 1].get("hash")
                                                        != self.meta("audit_head", GENESIS))):
-            # intact as far as it goes, but shorter than the registry records, or deleted: even a
-            # change that logs nothing (a filing found unchanged) is refused, not reported as done
-            raise DocgenError(f"审计日志 {self.audit_path} 与登记簿的记载（{count} 条）不符（日志"
-                              + (f"只有 {len(entries)} 条" if data else "不见了") + "）：日志可能被截短、删除或替换。"
+            # intact as far as it goes, but shorter than the registry records, deleted, or another
+            # log in its place: even a change that logs nothing (a filing found unchanged) is refused, not reported as done
+            found = ("不见了" if not data else f"只有 {len(entries)} 条" if len(entries) < count
+                     else f"第 {count} 条与登记簿记载的链头不符")
+            raise DocgenError(f"审计日志 {self.audit_path} 与登记簿的记载（{count} 条）不符（日志{found}）："
+                              "日志可能被截短、删除或替换。"
                               "请运行 docgen archive audit --verify 查明问题，并从备份恢复审计日志；在此之前不能再改动档案库")
         if problems:
             raise DocgenError(f"审计日志 {self.audit_path} 的散列链不完整：" + "；".join(problems[:5])
