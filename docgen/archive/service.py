@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DocgenError
 from .policy import Policy, Series, load_policy, policy_path
+from .purge import NOTICE_TITLES, notice_key
 from .store import BOOKKEEPING, Store, now_utc, os_user
 from .triggers import Trigger, person_series_kind, person_trigger, year_trigger
 
@@ -222,6 +223,12 @@ def _outline_documents(path: Path) -> list[str] | None:
     if len(titles) < 3 or titles[-1] != "卷内备考表":
         return None
     return titles[2:-1]
+
+
+def _notice_title(n: dict, suffix: str) -> tuple[str, str]:
+    """(F or K, the title a volume gives the notice ``n`` of the notice register)."""
+    kind = "K" if n.get("kind") in ("K", NOTICE_TITLES["K"]) else "F"
+    return kind, f"{NOTICE_TITLES[kind]} {n.get('number')}{suffix}"
 
 
 @dataclass
@@ -507,9 +514,8 @@ class Archive:
             from ..registry.notices import list_notices
         except ImportError:
             raise DocgenError("通知书登记簿（docgen.registry.notices）不可用，无法归档通知书") from None
-        names = {"F": "预解戒人员信息对接通知书", "K": "戒毒典型培育对象信息对接通知书"}
         out = [n for n in list_notices(self.ws.data)
-               if n.get("kind") in (kind, names[kind]) and n.get("institution") == institution
+               if n.get("kind") in (kind, NOTICE_TITLES[kind]) and n.get("institution") == institution
                and str(n.get("month") or "").startswith(when) and not n.get("voided")
                and (as_of is None or str(n.get("issued") or "")[:10] <= as_of.isoformat())]
         return sorted(out, key=lambda n: str(n.get("number")))
@@ -528,9 +534,7 @@ class Archive:
             note = "已回执" if n.get("receipt") else "未回执"
             # an issued notice is what its register entry says (where its PDF lies is not)
             issued = _hash_json({k: v for k, v in n.items() if k not in ("pdf", "docx", "out_dir")})
-            kind = "K" if n.get("kind") in ("K", "戒毒典型培育对象信息对接通知书") else "F"
-            name = "戒毒典型培育对象信息对接通知书" if kind == "K" else "预解戒人员信息对接通知书"
-            title = f"{name} {n.get('number')}{suffix}"
+            kind, title = _notice_title(n, suffix)
             docs.append(Doc(kind, title, str(n.get("issued") or ""), data, page_count(data), note, key=issued,
                             ident=title))
         return docs
@@ -538,11 +542,8 @@ class Archive:
     def _destroyed_notice(self, n: dict, suffix: str) -> Doc:
         """A notice whose notice volume (TZ) was destroyed and whose personal data the notice
         register no longer holds: not in the volume, named with the volume and the 销毁清册."""
-        kind = "K" if n.get("kind") in ("K", "戒毒典型培育对象信息对接通知书") else "F"
-        name = "戒毒典型培育对象信息对接通知书" if kind == "K" else "预解戒人员信息对接通知书"
-        title = f"{name} {n.get('number')}{suffix}"
-        row = self.db.execute("SELECT dh FROM items WHERE key = ?",
-                              (f"notices:{n.get('institution')}:{n.get('station')}:{n.get('month')}",)).fetchone()
+        kind, title = _notice_title(n, suffix)
+        row = self.db.execute("SELECT dh FROM items WHERE key = ?", (notice_key(n),)).fetchone()
         volume = f"通知书卷 {row['dh']} " if row is not None else "所在通知书卷"
         why = (f"已随{volume}按销毁清册 {n.get('redacted_list') or '（未记清册编号）'} 销毁，"
                f"{n.get('redacted')} 清除了通知书登记簿中的人员和内容")
