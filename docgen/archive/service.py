@@ -1180,6 +1180,7 @@ class Archive:
         """Draft the 销毁清册 of ``as_of``: its numbers. ``held_back`` then holds the due volumes
         left out with why (a notice volume lacking a notice issued after it was filed)."""
         from .disposal import render_list
+        from .ledger import replay
         from .purge import unfiled_notices, unfiled_text
 
         not_future(as_of, "鉴定截止日期")
@@ -1191,13 +1192,14 @@ class Archive:
         self.refresh(ds, by)
         numbers = []
         with self.store.action(by) as act:
-            led = self.ledger()
+            committed = self.store.committed_entries()  # the log read once: replayed, and searched for notices
+            led = replay(committed)
             open_ids = {r[0] for r in act.db.execute(
                 "SELECT e.item_id FROM list_entries e JOIN lists l ON l.number = e.number "
                 "WHERE l.status = 'draft'").fetchall()}
             rows = [r for r in self.due(as_of) if not r["hold_reason"] and r["id"] not in open_ids
                     and not led.volumes.get(r["dh"], {}).get("hold_reason")]
-            unfiled = unfiled_notices(self, self.ws, rows)  # incomplete notice volumes: filed again first
+            unfiled = unfiled_notices(self, self.ws, rows, committed)  # incomplete notice volumes: filed again first
             self.held_back = [(r, unfiled_text(r, unfiled[r["dh"]])) for r in rows if r["dh"] in unfiled]
             rows = [r for r in rows if r["dh"] not in unfiled]
             groups: dict[str, list[sqlite3.Row]] = {}
@@ -1278,6 +1280,7 @@ class Archive:
             act.log("撤销销毁清册", number, {"状态": "draft"}, {"状态": "cancelled"}, note=reason.strip())
 
     def execute(self, ds: Dataset | None, number: str, as_of: dt.date, by: str | None) -> dict:
+        from .ledger import replay
         from .purge import unfiled_notices, unfiled_text
 
         lst = self._list(number)
@@ -1294,12 +1297,14 @@ class Archive:
         with self.store.action(by) as act:  # checked again inside the write lock
             if self._list(number)["status"] != "draft":
                 raise DocgenError(f"销毁清册 {number} 已被执行或撤销，不能再执行")
-            why, approvers = self._execution_gate(number, as_of)
+            committed = self.store.committed_entries()  # the log read once: replayed, and searched for notices
+            led = replay(committed)
+            why, approvers = self._execution_gate(number, as_of, led)
             entries = self.list_entries(number)
             faulty = faulty_persons(ds)
-            logged = self.ledger().volumes
+            logged = led.volumes
             problems = [why] if why else []
-            unfiled = unfiled_notices(self, self.ws, entries)
+            unfiled = unfiled_notices(self, self.ws, entries, committed)
             for r in entries:
                 held = r["hold_reason"] or logged.get(r["dh"], {}).get("hold_reason")
                 if r["status"] != "filed":
@@ -1348,14 +1353,14 @@ class Archive:
                     result["left"].append(f"{rel}（{exc.strerror}）")
         return result
 
-    def _execution_gate(self, number: str, as_of: dt.date) -> tuple[str | None, list[str]]:
+    def _execution_gate(self, number: str, as_of: dt.date, led=None) -> tuple[str | None, list[str]]:
         """(why the execution is refused or None, the approvers that count). Everything is
         taken from the audit log: a registry that differs from it (登记簿被改动) is refused,
         only logged approvals count, and the 销毁日期 cannot precede the 鉴定截止日期, the
-        drafting or the last approval."""
+        drafting or the last approval. ``led``: the log's replay when the caller has it."""
         from .ledger import local_day
 
-        led = self.ledger()
+        led = self.ledger() if led is None else led
         problems = self.tampering(led)
         state = led.lists.get(number)
         if problems or state is None:
