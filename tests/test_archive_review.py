@@ -353,7 +353,7 @@ def _list_number(text: str) -> str:
     return re.search(r"销毁清册 (XH-\d{4}-\d{3})", text)[1]
 
 
-def _late_person(ws: Path) -> None:
+def _late_person(ws: Path, pid: str = "T005", name: str = "戊五", first17: str = "32010219850505504") -> None:
     """T005, released from 东湖 in 2021-06 like T001 and T002, entered after their notice was filed."""
     import re
 
@@ -361,16 +361,17 @@ def _late_person(ws: Path) -> None:
 
     from docgen.records.idcard import check_digit
 
-    first17 = "32010219850505504"  # a woman (17th digit even), synthetic
+    # first17: a woman (17th digit even), synthetic
     text = re.sub(r'身份证号码: "\d+"', f'身份证号码: "{first17 + check_digit(first17)}"', PERSONS["T002"])
-    text = text.replace("T002", "T005").replace("乙二", "戊五").replace("2026-", "2022-").replace("2025-", "2021-")
-    (ws / "records" / "persons" / "T005.yaml").write_text(text, encoding="utf-8")
+    text = text.replace("T002", pid).replace("乙二", name).replace("2026-", "2022-").replace("2025-", "2021-")
+    (ws / "records" / "persons" / f"{pid}.yaml").write_text(text, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def month_destroyed(tmp_path_factory) -> tuple[Path, dict]:
     """东湖's notices to 南京 of 2021-05: one voided before the month's volume (TZ) was filed, one
-    filed in it, one supplementary notice issued after the volume was listed for destruction.
+    filed in it, one supplementary notice issued after the volume was listed for destruction, and
+    one issued after the volume was filed again and voided since.
     东湖's annual volume (GZ) of 2021 holds the filed notice and T001's 责令社区康复建议书 (H) and
     is held (保全) while the TZ is destroyed."""
     from test_archive import _make_ws, backdate
@@ -399,6 +400,9 @@ def month_destroyed(tmp_path_factory) -> tuple[Path, dict]:
     docgen(ws, "archive", "cancel", first, "--reason", "通知书卷须重新归档")
     info["dispose_early"] = docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案").stdout
     docgen(ws, "archive", "file", "--notices", "dh", "--month", "2021-05", "--by", "周文静", "--as-of", TODAY)
+    _late_person(ws, "T006", "己六", "32010219850606604")
+    info["voided_late"] = issue(ws, "F", "dh", "2021-05")  # issued after the filing, then voided
+    docgen(ws, "notice", "void", info["voided_late"], "--reason", "收件站点填错")
     info["list"] = second = _list_number(
         docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案").stdout)
     _approve_twice(ws, second)
@@ -435,13 +439,17 @@ def test_voided_and_filed_notices_of_a_destroyed_volume_lose_their_names(month_d
 
     ws, info = month_destroyed
     rows, people = register(ws)
-    for number in (info["voided"], info["kept"], info["late"]):
+    for number in (info["voided"], info["kept"], info["late"], info["voided_late"]):
         assert rows[number]["view"] is None and rows[number]["redacted_list"] == info["list"], number
     assert not people
     logged = [e for e in _audit(ws) if e["action"] == "清除通知书个人信息"]
-    assert len(logged) == 1 and logged[0]["after"]["作废未入卷"] == [f"{info['voided']}（F）"]
-    assert "立卷前已作废" in info["executed"]
-    assert "戊五" not in (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8")
+    assert len(logged) == 1
+    assert sorted(logged[0]["after"]["作废未入卷"]) == sorted(f"{n}（F）" for n in (info["voided"], info["voided_late"]))
+    # voided, never in the volume; not claimed to be voided before the filing (the later one was issued after it)
+    gone = [line for line in info["executed"].splitlines() if info["voided_late"] in line]
+    assert gone and all("已作废、未入卷" in line and "立卷前" not in line for line in gone), gone
+    log = (ws / "archive" / "audit.jsonl").read_text(encoding="utf-8")
+    assert "戊五" not in log and "己六" not in log
 
 
 def test_the_institution_volume_is_filed_again_naming_the_destroyed_notices(month_destroyed, tmp_path):

@@ -571,7 +571,7 @@ class NoticeGone:
     row: dict  # the register's row (registry.notices.list_notices)
     dh: str  # the notice volume
     number: str  # the disposal list that destroyed it
-    filed: bool = True  # False: voided before the volume was filed (of its month, never in it)
+    filed: bool = True  # False: voided, never in the volume (voided before its filing, or issued after it)
     result: dict | None = None  # what registry.notices.redact did
     bundles: list[Path] = field(default_factory=list)  # print bundles holding the notice
     printed: list[str] = field(default_factory=list)  # its print register idents
@@ -608,7 +608,8 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None, led=None) -> l
     """The notices of the register held by a notice volume that is destroyed as the registry
     *and* the audit log record it (status, an executed list naming the volume, the notice in
     the volume's ``卷内文件``), redacted already or not; and the notices of the volume's month
-    voided before it was filed (never in it: their personal data is kept no longer than the
+    that are voided and in none of its versions (voided before it was filed, or issued after it
+    and voided since: their personal data is kept no longer than the
     month's notices, 《戒毒条例》第七条), marked ``filed=False``. A notice issued after the
     volume was filed and not voided is not destroyed with it (``unfiled_notices`` keeps such a
     volume from being destroyed before it is filed again). ``led``: the replay of ``entries``."""
@@ -789,7 +790,7 @@ def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_r
                      **({"作废未入卷": voided} if voided else {}),
                      **({"打印包": len({p for g in group for p in g.bundles})} if any(g.bundles for g in group) else {})},
                     note="通知书卷已销毁：清除通知书登记簿中的人员（编号、姓名）和发出时的内容（保留编号、日期、人数和内容散列值），"
-                         "删除输出目录中的通知书文书" + ("；该月立卷前已作废、未入卷的通知书随卷一并清除" if voided else ""))
+                         "删除输出目录中的通知书文书" + ("；该月已作废、未入卷的通知书随卷一并清除" if voided else ""))
     # only once the log entry is committed (a separate database: a run again completes it)
     done = register.redact(ws.data, {(g.row["kind"], g.row["institution"], g.row["year"], g.row["seq"]): g.number
                                      for g in todo}, today or dt.date.today())

@@ -572,14 +572,14 @@ def _redacted_lines(gone: list, dry_run: bool = False) -> list[str]:
     out = []
     for g in gone:
         if dry_run:
-            out.append(f"通知书 {g.label}（通知书卷 {g.dh}，销毁清册 {g.number}{'' if g.filed else '；立卷前已作废、未入卷'}）："
+            out.append(f"通知书 {g.label}（通知书卷 {g.dh}，销毁清册 {g.number}{'' if g.filed else '；已作废、未入卷'}）："
                        "将清除登记簿中的人员和内容，删除输出目录中的通知书文书")
             continue
         res = g.result or {}
         files = f"，删除文书文件 {res['files']} 个" if res.get("files") else ""
         if g.bundles:
             files += f"，删除含此通知书的打印包 {len(g.bundles)} 个（也含其他文书；需要时重新运行 docgen print）"
-        voided = "" if g.filed else "；立卷前已作废、未入卷，随该月的通知书卷一并清除"
+        voided = "" if g.filed else "；已作废、未入卷，随该月的通知书卷一并清除"
         out.append(f"已清除通知书 {g.label}的人员信息（通知书卷 {g.dh} 已按销毁清册 {g.number} 销毁{voided}；"
                    f"登记簿保留编号、日期、人数和内容散列值{files}；已记入审计日志）")
     return out
