@@ -600,3 +600,27 @@ def test_a_truncated_or_deleted_log_refuses_even_a_filing_that_changes_nothing(f
     log.write_bytes(whole)  # restored from the backup
     r = docgen(ws, "archive", "file", "--person", "T001", "--by", "刘芳", "--as-of", TODAY)
     assert "未建新版本" in r.stdout
+
+
+def test_a_notice_kind_the_policy_files_elsewhere_does_not_hold_the_notice_volume_back(workspace, tmp_path):
+    """A policy whose notice volumes take F only (K filed elsewhere): the month's K notice is in
+    no TZ by design, and re-filing would never add it; the volume is not held back for it."""
+    from test_archive import pdf_all_text
+
+    ws = workspace
+    policy = tmp_path / "policy.toml"
+    base = (ROOT / "archive" / "policy.toml").read_text(encoding="utf-8")
+    assert 'contents = ["F", "K", "M"]' in base
+    policy.write_text(base.replace('contents = ["F", "K", "M"]', 'contents = ["F", "M"]'), encoding="utf-8")
+    for kind in ("F", "K"):
+        docgen(ws, "notice", "issue", "--kind", kind, "--institution", "dh", "--station", "nj", "--month", "2026-11",
+               "--date", "2026-11-05", "--format", "pdf")
+    docgen(ws, "archive", "file", "--notices", "dh", "--month", "2026-11", "--by", "周文静", "--as-of", TODAY,
+           "--policy", str(policy))
+    tz = next(i for i in by_subject_all(ws) if i["kind"] == "notices")
+    assert "戒毒典型培育对象信息对接通知书" not in pdf_all_text(ws / "archive" / tz["path"]).replace(" ", "")
+    r = docgen(ws, "archive", "due", "--as-of", "2029-12-31", "--policy", str(policy))
+    assert tz["dh"] in r.stdout and "暂不能列入销毁清册" not in r.stdout, r.stdout
+    # the default policy files K in the TZ: the same volume lacks it there
+    r = docgen(ws, "archive", "due", "--as-of", "2029-12-31")
+    assert f"{tz['dh']} 没有收入立卷后发出的通知书" in r.stdout

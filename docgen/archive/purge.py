@@ -641,8 +641,8 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None, led=None) -> l
 
 def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[str, list[str] | str]:
     """档号 -> the notices (printed numbers) of each notice volume of ``rows`` that none of its
-    filed versions holds although they are neither voided nor redacted: issued after the volume
-    was filed (a supplementary notice). Such a volume is incomplete; it is filed again before
+    filed versions holds although they are neither voided nor redacted and of a kind the
+    policy files in notice volumes: issued after the volume was filed (a supplementary notice). Such a volume is incomplete; it is filed again before
     it is listed or destroyed, or the notice's personal data would outlive the volume. A volume
     filed before the log listed its documents is read by its bookmarks (unreadable: not held back).
     When the notice register cannot be read, every notice volume maps to why (a str)."""
@@ -660,8 +660,9 @@ def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[st
     except (DocgenError, sqlite3.Error, OSError) as exc:  # cannot tell: none of them is complete for sure
         why = getattr(exc, "message", None) or str(exc)
         return {r["dh"]: why for r in vols}
+    filed_kinds = set(arc.policy.get("notices").contents)  # a kind the policy files elsewhere is not missing
     for n in notices:
-        if not n.get("voided") and not n.get("redacted"):
+        if n.get("kind") in filed_kinds and not n.get("voided") and not n.get("redacted"):
             by_key.setdefault(notice_key(n), []).append(n)
     if not any(r["key"] in by_key for r in vols):
         return {}
