@@ -208,13 +208,10 @@ sys.exit(0)
 """
 
 
-@pytest.mark.parametrize("in_job", [False, True])
-def test_stopped_worker_exits_even_where_the_stop_is_swallowed(in_job):
-    """A worker told to stop (SIGTERM, also as the death signal of a killed build) is gone soon
-    even when the code it is running swallows the SystemExit: idle at once, in a job after a
-    short grace the kernel enforces. A worker that lingered would wait forever on a queue a
-    killed build never writes again, holding the build's output pipes open."""
-    proc = subprocess.Popen([sys.executable, "-c", _STOP_PROBE.format(in_job=in_job)], cwd=ROOT,
+def _stop(probe: str) -> tuple[int, float]:
+    """Run ``probe`` (a script printing "ready" once its worker code runs), send it SIGTERM:
+    its return code and how long it took to end."""
+    proc = subprocess.Popen([sys.executable, "-c", probe], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     started = time.monotonic()
@@ -224,11 +221,20 @@ def test_stopped_worker_exits_even_where_the_stop_is_swallowed(in_job):
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail("the worker outlived its stop")
-    took = time.monotonic() - started
+    return proc.returncode, time.monotonic() - started
+
+
+@pytest.mark.parametrize("in_job", [False, True])
+def test_stopped_worker_exits_even_where_the_stop_is_swallowed(in_job):
+    """A worker told to stop (SIGTERM, also as the death signal of a killed build) is gone soon
+    even when the code it is running swallows the SystemExit: idle at once, in a job after a
+    short grace the kernel enforces. A worker that lingered would wait forever on a queue a
+    killed build never writes again, holding the build's output pipes open."""
+    returncode, took = _stop(_STOP_PROBE.format(in_job=in_job))
     if in_job:
-        assert proc.returncode == -signal.SIGALRM and took < 4
+        assert returncode == -signal.SIGALRM and took < 4
     else:
-        assert proc.returncode == 128 + signal.SIGTERM and took < 1
+        assert returncode == 128 + signal.SIGTERM and took < 1
 
 
 _CHUNK_PROBE = """
@@ -254,16 +260,8 @@ def test_worker_stopped_in_a_job_exits_once_unwound():
     """A worker stopped in the middle of a document unwinds (removing its temporary file) and
     exits then, rather than handing the stop to the pool as a result and waiting for work until
     the grace alarm ends it: a build stopped by SIGINT/SIGTERM is not held up by its workers."""
-    proc = subprocess.Popen([sys.executable, "-c", _CHUNK_PROBE], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=6)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("the worker outlived its stop")
-    assert proc.returncode == 128 + signal.SIGTERM  # not -SIGALRM: it did not wait for the grace alarm
+    returncode, _ = _stop(_CHUNK_PROBE)
+    assert returncode == 128 + signal.SIGTERM  # not -SIGALRM: it did not wait for the grace alarm
 
 
 def test_output_folder_that_cannot_be_made_is_explained(workspace: Path, tmp_path: Path):
