@@ -12,6 +12,7 @@ insert's SVG. Expectations are hand-computed: 300 x 120 mm trim, 3 mm bleed, mar
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -182,6 +183,9 @@ def test_production_files_say_what_they_hold(out: Path):
         role = role_font("plate" if form == "B3" else "insert")
         assert role.face.label in subject
         assert ("替代" in subject) == role.substitute
+    # the insert's type size (fitted to the sign) is labelled as such, not appended to the face's name
+    subject = _page(out, "C1")[0].metadata["/Subject"]
+    assert re.search(r"；字号 \d+\.\d pt；", subject), subject
 
 
 def test_insert_proof_tells_when_white_ink_is_needed(out: Path):

@@ -199,7 +199,7 @@ def insert_pdf(layout: SignLayout, spec: InsertSpec, font=None) -> bytes:
                f"底色 {spec.background_name} CMYK {_cmyk_text(spec.background_cmyk)}；"
                f"文字{spec.text_colour_name}：底色中镂空，另有专色 {spec.white_name}（叠印）为白墨范围，"
                f"白色基材可不印白墨，透明有机玻璃、铝合金等非白色基材须在此印白墨；"
-               f"{_font_note(layout, font, spec.font_requested)}，{layout.size_pt:.1f} pt；"
+               f"字号 {layout.size_pt:.1f} pt；{_font_note(layout, font, spec.font_requested)}；"
                f"专色 {spec.cut_name}（{num(spec.cut_width_pt)} pt，叠印）为成品切割线，不印刷")
     return write_pdf("\n".join(ops) + "\n", geo["media"], geo["trim"], geo["bleed"], resources,
                      f"{layout.form} {spec.name} {layout.name}", subject)
