@@ -519,6 +519,10 @@ def test_a_notice_volume_is_not_listed_while_the_notice_register_cannot_be_read(
     (ws / "data" / "registry.sqlite3").write_bytes(b"not a database")
     r = docgen(ws, "archive", "due", "--as-of", "2025-12-31")
     assert tz in r.stdout and "暂不能列入销毁清册" in r.stdout and "无法核对是否收入了当月的全部通知书" in r.stdout
+    rows = json.loads(docgen(ws, "archive", "due", "--as-of", "2025-12-31", "--json").stdout)
+    held = {row["dh"]: row.get("held_back") for row in rows}
+    assert "无法核对是否收入了当月的全部通知书" in held[tz]
+    assert all(why is None for dh, why in held.items() if dh != tz)
     r = docgen(ws, "archive", "dispose", "--as-of", "2025-12-31", "--by", "李档案")
     assert f"未列入：{tz} 无法核对" in r.stdout and "Traceback" not in r.stderr
     listed = [e for e in _audit(ws) if e["action"] == "编制销毁清册"]

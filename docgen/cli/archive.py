@@ -324,16 +324,18 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
         if not arc.store.writable:
             echo("提示：本账户对档案库只有读权限，到期日按当前记录计算，未记入登记簿。", err=True)
         rows = arc.due(day)
-        if as_json:
-            click.echo(json.dumps([dict(r) for r in rows], ensure_ascii=False, indent=2))
+        from ..archive.purge import unfiled_notices, unfiled_text
+
+        unfiled = unfiled_notices(arc, ws, rows)
+        if as_json:  # a notice volume that cannot be listed yet says why (held_back)
+            click.echo(json.dumps([{**dict(r), **({"held_back": unfiled_text(r, unfiled[r["dh"]])}
+                                                  if r["dh"] in unfiled else {})} for r in rows],
+                                  ensure_ascii=False, indent=2))
             return
         for r in rows:
             echo(f"{r['dh']}  {r['title']}  到期 {r['due_date']}（{r['trigger_reason']}）"
                  + (f"  【保全：{r['hold_reason']}，不得销毁】" if r["hold_reason"] else ""))
         echo(f"截至 {day.isoformat()}，保管期满 {len(rows)} 卷。")
-        from ..archive.purge import unfiled_notices, unfiled_text
-
-        unfiled = unfiled_notices(arc, ws, rows)
         if unfiled:
             echo(f"其中 {len(unfiled)} 卷通知书卷暂不能列入销毁清册：")
             for r in rows:
