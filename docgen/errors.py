@@ -32,11 +32,16 @@ _OS_REASONS = {
 }
 
 
-def os_error_message(exc: OSError) -> str:
-    """A Chinese sentence for a file-system error: which path, and why."""
+def os_reason(exc: OSError) -> str:
+    """Why a file-system operation failed, in Chinese (the system's own words for a rare errno)."""
     import errno
 
-    reason = _OS_REASONS.get(errno.errorcode.get(exc.errno or 0, ""), exc.strerror or str(exc))
+    return _OS_REASONS.get(errno.errorcode.get(exc.errno or 0, ""), exc.strerror or str(exc))
+
+
+def os_error_message(exc: OSError) -> str:
+    """A Chinese sentence for a file-system error: which path, and why."""
+    reason = os_reason(exc)
     paths = [str(p) for p in (exc.filename, exc.filename2) if p]
     where = "、".join(paths)
     return f"无法读写 {where}：{reason}" if where else f"文件读写出错：{reason}"

@@ -628,3 +628,31 @@ def test_a_notice_kind_the_policy_files_elsewhere_does_not_hold_the_notice_volum
     # the default policy files K in the TZ: the same volume lacks it there
     r = docgen(ws, "archive", "due", "--as-of", "2029-12-31")
     assert f"{tz['dh']} 没有收入立卷后发出的通知书" in r.stdout
+
+
+@pytest.mark.parametrize("failure", ["os", "sqlite"])
+def test_a_raw_register_failure_is_told_in_chinese(tmp_path, monkeypatch, failure):
+    """Should the notice register fail below its own Chinese messages (a disk error, a damaged
+    page met mid-read), the reason a notice volume is held back is still Chinese."""
+    import errno
+    import sqlite3
+    from types import SimpleNamespace
+
+    from docgen.archive import purge
+    from docgen.registry import notices
+
+    (tmp_path / "registry.sqlite3").write_bytes(b"")
+    raised = {"os": OSError(errno.EIO, "Input/output error", str(tmp_path / "registry.sqlite3")),
+              "sqlite": sqlite3.DatabaseError("database disk image is malformed")}[failure]
+
+    def fail(data):
+        raise raised
+
+    monkeypatch.setattr(notices, "list_notices", fail)
+    rows = [{"kind": "notices", "status": "filed", "dh": "J101-TZ·2021-D3-NJZDZ-0001", "key": "k"}]
+    why = purge.unfiled_notices(SimpleNamespace(), SimpleNamespace(data=tmp_path), rows)
+    text = why["J101-TZ·2021-D3-NJZDZ-0001"]
+    if failure == "os":
+        assert text == f"无法读写 {tmp_path / 'registry.sqlite3'}：读写出错（磁盘或网络盘故障）"
+    else:
+        assert text.startswith("通知书登记簿读不出（数据库错误：")

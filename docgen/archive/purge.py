@@ -44,7 +44,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DocgenError
+from ..errors import DocgenError, os_error_message
 
 ACTION = "清除工作数据"
 NOTICE_ACTION = "清除通知书个人信息"
@@ -658,7 +658,12 @@ def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[st
     try:
         notices = list_notices(ws.data)
     except (DocgenError, sqlite3.Error, OSError) as exc:  # cannot tell: none of them is complete for sure
-        why = getattr(exc, "message", None) or str(exc)
+        if isinstance(exc, DocgenError):
+            why = exc.message
+        elif isinstance(exc, OSError):
+            why = os_error_message(exc)
+        else:
+            why = f"通知书登记簿读不出（数据库错误：{exc}）"
         return {r["dh"]: why for r in vols}
     filed_kinds = set(arc.policy.get("notices").contents)  # a kind the policy files elsewhere is not missing
     for n in notices:

@@ -9,7 +9,6 @@ lists them in ``manifest.json`` next to the entries other commands put there.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import os
 import re
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import DocgenError
+from ..errors import DocgenError, os_reason
 from ..fsutil import atomic_write, private_dir
 from ..records.load import Dataset
 from ..records.model import STATION_KINDS, Station
@@ -49,14 +48,6 @@ def select_stations(ds: Dataset, ids: Iterable[str] = ()) -> list[Station]:
         raise DocgenError("；".join(problems))
     chosen = [ds.stations[i] for i in ids] if ids else list(ds.stations.values())
     return sorted(chosen, key=lambda s: (STATION_KINDS.index(s.kind), s.id))
-
-
-def _os_reason(exc: OSError) -> str:
-    """Why a file could not be written, in Chinese."""
-    reasons = {errno.ENOTDIR: "路径中有一段是文件而不是目录", errno.EEXIST: "同名文件已存在",
-               errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.ENOSPC: "磁盘空间不足",
-               errno.EROFS: "文件系统只读", errno.EISDIR: "同名目录已存在", errno.ENAMETOOLONG: "路径太长"}
-    return reasons.get(exc.errno, f"系统错误 {exc.errno}（{exc.strerror or exc}）")
 
 
 def broken_station_files(ds: Dataset, sid: str | None = None) -> list[str]:
@@ -184,7 +175,7 @@ def make_signs(ds: Dataset, out_dir: Path, station_ids: Iterable[str] = (), vert
     try:
         private_dir(out_dir)
     except OSError as exc:
-        raise DocgenError(f"无法创建输出目录 {out_dir}：{_os_reason(exc)}。请换一个输出目录（--out）") from None
+        raise DocgenError(f"无法创建输出目录 {out_dir}：{os_reason(exc)}。请换一个输出目录（--out）") from None
     plate_font, insert_font = sign_font(specs.plate.font_role), sign_font(specs.insert.font_role)
     inputs = _inputs_fingerprint(SPECS_FILE)
     jobs = []  # (layout, sign name, manifest key, file stem, outputs, font, fingerprint)
@@ -218,7 +209,7 @@ def _write_signs(out_dir: Path, jobs: list, pngs: list, progress) -> list[dict]:
         try:
             files, hashes = _write_sign(out_dir, stem, outputs)
         except OSError as exc:
-            raise DocgenError(f"无法写入标牌文件 {out_dir / stem}：{_os_reason(exc)}") from None
+            raise DocgenError(f"无法写入标牌文件 {out_dir / stem}：{os_reason(exc)}") from None
         entries.append({**_entry(layout, name, key, files, hashes, font), "fp": fp})
         if progress:
             progress(f"{layout.form} {layout.station_id} {layout.name}")
