@@ -35,6 +35,13 @@ the redaction is logged first (``清除通知书个人信息`` on the volume's �
 numbers, the list, how many people; no name), then carried out in the register (a separate
 database); interrupted in between, ``purge --notices`` (or the next execute) completes it,
 ``verify`` reminds of it.
+
+Voided notices no notice volume holds (``voided_unheld``: a month, 戒毒所 and 指导站 whose
+notices were all voided never gets a TZ) are cleared the same way once the term that month's
+notice volume would have had has run out (``notice_term``: the trigger and term the archive
+gives a TZ): ``due`` lists them, ``purge --notices`` (``redact_notices(expired=True)``) logs
+``清除作废通知书个人信息`` on the key the volume would have (numbers, month, count, term, the day
+it ran out; no name) and then redacts them with ``redacted_list`` 期满清除.
 """
 from __future__ import annotations
 
@@ -48,6 +55,7 @@ from ..errors import DocgenError, os_error_message
 
 ACTION = "清除工作数据"
 NOTICE_ACTION = "清除通知书个人信息"
+EXPIRED_ACTION = "清除作废通知书个人信息"
 NOTICE_TITLES = {"F": "预解戒人员信息对接通知书", "K": "戒毒典型培育对象信息对接通知书"}
 SHOWN = 3  # persons named in a summary line before "等"
 
@@ -575,6 +583,15 @@ class NoticeGone:
     result: dict | None = None  # what registry.notices.redact did
     bundles: list[Path] = field(default_factory=list)  # print bundles holding the notice
     printed: list[str] = field(default_factory=list)  # its print register idents
+    due: str | None = None  # voided, no notice volume for its month: when that volume's term runs out
+    start: str | None = None  # ... and when that term starts (ISO dates)
+
+    @property
+    def expired(self) -> bool:
+        """Voided, in no notice volume: cleared by the term of the volume its month would have."""
+        from ..registry.notices import EXPIRED
+
+        return self.number == EXPIRED
 
     @property
     def label(self) -> str:
@@ -724,11 +741,16 @@ def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] 
                     led=None) -> list[NoticeGone]:
     """Destroyed notices whose personal data, output files or print bundles are still there.
     ``led``: the replay of ``entries`` when the caller has it."""
-    from ..registry.notices import output_leftovers
-
     gone = destroyed_notices(arc, ws, entries, led)
     if lists is not None:
         gone = [g for g in gone if g.number in lists]
+    return _left(gone)
+
+
+def _left(gone: list[NoticeGone]) -> list[NoticeGone]:
+    """Those of ``gone`` whose personal data, output files or print bundles are still there."""
+    from ..registry.notices import output_leftovers
+
     out = []
     outlines: dict[Path, list | None] = {}
     folders: dict[Path, tuple[dict, list[Path]]] = {}
@@ -738,6 +760,50 @@ def pending_notices(arc, ws, lists: set[str] | None = None, entries: list[dict] 
         if not g.row.get("redacted") or files or listed or g.bundles or g.printed:
             out.append(g)
     return out
+
+
+def notice_term(arc, month: str):
+    """(trigger, due date) of the notice volume (TZ) of ``month`` (``2021-05``): the code that
+    files a notice volume (``Archive.file_notices``: ``year_trigger`` of the policy's series,
+    ``Series.due``). The due date is None when the policy keeps notice volumes for ever."""
+    from .triggers import year_trigger
+
+    series = arc.policy.get("notices")
+    trigger = year_trigger(series, int(str(month)[:4]))
+    return trigger, series.due(trigger.date)
+
+
+def voided_unheld(arc, ws) -> list[NoticeGone]:
+    """Voided notices (of a kind the policy files in notice volumes) of a month, 戒毒所 and
+    指导站 for which no notice volume was ever filed (no registry item with the key a TZ would
+    have: a month whose notices were all voided), still holding personal data or output files.
+    Each carries ``due``: the day the term of that month's notice volume would run out (same
+    trigger and term, ``notice_term``; None: kept for ever), after which ``purge --notices``
+    clears it (《戒毒条例》第七条)."""
+    from ..registry.notices import EXPIRED, has_register, list_notices
+
+    if not has_register(ws.data):
+        return []
+    filed_kinds = set(arc.policy.get("notices").contents)
+    keys = {r["key"] for r in arc.db.execute("SELECT key FROM items WHERE kind = 'notices'")}
+    gone = []
+    for n in list_notices(ws.data):
+        if not n.get("voided") or n.get("kind") not in filed_kinds or notice_key(n) in keys:
+            continue
+        if n.get("redacted") and n.get("redacted_list") != EXPIRED:
+            continue
+        trigger, due = notice_term(arc, str(n.get("month")))
+        gone.append(NoticeGone(n, "", EXPIRED, filed=False, due=due.isoformat() if due else None,
+                               start=trigger.date.isoformat() if trigger.date else None))
+    return _left(gone)
+
+
+def expired_voided(arc, ws, as_of) -> tuple[list[NoticeGone], list[NoticeGone]]:
+    """``voided_unheld`` split: (term run out by ``as_of``, term still running)."""
+    found = voided_unheld(arc, ws)
+    day = as_of.isoformat()
+    return ([g for g in found if g.due and g.due <= day],
+            [g for g in found if not g.row.get("redacted") and not (g.due and g.due <= day)])
 
 
 def _drop_prints(out_dir: Path, bundles: list[Path], printed: set[str], why: str = NOTICE_ACTION) -> None:
@@ -759,14 +825,18 @@ def _drop_prints(out_dir: Path, bundles: list[Path], printed: set[str], why: str
 
 
 def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_run: bool = False,
-                   today=None) -> list[NoticeGone]:
+                   today=None, expired: bool = False) -> list[NoticeGone]:
     """Log and carry out the redaction of the destroyed notices (of ``lists`` only, if given)
-    that still hold personal data or files: see the module. Returns what was (``dry_run``:
-    would be) done; nothing when nothing is left."""
+    that still hold personal data or files: see the module. ``expired``: also the voided notices
+    no notice volume holds whose term has run out by ``today`` (``expired_voided``; logged as
+    ``清除作废通知书个人信息`` per month, 戒毒所 and 指导站; ``redacted_list`` 期满清除).
+    Returns what was (``dry_run``: would be) done; nothing when nothing is left."""
     import datetime as dt
 
+    today = today or dt.date.today()
+
     from ..registry import notices as register
-    from .service import clean_name
+    from .service import clean_name, rule_text
 
     from .ledger import replay
 
@@ -777,7 +847,8 @@ def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_r
         if problems:
             raise DocgenError("登记簿与审计日志不符（登记簿被改动），在查明并恢复之前不能清除通知书的个人信息：\n  "
                               + "\n  ".join(problems) + "\n请运行 docgen archive verify 查看")
-        return pending_notices(arc, ws, lists, entries, led)
+        return pending_notices(arc, ws, lists, entries, led) + (
+            expired_voided(arc, ws, today)[0] if expired else [])
 
     todo = found()
     if dry_run or not todo:
@@ -786,8 +857,24 @@ def redact_notices(arc, ws, by: str | None, lists: set[str] | None = None, dry_r
     with arc.store.action(by) as act:  # found again under the archive's lock, then logged
         todo = found()
         by_volume: dict[str, list[NoticeGone]] = {}
+        by_month: dict[str, list[NoticeGone]] = {}
         for g in todo:
-            by_volume.setdefault(g.dh, []).append(g)
+            if g.expired:
+                by_month.setdefault(notice_key(g.row), []).append(g)
+            else:
+                by_volume.setdefault(g.dh, []).append(g)
+        series = arc.policy.get("notices")
+        for key, group in sorted(by_month.items()):
+            n = group[0].row
+            act.log(EXPIRED_ACTION, key, None,
+                    {"通知书": [g.label for g in group], "戒毒所": n.get("institution"), "指导站": n.get("station"),
+                     "月份": n.get("month"), "份数": len(group),
+                     "人数": sum(int(g.row.get("people") or 0) for g in group),
+                     "期限": rule_text(series).removeprefix("本卷为").rstrip("。"), "起算": group[0].start,
+                     "期满日": group[0].due,
+                     **({"打印包": len({p for g in group for p in g.bundles})} if any(g.bundles for g in group) else {})},
+                    note="已作废、未收入任何通知书卷的通知书，该月的通知书卷应有的保管期限已满：清除通知书登记簿中的人员"
+                         "（编号、姓名）和发出时的内容（保留编号、日期、人数和内容散列值），删除输出目录中的通知书文书")
         for dh, group in by_volume.items():
             voided = [g.label for g in group if not g.filed]
             act.log(NOTICE_ACTION, dh, None,

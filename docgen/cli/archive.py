@@ -1,6 +1,7 @@
 """``docgen archive``: filing, retention, disposal, fixity and audit of the archive."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import sys
@@ -327,9 +328,11 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
         from ..archive.purge import unfiled_notices, unfiled_text
 
         unfiled = unfiled_notices(arc, ws, rows)
+        voided, voided_error = _voided_due(arc, ws, day)
         if as_json:  # a notice volume that cannot be listed yet says why (held_back)
             click.echo(json.dumps([{**dict(r), **({"held_back": unfiled_text(r, unfiled[r["dh"]])}
-                                                  if r["dh"] in unfiled else {})} for r in rows],
+                                                  if r["dh"] in unfiled else {})} for r in rows]
+                                  + [_voided_item(g) for g in voided],
                                   ensure_ascii=False, indent=2))
             return
         for r in rows:
@@ -341,6 +344,14 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
             for r in rows:
                 if r["dh"] in unfiled:
                     echo(f"  {unfiled_text(r, unfiled[r['dh']])}")
+        if voided:
+            echo(f"另有 {len(voided)} 份已作废、未收入通知书卷的通知书（该月没有通知书卷）保管期满，"
+                 "须清除其在通知书登记簿中的人员信息：")
+            for g in voided:
+                echo(f"  {g.label}  {g.row.get('month')}  期满 {g.due}（该月通知书卷的保管期限，自 {g.start} 起算）")
+            echo(f"  清除：{VOIDED_COMMAND}（先加 --dry-run 查看）")
+        if voided_error:
+            echo(f"提示：无法核对已作废、未入卷的通知书（{voided_error}）", err=True)
         stuck = arc.undetermined(ds, day)
         if stuck:
             echo(f"另有 {len(stuck)} 卷到期日未定，补录结案事件、运行 docgen archive refresh 后才能确定：")
@@ -352,6 +363,31 @@ def due_cmd(ws: Workspace, as_of, as_json, by, policy) -> None:
             echo(line)
     finally:
         arc.close()
+
+
+VOIDED_COMMAND = "docgen archive purge --notices --by 姓名"
+
+
+def _voided_due(arc, ws: Workspace, day: dt.date) -> tuple[list, str | None]:
+    """Voided notices no notice volume holds, whose term ran out by ``day`` and whose personal
+    data is still there; (those, why they could not be read)."""
+    from ..archive.purge import expired_voided
+
+    try:
+        return expired_voided(arc, ws, day)[0], None
+    except DocgenError as exc:
+        return [], exc.message
+    except (OSError, sqlite3.Error) as exc:
+        return [], str(exc)
+
+
+def _voided_item(g) -> dict:
+    """A voided notice to clear, as ``due --json`` lists it next to the volumes."""
+    return {"dh": None, "kind": "voided_notice", "title": f"已作废、未入卷的通知书 {g.row['number']}",
+            "number": g.row["number"], "notice_kind": g.row["kind"], "institution": g.row.get("institution"),
+            "station": g.row.get("station"), "month": g.row.get("month"), "trigger_date": g.start,
+            "due_date": g.due, "trigger_reason": "该月通知书卷的保管期限（该月没有通知书卷）",
+            "action": "清除通知书个人信息", "command": VOIDED_COMMAND}
 
 
 @archive.command("hold")
@@ -573,6 +609,19 @@ def _redact_after_execute(ws: Workspace, arc, by: str) -> tuple[list, str | None
 def _redacted_lines(gone: list, dry_run: bool = False) -> list[str]:
     out = []
     for g in gone:
+        if g.expired:
+            why = (f"已作废、未收入通知书卷（{g.row.get('month')} 没有通知书卷），该月通知书卷的保管期限"
+                   f"（自 {g.start} 起算）已于 {g.due} 届满")
+            if dry_run:
+                out.append(f"通知书 {g.label}（{why}）：将清除登记簿中的人员和内容，删除输出目录中的通知书文书")
+                continue
+            res = g.result or {}
+            files = f"，删除文书文件 {res['files']} 个" if res.get("files") else ""
+            if g.bundles:
+                files += f"，删除含此通知书的打印包 {len(g.bundles)} 个（也含其他文书；需要时重新运行 docgen print）"
+            out.append(f"已清除通知书 {g.label}的人员信息（{why}；登记簿保留编号、日期、人数和内容散列值{files}；"
+                       "已记入审计日志）")
+            continue
         if dry_run:
             out.append(f"通知书 {g.label}（通知书卷 {g.dh}，销毁清册 {g.number}{'' if g.filed else '；已作废、未入卷'}）："
                        "将清除登记簿中的人员和内容，删除输出目录中的通知书文书")
@@ -585,6 +634,13 @@ def _redacted_lines(gone: list, dry_run: bool = False) -> list[str]:
         out.append(f"已清除通知书 {g.label}的人员信息（通知书卷 {g.dh} 已按销毁清册 {g.number} 销毁{voided}；"
                    f"登记簿保留编号、日期、人数和内容散列值{files}；已记入审计日志）")
     return out
+
+
+def _voided_waiting(arc, ws: Workspace) -> list:
+    """Voided notices no notice volume holds whose term has not run out yet (today)."""
+    from ..archive.purge import expired_voided
+
+    return expired_voided(arc, ws, dt.date.today())[1]
 
 
 def _quiet_records(ws: Workspace):
@@ -604,7 +660,7 @@ def _quiet_records(ws: Workspace):
 @click.option("--list", "number", default=None,
               help="销毁清册编号：清除该清册销毁的全部个人档案的对象的工作数据，及其销毁的通知书卷中通知书的人员信息")
 @click.option("--notices", "notices", is_flag=True,
-              help="清除所在通知书卷已销毁的全部通知书在通知书登记簿中的人员信息和内容（补完 execute 未完成的）")
+              help="清除所在通知书卷已销毁的全部通知书、以及保管期满的已作废未入卷通知书在通知书登记簿中的人员信息和内容")
 @click.option("--by", "by", default=None, help="经办人姓名（记入审计日志；除 --dry-run 外必填，不用操作系统账户名）")
 @click.option("--dry-run", "dry_run", is_flag=True, help="只列出将删除的文件，不作任何改动")
 @workspace_option
@@ -629,7 +685,8 @@ def purge_cmd(ws: Workspace, persons, number, notices, by, dry_run) -> None:
     通知书：通知书卷（TZ）已按销毁清册销毁的，卷内通知书在通知书登记簿中的人员（编号、姓名）和
     发出时的内容被清除，保留编号、日期、回执、作废、人数和内容散列值，登记簿显示“已销毁”；
     输出目录中的通知书文书删除，docgen build 不再生成。execute 执行销毁后即自动清除，
-    --notices 补完中断的清除。
+    --notices 补完中断的清除。已作废、没有收入任何通知书卷的通知书（该月全部作废，没有通知书卷），
+    在该月通知书卷应有的保管期限届满后由 --notices 同样清除（docgen archive due 列出）。
     """
     from ..archive.purge import purge, redact_notices
 
@@ -641,9 +698,11 @@ def purge_cmd(ws: Workspace, persons, number, notices, by, dry_run) -> None:
     arc = _open(ws)
     gone: list = []
     plans: list = []
+    waiting: list = []
     try:
         if notices:
-            gone = redact_notices(arc, ws, by, dry_run=dry_run)
+            gone = redact_notices(arc, ws, by, dry_run=dry_run, expired=True)
+            waiting = _voided_waiting(arc, ws)
         if number:
             lst = arc._list(number)
             if lst["status"] != "executed":
@@ -662,7 +721,11 @@ def purge_cmd(ws: Workspace, persons, number, notices, by, dry_run) -> None:
     for line in _redacted_lines(gone, dry_run):
         echo(line)
     if (notices or (number and not plans)) and not gone:
-        echo("没有需要清除的通知书人员信息（所在通知书卷已销毁的通知书都已清除）。")
+        echo("没有需要清除的通知书人员信息（所在通知书卷已销毁的通知书、保管期满的已作废未入卷通知书都已清除）。")
+    for g in waiting:
+        echo(f"通知书 {g.label}（{g.row.get('month')}）已作废、未收入通知书卷，"
+             + (f"该月通知书卷的保管期限于 {g.due} 届满，届时再运行 docgen archive purge --notices --by 姓名 清除"
+                if g.due else "通知书卷按保管策略永久保管，不清除"))
     out_dir = ws.output
     done = 0
     for lo in plans:

@@ -502,14 +502,24 @@ def find(conn: sqlite3.Connection, number: str, kind: str | None = None) -> dict
     return rows[0]
 
 
+# ``redacted_list`` of a voided notice no notice volume holds, cleared when the term its month's
+# notice volume would have had ran out (``docgen archive purge --notices``)
+EXPIRED = "期满清除"
+
+
 def redacted_text(row: dict) -> str:
     """已销毁（清册 XH-…） for a redacted notice, "" otherwise."""
     if not row.get("redacted"):
         return ""
+    if row.get("redacted_list") == EXPIRED:
+        return f"已清除（作废、未入卷，保管期满，{row['redacted']}）"
     return f"已销毁（清册 {row.get('redacted_list') or '？'}）"
 
 
 def _refuse_redacted(row: dict, what: str) -> None:
+    if row.get("redacted") and row.get("redacted_list") == EXPIRED:
+        raise DocgenError(f"通知书 {row['number']} 已作废、未入卷，保管期满后已于 {row['redacted']} 清除了登记簿中的"
+                          f"人员和内容，不能再{what}")
     if row.get("redacted"):
         raise DocgenError(f"通知书 {row['number']} 已随通知书卷按销毁清册 {row.get('redacted_list') or '？'} 销毁"
                           f"（{row['redacted']} 清除了登记簿中的人员和内容），不能再{what}")
