@@ -131,8 +131,11 @@ def pdf_all_text(path: Path) -> str:
     return normalise("".join(p.extract_text() or "" for p in PdfReader(str(path)).pages))
 
 
+FILED_ON = "2026-11-30"  # the filing date of ``file_all`` (the 立卷 date printed on the volumes)
+
+
 def file_all(ws: Path) -> None:
-    docgen(ws, "archive", "file", "--all-persons", "--by", "刘芳", "--checker", "周文静", "--as-of", "2026-11-30")
+    docgen(ws, "archive", "file", "--all-persons", "--by", "刘芳", "--checker", "周文静", "--as-of", FILED_ON)
 
 
 def backdate(ws: Path, *pids: str) -> None:

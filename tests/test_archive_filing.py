@@ -6,6 +6,7 @@ the annual archive of a 戒毒所 and K notices, blank monthly forms, Chinese la
 Expected values are worked out by hand from the test persons' dates (see ``test_archive``)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pypdf import PdfReader
 from conftest import normalise, run_cli
 from test_archive import DH, PERSONS, _make_ws, _person, by_subject, docgen
 
-TODAY = "2026-11-30"
+TODAY = dt.date.today().isoformat()  # lists and executions are dated by the clock: an --as-of before it is refused
 
 
 def _audit(ws: Path) -> list[dict]:
@@ -66,7 +67,7 @@ def test_refiling_refuses_to_drop_a_filed_document_unless_a_reason_is_given(ws):
     assert entry["after"]["去除文件"] == ["跟踪回访记录表（2025-08-01）"]
     assert entry["after"]["去除理由"] == reason and entry["who"] == "刘芳"
     out = docgen(ws, "archive", "show", row["dh"]).stdout
-    assert "第 1 版：2026-11-30 立卷，立卷人 刘芳，检查人 周文静" in out
+    assert f"第 1 版：{TODAY} 立卷，立卷人 刘芳，检查人 周文静" in out
     assert f"去除第 2 版中的文件：跟踪回访记录表（2025-08-01）（理由：{reason}）" in out
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from test_archive import backdate, by_subject, docgen, filed, filed_base  # noqa: F401
+from test_archive import FILED_ON, backdate, by_subject, docgen, filed, filed_base  # noqa: F401
 
 TODAY = dt.date.today().isoformat()
 VISIT = "  - {类型: 回访, 日期: 2025-09-01, 方式: 电话回访, 回访人: 刘芳, 操守保持: 良好}\n"
@@ -103,7 +103,7 @@ def test_show_lists_each_version_and_exports_any_of_them(filed, tmp_path):
     out = docgen(ws, "archive", "show", first["dh"]).stdout
     assert "历次版本（2 版）" in out
     line1 = next(line for line in out.splitlines() if "第 1 版：" in line)
-    assert f"{TODAY} 立卷，立卷人 刘芳，检查人 周文静" in line1 and f"sha256 {first['sha256']}" in line1
+    assert f"{FILED_ON} 立卷，立卷人 刘芳，检查人 周文静" in line1 and f"sha256 {first['sha256']}" in line1
     assert f"{first['pages']} 页" in line1 and "被取代" in line1
     assert f"文件：personal/versions/{first['dh']}.v1.pdf（旧版本，原样保存）" in out
     assert f"文件：{now['path']}（现行版本）" in out

@@ -124,6 +124,10 @@ def test_cleared_voided_notices_show_as_cleared_and_are_not_built_again(voided):
     for line in info["list"].splitlines():
         if any(n in line for n in info["old"]):
             assert "已清除" in line and "期满" in line, line
+    # the summary counts them as cleared after the term, not as destroyed with a notice volume
+    summary = info["list"].splitlines()[-1]
+    assert f"作废未入卷、保管期满已清除人员信息 {len(info['old'])} 份" in summary and "随通知书卷销毁" not in summary
+    assert "销毁或清除" in info["list"].splitlines()[0]
     docgen(ws, "build")
     before = info["rows_before"]
     for n in info["old"]:

@@ -7,6 +7,7 @@ volume is still kept is untouched. An execution interrupted before the redaction
 by ``docgen archive purge --notices``."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -18,7 +19,7 @@ from test_archive import _make_ws, backdate, docgen
 from test_archive_purge import audit
 from test_notice_frozen import issue, manifest_entries
 
-TODAY = "2026-11-30"
+TODAY = dt.date.today().isoformat()  # notices are issued on the real date; filing may not be dated before them
 GONE_NAMES = ("甲一", "乙二")  # T001, T002: released 2021-06 (backdated), notified in 2021-05
 KEPT_NAMES = ("丙三", "丁四")  # T003, T004: released 2025-06, notified in 2025-05
 

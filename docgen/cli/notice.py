@@ -159,7 +159,7 @@ def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | N
     if not rows:
         echo("登记簿中没有符合条件的通知书。")
         return
-    head = ["编号", "种类", "戒毒所", "指导站", "月份", "人数", "发出日期", "回执", "作废", "销毁"]
+    head = ["编号", "种类", "戒毒所", "指导站", "月份", "人数", "发出日期", "回执", "作废", "销毁或清除"]
     table = []
     for r in rows:
         receipt = f"{r['receipt_date']} {r['receipt_by']}" if r["receipt_date"] else \
@@ -175,8 +175,10 @@ def list_cmd(ws: Workspace, outstanding: bool, older: int | None, today: str | N
     for line in table:
         echo("  ".join(_pad(x, w) for x, w in zip(line, widths)).rstrip())
     out = sum(1 for r in rows if not r["voided"] and not r["receipt_date"] and not r.get("redacted"))
-    gone = sum(1 for r in rows if r.get("redacted"))
-    echo(f"共 {len(rows)} 份，其中回执未收回 {out} 份" + (f"，随通知书卷销毁（人员信息已清除）{gone} 份" if gone else "") + "。")
+    expired = sum(1 for r in rows if r.get("redacted") and r.get("redacted_list") == notices.EXPIRED)
+    gone = sum(1 for r in rows if r.get("redacted")) - expired
+    echo(f"共 {len(rows)} 份，其中回执未收回 {out} 份" + (f"，随通知书卷销毁（人员信息已清除）{gone} 份" if gone else "")
+         + (f"，作废未入卷、保管期满已清除人员信息 {expired} 份" if expired else "") + "。")
     for r in rows:
         what = changed.get((r["kind"], r["number"]))
         if what:
