@@ -656,6 +656,16 @@ def destroyed_notices(arc, ws, entries: list[dict] | None = None, led=None) -> l
     return out
 
 
+def register_failure(exc: Exception) -> str:
+    """Why the notice register could not be read, in Chinese: its own message, or the reason
+    for a failure below it (a file-system error, a database error)."""
+    if isinstance(exc, DocgenError):
+        return exc.message
+    if isinstance(exc, OSError):
+        return os_error_message(exc)
+    return f"通知书登记簿读不出（数据库错误：{exc}）"
+
+
 def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[str, list[str] | str]:
     """档号 -> the notices (printed numbers) of each notice volume of ``rows`` that none of its
     filed versions holds although they are neither voided nor redacted and of a kind the
@@ -675,12 +685,7 @@ def unfiled_notices(arc, ws, rows, entries: list[dict] | None = None) -> dict[st
     try:
         notices = list_notices(ws.data)
     except (DocgenError, sqlite3.Error, OSError) as exc:  # cannot tell: none of them is complete for sure
-        if isinstance(exc, DocgenError):
-            why = exc.message
-        elif isinstance(exc, OSError):
-            why = os_error_message(exc)
-        else:
-            why = f"通知书登记簿读不出（数据库错误：{exc}）"
+        why = register_failure(exc)
         return {r["dh"]: why for r in vols}
     filed_kinds = set(arc.policy.get("notices").contents)  # a kind the policy files elsewhere is not missing
     for n in notices:

@@ -371,14 +371,12 @@ VOIDED_COMMAND = "docgen archive purge --notices --by 姓名"
 def _voided_due(arc, ws: Workspace, day: dt.date) -> tuple[list, str | None]:
     """Voided notices no notice volume holds, whose term ran out by ``day`` and whose personal
     data is still there; (those, why they could not be read)."""
-    from ..archive.purge import expired_voided
+    from ..archive.purge import expired_voided, register_failure
 
     try:
         return expired_voided(arc, ws, day)[0], None
-    except DocgenError as exc:
-        return [], exc.message
-    except (OSError, sqlite3.Error) as exc:
-        return [], str(exc)
+    except (DocgenError, OSError, sqlite3.Error) as exc:
+        return [], register_failure(exc)
 
 
 def _voided_item(g) -> dict:
